@@ -1,0 +1,113 @@
+//! The `portcullis` command line: `serve`, and the `user`, `client` and `keys` management
+//! commands. Each command prints one line `error: ...` and exits non-zero on failure.
+
+mod clients;
+mod dev;
+mod keys;
+mod serve;
+mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::store::Store;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "portcullis",
+    version,
+    about = "An OAuth 2.0 authorization server"
+)]
+struct Cli {
+    /// Configuration file (default: $PORTCULLIS_CONFIG, else ./Portcullis.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the HTTP server.
+    Serve(serve::ServeArgs),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
+    /// Manage the RSA signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+/// Runs the command line; the binary's whole `main`.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version.
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            // clap's message up to the usage block, on one line.
+            let rendered = e.render().to_string();
+            let message: Vec<&str> = rendered
+                .lines()
+                .take_while(|line| !line.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            eprintln!("{}", message.join(" "));
+            return ExitCode::from(2);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let config = Config::load(cli.config.as_deref())?;
+    init_logging(&config, matches!(cli.command, Command::Serve(_)));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Serve(args) => serve::run(config, args).await,
+            Command::User(command) => users::run(&config, command).await,
+            Command::Client(command) => clients::run(&config, command).await,
+            Command::Keys(command) => keys::run(&config, command),
+        }
+    })
+}
+
+/// Logs go to stderr. Management commands only show warnings, so their stdout stays clean.
+fn init_logging(config: &Config, serving: bool) {
+    let filter = if serving { config.log.as_str() } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Connects to the database for a management command, with indexes in place so unique names
+/// are enforced.
+async fn connect(config: &Config) -> Result<Store> {
+    let store = Store::from_config(config).await?;
+    store.ensure_indexes().await?;
+    Ok(store)
+}

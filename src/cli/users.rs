@@ -1,0 +1,108 @@
+//! `portcullis user ...`: account management. Passwords are read from a prompt, or from
+//! standard input when it is not a terminal; never from the command line, where other users
+//! of the machine could read them.
+
+use std::io::{BufRead, IsTerminal};
+
+use clap::Subcommand;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::password::PasswordHasher;
+use crate::services::users;
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account (password from a prompt or standard input).
+    Add {
+        username: String,
+        #[arg(long, default_value = "user")]
+        role: String,
+    },
+    /// List accounts.
+    List {
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Disable an account and end its refresh tokens.
+    Disable { username: String },
+    /// Re-enable a disabled account.
+    Enable { username: String },
+    /// Change an account's role.
+    SetRole { username: String, role: String },
+    /// Set a new password (from a prompt or standard input) and end the refresh tokens.
+    SetPassword { username: String },
+}
+
+pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
+    let store = super::connect(config).await?;
+    match command {
+        UserCommand::Add { username, role } => {
+            let password = read_password()?;
+            let hasher = PasswordHasher::new(config.argon2);
+            let user =
+                users::create_user(&store, &hasher, config, &username, &password, &role).await?;
+            println!(
+                "created user {} ({}) with role {}",
+                user.username, user.id, user.role
+            );
+        }
+        UserCommand::List { limit } => {
+            if !(1..=10_000).contains(&limit) {
+                return Err(Error::invalid("limit", "must be between 1 and 10000"));
+            }
+            println!("{:<24}  {:<32}  {:<12}  status", "id", "username", "role");
+            for user in store.list_users(None, limit).await? {
+                let status = if user.disabled { "disabled" } else { "active" };
+                println!(
+                    "{:<24}  {:<32}  {:<12}  {status}",
+                    user.id, user.username, user.role
+                );
+            }
+        }
+        UserCommand::Disable { username } => {
+            let user = users::set_disabled(&store, config, &username, true).await?;
+            println!("disabled {}", user.username);
+        }
+        UserCommand::Enable { username } => {
+            let user = users::set_disabled(&store, config, &username, false).await?;
+            println!("enabled {}", user.username);
+        }
+        UserCommand::SetRole { username, role } => {
+            let user = users::set_role(&store, config, &username, &role).await?;
+            println!("{} now has role {}", user.username, user.role);
+        }
+        UserCommand::SetPassword { username } => {
+            let password = read_password()?;
+            let hasher = PasswordHasher::new(config.argon2);
+            let user = users::set_password(&store, &hasher, config, &username, &password).await?;
+            println!("password changed for {}", user.username);
+        }
+    }
+    Ok(())
+}
+
+fn read_password() -> Result<String> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        let first = rpassword::prompt_password("Password: ")
+            .map_err(|e| Error::invalid("password", format!("cannot read: {e}")))?;
+        let second = rpassword::prompt_password("Repeat password: ")
+            .map_err(|e| Error::invalid("password", format!("cannot read: {e}")))?;
+        if first != second {
+            return Err(Error::invalid("password", "the two entries differ"));
+        }
+        return Ok(first);
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Error::invalid("password", format!("cannot read standard input: {e}")))?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    if password.is_empty() {
+        return Err(Error::invalid("password", "none given on standard input"));
+    }
+    Ok(password.to_owned())
+}

@@ -1,0 +1,295 @@
+//! Configuration: defaults, then `Portcullis.toml`, then `MONGODB_URI`, then `PORTCULLIS_*`
+//! environment variables. Unknown keys and invalid values are refused at start with a message
+//! naming the key; every key is documented in `docs/configuration.md`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use rocket::figment::providers::{Env, Format, Serialized, Toml};
+use rocket::figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+use crate::oauth::scope::Scope;
+
+/// Environment variable naming the configuration file (default `Portcullis.toml`).
+pub const CONFIG_FILE_ENV: &str = "PORTCULLIS_CONFIG";
+const DEFAULT_CONFIG_FILE: &str = "Portcullis.toml";
+
+/// Everything Portcullis can be configured with. See `docs/configuration.md`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server binds to.
+    pub address: IpAddr,
+    /// Port the HTTP server binds to.
+    pub port: u16,
+    /// Public issuer URL: the `iss` of every token and the base of every advertised endpoint.
+    pub issuer: String,
+    /// The `aud` of every access token: the APIs that accept Portcullis tokens.
+    pub audience: Vec<String>,
+    /// MongoDB connection string (also read from the plain `MONGODB_URI` variable).
+    pub mongodb_uri: Secret,
+    /// MongoDB database name.
+    pub database: String,
+    /// How long a database operation may wait for a reachable server, in milliseconds.
+    pub database_timeout_ms: u64,
+    /// Folder holding the RSA signing keys (PKCS#8 PEM) and the `active` marker.
+    pub keys_dir: PathBuf,
+    /// Lifetime of access tokens, in seconds.
+    pub access_token_ttl_secs: u64,
+    /// A refresh token not used for this long expires, in seconds.
+    pub refresh_token_idle_ttl_secs: u64,
+    /// No refresh token of a family outlives this, counted from the first grant, in seconds.
+    pub refresh_token_absolute_ttl_secs: u64,
+    /// `Cache-Control: max-age` of the JWKS document, in seconds.
+    pub jwks_max_age_secs: u64,
+    /// Whether `POST /register` creates accounts.
+    pub self_registration: bool,
+    /// Base64 key (at least 32 bytes) encrypting browser cookies; random per start when unset.
+    pub session_secret: Option<Secret>,
+    /// Argon2id cost parameters for user passwords.
+    pub argon2: Argon2Config,
+    /// Role name → the scopes a user with that role may be granted. A table given in the file
+    /// or environment replaces the default one as a whole.
+    pub roles: BTreeMap<String, Vec<String>>,
+    /// Log filter in `tracing` syntax, e.g. `info` or `portcullis=debug,info`.
+    pub log: String,
+}
+
+/// Argon2id cost parameters (OWASP's recommended minimum by default).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        Argon2Config {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let roles = [
+            ("user", vec!["profile", "data:read"]),
+            ("admin", vec!["profile", "data:read", "data:write", "admin"]),
+        ]
+        .into_iter()
+        .map(|(role, scopes)| {
+            (
+                role.to_owned(),
+                scopes.into_iter().map(str::to_owned).collect(),
+            )
+        })
+        .collect();
+        Config {
+            address: IpAddr::from([127, 0, 0, 1]),
+            port: 8000,
+            issuer: "http://127.0.0.1:8000".into(),
+            audience: vec!["portcullis-api".into()],
+            mongodb_uri: Secret("mongodb://127.0.0.1:27017".into()),
+            database: "portcullis".into(),
+            database_timeout_ms: 3_000,
+            keys_dir: PathBuf::from("keys"),
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_idle_ttl_secs: 14 * 24 * 3600,
+            refresh_token_absolute_ttl_secs: 90 * 24 * 3600,
+            jwks_max_age_secs: 300,
+            self_registration: false,
+            session_secret: None,
+            argon2: Argon2Config::default(),
+            roles,
+            log: "info,rocket=warn".into(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the layered configuration. `file` overrides `PORTCULLIS_CONFIG`; a missing
+    /// default file is fine, a missing named file is an error.
+    pub fn load(file: Option<&Path>) -> Result<Config, Error> {
+        let named = file
+            .map(Path::to_path_buf)
+            .or_else(|| std::env::var_os(CONFIG_FILE_ENV).map(PathBuf::from));
+        if let Some(path) = &named {
+            if !path.is_file() {
+                return Err(Error::Config(format!(
+                    "configuration file {} does not exist",
+                    path.display()
+                )));
+            }
+        }
+        let path = named.unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG_FILE));
+        Self::from_figment(Self::figment(&path))
+    }
+
+    /// The built-in defaults as a provider. The role table is left out so that a table given
+    /// in the file or environment replaces the default one as a whole instead of being merged
+    /// into it: a deployment that defines its roles must not inherit a hidden `admin`.
+    pub fn defaults() -> Figment {
+        let defaults = Config {
+            roles: BTreeMap::new(),
+            ..Config::default()
+        };
+        Figment::from(Serialized::defaults(defaults))
+    }
+
+    /// The whole provider stack: defaults, the file (when present), then the environment.
+    pub fn figment(file: &Path) -> Figment {
+        let mut figment = Self::defaults();
+        if file.exists() {
+            figment = figment.merge(Toml::file_exact(file));
+        }
+        figment
+            .merge(Env::raw().only(&["MONGODB_URI"]))
+            .merge(Env::prefixed("PORTCULLIS_").ignore(&["CONFIG"]).split("__"))
+    }
+
+    /// Extracts and validates a configuration from any figment.
+    pub fn from_figment(figment: Figment) -> Result<Config, Error> {
+        let mut config: Config = figment.extract().map_err(|e| Error::Config(one_line(&e)))?;
+        if config.roles.is_empty() {
+            config.roles = Config::default().roles;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        let invalid = |key: &str, reason: &str| Err(Error::Config(format!("{key}: {reason}")));
+        match url::Url::parse(&self.issuer) {
+            // RFC 8414 §2: the issuer has no query or fragment.
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.query().is_none()
+                    && url.fragment().is_none()
+                    && !self.issuer.ends_with('/') => {}
+            _ => {
+                return invalid(
+                    "issuer",
+                    "must be an http(s) URL without query, fragment or trailing slash",
+                )
+            }
+        }
+        if self.audience.is_empty() || self.audience.iter().any(String::is_empty) {
+            return invalid("audience", "must list at least one non-empty audience");
+        }
+        if self.database.is_empty() || self.database.contains(['/', '\\', '.', ' ', '"', '$']) {
+            return invalid("database", "must be a valid MongoDB database name");
+        }
+        if self.database_timeout_ms == 0 {
+            return invalid("database_timeout_ms", "must be greater than zero");
+        }
+        for (key, value) in [
+            ("access_token_ttl_secs", self.access_token_ttl_secs),
+            (
+                "refresh_token_idle_ttl_secs",
+                self.refresh_token_idle_ttl_secs,
+            ),
+            (
+                "refresh_token_absolute_ttl_secs",
+                self.refresh_token_absolute_ttl_secs,
+            ),
+        ] {
+            if value == 0 {
+                return invalid(key, "must be greater than zero");
+            }
+        }
+        if self.refresh_token_idle_ttl_secs > self.refresh_token_absolute_ttl_secs {
+            return invalid(
+                "refresh_token_idle_ttl_secs",
+                "must not exceed refresh_token_absolute_ttl_secs",
+            );
+        }
+        if let Err(e) = argon2::Params::new(
+            self.argon2.memory_kib,
+            self.argon2.iterations,
+            self.argon2.parallelism,
+            None,
+        ) {
+            return invalid("argon2", &e.to_string());
+        }
+        if let Some(secret) = &self.session_secret {
+            use base64::Engine;
+            match base64::engine::general_purpose::STANDARD.decode(secret.expose()) {
+                Ok(bytes) if bytes.len() >= 32 => {}
+                _ => return invalid("session_secret", "must be base64 of at least 32 bytes"),
+            }
+        }
+        for (role, scopes) in &self.roles {
+            if !is_role_name(role) {
+                return invalid("roles", &format!("role name {role:?} is not a valid name"));
+            }
+            for scope in scopes {
+                if Scope::parse(scope).map(|s| s.len()) != Ok(1) {
+                    return invalid(
+                        &format!("roles.{role}"),
+                        &format!("{scope:?} is not a single valid scope token"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The scopes a role may be granted, or `None` for a role the table does not know.
+    pub fn role_scopes(&self, role: &str) -> Option<Scope> {
+        self.roles
+            .get(role)
+            .map(|scopes| Scope::from_tokens(scopes.iter().cloned()))
+    }
+
+    /// Whether the issuer is served over https (cookies get the `Secure` flag).
+    pub fn issuer_is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+}
+
+/// Role names are plain identifiers: they appear in tokens and in URLs.
+pub fn is_role_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
+}
+
+/// Figment's message can span lines (it lists every expected field); operators get one line.
+fn one_line(error: &rocket::figment::Error) -> String {
+    error
+        .to_string()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// A configuration value that must never be printed (database credentials, cookie keys).
+#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}

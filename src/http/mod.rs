@@ -1,0 +1,16 @@
+//! The HTTP surface: each module owns its routes; this one mounts them and the catchers.
+
+mod catchers;
+mod health;
+
+use rocket::{Catcher, Route};
+
+/// Every route Portcullis serves, mounted at `/`.
+pub fn routes() -> Vec<Route> {
+    [health::routes()].concat()
+}
+
+/// JSON answers for every error status, so no framework page or internal detail leaks.
+pub fn catchers() -> Vec<Catcher> {
+    catchers::catchers()
+}

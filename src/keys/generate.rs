@@ -1,0 +1,85 @@
+//! Key generation. ring signs and verifies but cannot generate RSA keys, so generation runs
+//! `openssl genpkey`, found on every system that has a TLS stack; the result is then loaded and
+//! checked like any other key.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::load::{key_files, read_marker};
+use super::{SigningKey, ACTIVE_MARKER, MIN_RSA_BITS};
+use crate::error::{Error, Result};
+
+/// What `generate_key` made.
+#[derive(Debug, Clone)]
+pub struct GeneratedKey {
+    pub kid: String,
+    pub file: PathBuf,
+    pub active: bool,
+}
+
+/// Generates a 2048-bit RSA key into `dir` as `<kid>.pem` (mode 0600). It becomes the active
+/// key when `activate` is set or when no key is active yet.
+pub fn generate_key(dir: &Path, activate: bool) -> Result<GeneratedKey> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::Keys(format!("cannot create {}: {e}", dir.display())))?;
+    let output = Command::new("openssl")
+        .args(["genpkey", "-algorithm", "RSA", "-pkeyopt"])
+        .arg(format!("rsa_keygen_bits:{MIN_RSA_BITS}"))
+        .output()
+        .map_err(|e| Error::Keys(format!("cannot run openssl to generate a key: {e}")))?;
+    if !output.status.success() {
+        return Err(Error::Keys(format!(
+            "openssl genpkey failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let block = pem::parse(&output.stdout)
+        .map_err(|_| Error::Keys("openssl produced no PEM key".into()))?;
+    let key = SigningKey::from_pkcs8(block.contents(), PathBuf::new())?;
+    let file = dir.join(format!("{}.pem", key.kid()));
+    write_private(&file, &output.stdout)?;
+    let first = key_files(dir)?.len() == 1 && read_marker(dir)?.is_none();
+    let active = activate || first;
+    if active {
+        set_active(dir, key.kid())?;
+    }
+    Ok(GeneratedKey {
+        kid: key.kid().to_owned(),
+        file,
+        active,
+    })
+}
+
+/// Rotation: a new key becomes the signing key; the old ones stay for verification.
+pub fn rotate(dir: &Path) -> Result<GeneratedKey> {
+    generate_key(dir, true)
+}
+
+/// Writes the `active` marker atomically (write then rename), so a server reloading the folder
+/// never reads half a name.
+fn set_active(dir: &Path, kid: &str) -> Result<()> {
+    let tmp = dir.join(format!(".{ACTIVE_MARKER}.tmp"));
+    std::fs::write(&tmp, format!("{kid}\n"))
+        .and_then(|()| std::fs::rename(&tmp, dir.join(ACTIVE_MARKER)))
+        .map_err(|e| {
+            Error::Keys(format!(
+                "cannot write {}/{ACTIVE_MARKER}: {e}",
+                dir.display()
+            ))
+        })
+}
+
+fn write_private(file: &Path, contents: &[u8]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options
+        .open(file)
+        .and_then(|mut f| f.write_all(contents))
+        .map_err(|e| Error::Keys(format!("cannot write {}: {e}", file.display())))
+}

@@ -1,0 +1,98 @@
+//! Portcullis: an OAuth 2.0 authorization server issuing RS256 JWT access tokens (RFC 9068),
+//! backed by MongoDB.
+//!
+//! [`build_rocket`] assembles the server from a [`Config`], a [`Store`] and a [`KeyRing`]; the
+//! binary and the tests both start from it.
+
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod oauth;
+pub mod password;
+pub mod secrets;
+pub mod services;
+pub mod store;
+
+use std::time::Duration;
+
+use rocket::config::{LogLevel, SecretKey};
+use rocket::data::{Limits, ToByteUnit};
+use rocket::fairing::AdHoc;
+use rocket::{Build, Rocket};
+
+pub use config::Config;
+pub use keys::KeyRing;
+pub use store::Store;
+
+/// How often a running server looks for a rotated key in the keys folder.
+const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
+
+/// Builds the Rocket application. Nothing is global: two instances can run in one process.
+pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build> {
+    let hasher = password::PasswordHasher::new(config.argon2);
+    rocket::custom(rocket_config(&config))
+        .manage(config)
+        .manage(store)
+        .manage(keys)
+        .manage(hasher)
+        .mount("/", http::routes())
+        .register("/", http::catchers())
+        .attach(AdHoc::on_liftoff("key reload", |rocket| {
+            Box::pin(async move {
+                if let Some(keys) = rocket.state::<KeyRing>().cloned() {
+                    tokio::spawn(reload_keys(keys, rocket.shutdown()));
+                }
+            })
+        }))
+}
+
+fn rocket_config(config: &Config) -> rocket::Config {
+    use base64::Engine;
+    // A configured key keeps browser sessions valid across restarts and instances; without
+    // one each start draws a random key.
+    let secret_key = config
+        .session_secret
+        .as_ref()
+        .and_then(|s| {
+            base64::engine::general_purpose::STANDARD
+                .decode(s.expose())
+                .ok()
+        })
+        .filter(|bytes| bytes.len() >= 32)
+        .map(|bytes| SecretKey::derive_from(&bytes))
+        .or_else(SecretKey::generate);
+    let defaults = rocket::Config::default();
+    rocket::Config {
+        address: config.address,
+        port: config.port,
+        secret_key: secret_key.unwrap_or(defaults.secret_key.clone()),
+        limits: Limits::default()
+            .limit("form", 16.kibibytes())
+            .limit("data-form", 16.kibibytes())
+            .limit("json", 64.kibibytes())
+            .limit("string", 16.kibibytes()),
+        ident: rocket::config::Ident::try_new("Portcullis").unwrap_or_default(),
+        // Portcullis logs through `tracing`; Rocket's own console output is off.
+        log_level: LogLevel::Off,
+        cli_colors: false,
+        ..defaults
+    }
+}
+
+async fn reload_keys(keys: KeyRing, shutdown: rocket::Shutdown) {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tokio::time::sleep(KEY_RELOAD_INTERVAL) => {
+                if let Err(error) = keys.reload_if_changed() {
+                    tracing::error!(%error, "keys folder unusable; still serving the previous keys");
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! The `portcullis` binary: the command line, nothing else.
+
+fn main() -> std::process::ExitCode {
+    portcullis::cli::main()
+}

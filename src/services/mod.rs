@@ -1,0 +1,5 @@
+//! Account and client management shared by the CLI and the HTTP API, so every rule (name
+//! syntax, password strength, what a change revokes) is written once.
+
+pub mod clients;
+pub mod users;

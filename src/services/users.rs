@@ -1,0 +1,185 @@
+//! User accounts: creation with validated names and Argon2id passwords, role changes, and the
+//! changes that must end the user's refresh tokens (new password, disabled account).
+
+use mongodb::bson::doc;
+use mongodb::bson::oid::ObjectId;
+use unicode_normalization::UnicodeNormalization;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::password::{check_new_password, PasswordHasher};
+use crate::store::{now, AuditEvent, AuditKind, RevocationDoc, Store, UserDoc};
+
+/// Longest username accepted, in characters.
+pub const MAX_USERNAME_CHARS: usize = 64;
+
+/// A username in the two forms Portcullis keeps: as shown, and as compared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Username {
+    pub display: String,
+    pub key: String,
+}
+
+/// Normalises a username (NFKC, so look-alike compositions are one name) and derives the
+/// case-insensitive key that uniqueness is checked on.
+pub fn parse_username(raw: &str) -> Result<Username> {
+    if raw.len() > 4 * MAX_USERNAME_CHARS {
+        return Err(Error::invalid("username", "must be at most 64 characters"));
+    }
+    let display: String = raw.nfkc().collect();
+    let count = display.chars().count();
+    if count == 0 || count > MAX_USERNAME_CHARS {
+        return Err(Error::invalid("username", "must be 1 to 64 characters"));
+    }
+    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+');
+    if !display.chars().all(allowed) {
+        return Err(Error::invalid(
+            "username",
+            "may contain only letters, digits and . _ - @ +",
+        ));
+    }
+    let key = display.to_lowercase().nfkc().collect();
+    Ok(Username { display, key })
+}
+
+fn check_role(config: &Config, role: &str) -> Result<()> {
+    if config.roles.contains_key(role) {
+        Ok(())
+    } else {
+        Err(Error::invalid(
+            "role",
+            format!("{role:?} is not a configured role"),
+        ))
+    }
+}
+
+/// Creates an account. Fails with `Conflict` when the name (compared case-insensitively) is
+/// taken.
+pub async fn create_user(
+    store: &Store,
+    hasher: &PasswordHasher,
+    config: &Config,
+    username: &str,
+    password: &str,
+    role: &str,
+) -> Result<UserDoc> {
+    let name = parse_username(username)?;
+    check_new_password(password)?;
+    check_role(config, role)?;
+    let at = now();
+    let user = UserDoc {
+        id: ObjectId::new(),
+        username: name.display,
+        username_key: name.key,
+        password_hash: hasher.hash(password).await?,
+        role: role.to_owned(),
+        disabled: false,
+        created_at: at,
+        updated_at: at,
+    };
+    store.insert_user(&user).await?;
+    let mut event = AuditEvent::new(AuditKind::UserCreated);
+    event.user_id = Some(user.id.to_hex());
+    event.username = Some(user.username.clone());
+    store.audit(event).await?;
+    Ok(user)
+}
+
+/// Finds a user by name as typed (normalised the same way as at creation).
+pub async fn find_user(store: &Store, username: &str) -> Result<Option<UserDoc>> {
+    match parse_username(username) {
+        Ok(name) => store.find_user_by_key(&name.key).await,
+        Err(_) => Ok(None),
+    }
+}
+
+async fn update(
+    store: &Store,
+    username: &str,
+    changes: mongodb::bson::Document,
+) -> Result<UserDoc> {
+    let name =
+        parse_username(username).map_err(|_| Error::NotFound(format!("user {username:?}")))?;
+    let user = store.update_user(&name.key, changes).await?;
+    let mut event = AuditEvent::new(AuditKind::UserUpdated);
+    event.user_id = Some(user.id.to_hex());
+    event.username = Some(user.username.clone());
+    store.audit(event).await?;
+    Ok(user)
+}
+
+/// Sets a new password and ends every refresh token the user holds.
+pub async fn set_password(
+    store: &Store,
+    hasher: &PasswordHasher,
+    config: &Config,
+    username: &str,
+    password: &str,
+) -> Result<UserDoc> {
+    check_new_password(password)?;
+    let hash = hasher.hash(password).await?;
+    let user = update(store, username, doc! { "password_hash": hash }).await?;
+    revoke_user_tokens(store, config, &user).await?;
+    Ok(user)
+}
+
+/// Disables or re-enables an account; disabling ends every refresh token the user holds.
+pub async fn set_disabled(
+    store: &Store,
+    config: &Config,
+    username: &str,
+    disabled: bool,
+) -> Result<UserDoc> {
+    let user = update(store, username, doc! { "disabled": disabled }).await?;
+    if disabled {
+        revoke_user_tokens(store, config, &user).await?;
+    }
+    Ok(user)
+}
+
+/// Changes a user's role. Tokens already issued keep the old role until they expire; the next
+/// refresh grants scopes by the new role.
+pub async fn set_role(
+    store: &Store,
+    config: &Config,
+    username: &str,
+    role: &str,
+) -> Result<UserDoc> {
+    check_role(config, role)?;
+    update(store, username, doc! { "role": role }).await
+}
+
+/// Revokes the user's refresh-token families, and records them so the access tokens issued
+/// from those families are refused too until they expire.
+async fn revoke_user_tokens(store: &Store, config: &Config, user: &UserDoc) -> Result<()> {
+    let families = store.revoke_user_refresh_tokens(&user.id.to_hex()).await?;
+    let access_expiry = crate::store::in_secs(config.access_token_ttl_secs);
+    for family in &families {
+        store
+            .insert_revocation(&RevocationDoc::family(family, access_expiry))
+            .await?;
+    }
+    if !families.is_empty() {
+        let mut event = AuditEvent::new(AuditKind::RefreshTokensRevoked);
+        event.user_id = Some(user.id.to_hex());
+        event.reason = Some("account_changed".into());
+        store.audit(event).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_normalised_and_case_folded() {
+        let a = parse_username("Alice").unwrap();
+        assert_eq!((a.display.as_str(), a.key.as_str()), ("Alice", "alice"));
+        // Fullwidth letters are NFKC-equivalent to ASCII ones.
+        assert_eq!(parse_username("\u{ff21}lice").unwrap().key, "alice");
+        for bad in ["", "a b", "a/b", "a\u{0}", &"x".repeat(65)] {
+            assert!(parse_username(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! The `audit` collection: security-relevant events. Records name who and what, never a
+//! password, secret or token (a `jti` identifies a token without being one).
+
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{doc, DateTime};
+use serde::{Deserialize, Serialize};
+
+use super::{now, Store};
+use crate::error::Result;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    TokenIssued,
+    LoginFailed,
+    ClientAuthFailed,
+    RefreshTokenReuse,
+    RefreshTokensRevoked,
+    UserCreated,
+    UserUpdated,
+    ClientCreated,
+    ClientRemoved,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditEvent {
+    #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
+    pub id: Option<ObjectId>,
+    pub at: DateTime,
+    pub kind: AuditKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grant_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jti: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// A short class of failure (`bad_password`, `unknown_user`, ...), never user input.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_addr: Option<String>,
+}
+
+impl AuditEvent {
+    pub fn new(kind: AuditKind) -> Self {
+        AuditEvent {
+            id: None,
+            at: now(),
+            kind,
+            client_id: None,
+            user_id: None,
+            username: None,
+            grant_type: None,
+            jti: None,
+            scope: None,
+            reason: None,
+            remote_addr: None,
+        }
+    }
+}
+
+impl Store {
+    /// Writes one event and mirrors it to the log.
+    pub async fn audit(&self, event: AuditEvent) -> Result<()> {
+        tracing::info!(
+            target: "portcullis::audit",
+            kind = ?event.kind,
+            client_id = event.client_id.as_deref(),
+            user_id = event.user_id.as_deref(),
+            username = event.username.as_deref(),
+            grant_type = event.grant_type.as_deref(),
+            jti = event.jti.as_deref(),
+            scope = event.scope.as_deref(),
+            reason = event.reason.as_deref(),
+            remote_addr = event.remote_addr.as_deref(),
+            "audit"
+        );
+        self.audit_events().insert_one(&event).await?;
+        Ok(())
+    }
+
+    /// The newest events first, at most `limit`.
+    pub async fn recent_audit_events(&self, limit: i64) -> Result<Vec<AuditEvent>> {
+        use futures_util::TryStreamExt;
+        let cursor = self
+            .audit_events()
+            .find(doc! {})
+            .sort(doc! { "at": -1 })
+            .limit(limit)
+            .await?;
+        Ok(cursor.try_collect().await?)
+    }
+}

@@ -1,0 +1,74 @@
+//! The `clients` collection: registered OAuth clients (RFC 6749 §2).
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, DateTime};
+use serde::{Deserialize, Serialize};
+
+use super::{is_duplicate_key, Store};
+use crate::error::{Error, Result};
+
+/// RFC 6749 §2.1 client types.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientKind {
+    /// Can keep a secret (a server-side application).
+    Confidential,
+    /// Cannot keep a secret (a native or browser application).
+    Public,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClientDoc {
+    #[serde(rename = "_id")]
+    pub client_id: String,
+    pub name: String,
+    pub kind: ClientKind,
+    /// Base64url SHA-256 of the secret; `None` for public clients. Not secret by itself.
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    /// Scopes the client may ever be granted.
+    pub scopes: Vec<String>,
+    /// Scopes granted when a request names none.
+    pub default_scopes: Vec<String>,
+    /// Whether the client may call the introspection endpoint (resource servers).
+    pub can_introspect: bool,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+impl ClientDoc {
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+}
+
+impl Store {
+    pub async fn insert_client(&self, client: &ClientDoc) -> Result<()> {
+        match self.clients().insert_one(client).await {
+            Err(e) if is_duplicate_key(&e) => {
+                Err(Error::Conflict(format!("client {:?}", client.client_id)))
+            }
+            other => other.map(|_| ()).map_err(Error::from),
+        }
+    }
+
+    pub async fn find_client(&self, client_id: &str) -> Result<Option<ClientDoc>> {
+        Ok(self.clients().find_one(doc! { "_id": client_id }).await?)
+    }
+
+    pub async fn list_clients(&self) -> Result<Vec<ClientDoc>> {
+        let cursor = self.clients().find(doc! {}).sort(doc! { "_id": 1 }).await?;
+        Ok(cursor.try_collect().await?)
+    }
+
+    pub async fn count_clients(&self) -> Result<u64> {
+        Ok(self.clients().estimated_document_count().await?)
+    }
+
+    /// Removes a client; `false` when there was none.
+    pub async fn delete_client(&self, client_id: &str) -> Result<bool> {
+        let result = self.clients().delete_one(doc! { "_id": client_id }).await?;
+        Ok(result.deleted_count == 1)
+    }
+}

@@ -1,0 +1,143 @@
+//! MongoDB storage: typed documents, the one place that names collections, and the indexes
+//! every query relies on. Nothing here knows about HTTP.
+
+mod audit;
+mod clients;
+mod indexes;
+mod refresh_tokens;
+mod revocations;
+mod users;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use mongodb::bson::doc;
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
+use mongodb::{Collection, Database};
+
+pub use audit::{AuditEvent, AuditKind};
+pub use clients::{ClientDoc, ClientKind};
+pub use refresh_tokens::{RefreshTokenDoc, RefreshUse};
+pub use revocations::RevocationDoc;
+pub use users::UserDoc;
+
+use crate::error::{Error, Result};
+
+/// Collection names, in one place.
+pub mod collections {
+    pub const USERS: &str = "users";
+    pub const CLIENTS: &str = "clients";
+    pub const REFRESH_TOKENS: &str = "refresh_tokens";
+    pub const REVOCATIONS: &str = "revocations";
+    pub const AUDIT: &str = "audit";
+}
+
+/// A handle on Portcullis's database. Cheap to clone; clones share the connection pool.
+#[derive(Clone)]
+pub struct Store {
+    db: Database,
+    indexes_ready: Arc<AtomicBool>,
+}
+
+impl Store {
+    /// Prepares a connection pool. The driver connects lazily, so this succeeds even while the
+    /// server is down; `ping` and `ensure_indexes` tell whether it is reachable.
+    pub async fn connect(uri: &str, database: &str, timeout: Duration) -> Result<Store> {
+        let mut options = ClientOptions::parse(uri)
+            .await
+            .map_err(|e| Error::Config(format!("mongodb_uri: {}", Error::from(e))))?;
+        options.app_name = Some("portcullis".into());
+        options.server_selection_timeout = Some(timeout);
+        options.connect_timeout = Some(timeout);
+        // Revocations, rotations and lockouts must survive a crash: acknowledged, journaled.
+        options.write_concern = Some(
+            WriteConcern::builder()
+                .w(Acknowledgment::Majority)
+                .journal(true)
+                .build(),
+        );
+        let client = mongodb::Client::with_options(options)?;
+        Ok(Store {
+            db: client.database(database),
+            indexes_ready: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// Connects with the database settings of a configuration.
+    pub async fn from_config(config: &crate::Config) -> Result<Store> {
+        Store::connect(
+            config.mongodb_uri.expose(),
+            &config.database,
+            Duration::from_millis(config.database_timeout_ms),
+        )
+        .await
+    }
+
+    pub fn database_name(&self) -> &str {
+        self.db.name()
+    }
+
+    /// Round trip to the server.
+    pub async fn ping(&self) -> Result<()> {
+        self.db.run_command(doc! { "ping": 1 }).await?;
+        Ok(())
+    }
+
+    /// Creates every index (idempotent). Run at start-up and retried by `/readyz` until it works.
+    pub async fn ensure_indexes(&self) -> Result<()> {
+        indexes::create_all(self).await?;
+        self.indexes_ready.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    pub fn indexes_ready(&self) -> bool {
+        self.indexes_ready.load(Ordering::Acquire)
+    }
+
+    /// Drops the whole database. Used by tests and never by the server.
+    pub async fn drop_database(&self) -> Result<()> {
+        self.db.drop().await?;
+        Ok(())
+    }
+
+    fn users(&self) -> Collection<UserDoc> {
+        self.db.collection(collections::USERS)
+    }
+
+    fn clients(&self) -> Collection<ClientDoc> {
+        self.db.collection(collections::CLIENTS)
+    }
+
+    fn refresh_tokens(&self) -> Collection<RefreshTokenDoc> {
+        self.db.collection(collections::REFRESH_TOKENS)
+    }
+
+    fn revocations(&self) -> Collection<RevocationDoc> {
+        self.db.collection(collections::REVOCATIONS)
+    }
+
+    fn audit_events(&self) -> Collection<AuditEvent> {
+        self.db.collection(collections::AUDIT)
+    }
+}
+
+/// Whether a write failed on a unique index (MongoDB error E11000).
+fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
+    matches!(
+        error.kind.as_ref(),
+        ErrorKind::Write(WriteFailure::WriteError(e)) if e.code == 11000
+    )
+}
+
+/// The current time as stored in documents.
+pub fn now() -> mongodb::bson::DateTime {
+    mongodb::bson::DateTime::now()
+}
+
+/// A time `secs` seconds from now.
+pub fn in_secs(secs: u64) -> mongodb::bson::DateTime {
+    let millis = i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    mongodb::bson::DateTime::from_millis(now().timestamp_millis().saturating_add(millis))
+}

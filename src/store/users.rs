@@ -1,0 +1,93 @@
+//! The `users` collection: accounts that sign in with a password.
+
+use std::fmt;
+
+use futures_util::TryStreamExt;
+use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{doc, DateTime, Document};
+use mongodb::options::ReturnDocument;
+use serde::{Deserialize, Serialize};
+
+use super::{is_duplicate_key, now, Store};
+use crate::error::{Error, Result};
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct UserDoc {
+    #[serde(rename = "_id")]
+    pub id: ObjectId,
+    /// The name as the user typed it (NFKC-normalised).
+    pub username: String,
+    /// The case-folded name the unique index is on, so look-alikes cannot coexist.
+    pub username_key: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: DateTime,
+    pub updated_at: DateTime,
+}
+
+impl fmt::Debug for UserDoc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserDoc")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("role", &self.role)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    pub async fn insert_user(&self, user: &UserDoc) -> Result<()> {
+        match self.users().insert_one(user).await {
+            Err(e) if is_duplicate_key(&e) => {
+                Err(Error::Conflict(format!("user {:?}", user.username)))
+            }
+            other => other.map(|_| ()).map_err(Error::from),
+        }
+    }
+
+    pub async fn find_user_by_key(&self, username_key: &str) -> Result<Option<UserDoc>> {
+        Ok(self
+            .users()
+            .find_one(doc! { "username_key": username_key })
+            .await?)
+    }
+
+    pub async fn find_user_by_id(&self, id: ObjectId) -> Result<Option<UserDoc>> {
+        Ok(self.users().find_one(doc! { "_id": id }).await?)
+    }
+
+    /// Users in id (creation) order, starting after `after`.
+    pub async fn list_users(&self, after: Option<ObjectId>, limit: i64) -> Result<Vec<UserDoc>> {
+        let filter = match after {
+            Some(id) => doc! { "_id": { "$gt": id } },
+            None => doc! {},
+        };
+        let cursor = self
+            .users()
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(limit)
+            .await?;
+        Ok(cursor.try_collect().await?)
+    }
+
+    pub async fn count_users(&self) -> Result<u64> {
+        Ok(self.users().estimated_document_count().await?)
+    }
+
+    /// Applies `changes` to the user and returns the updated document.
+    pub async fn update_user(&self, username_key: &str, mut changes: Document) -> Result<UserDoc> {
+        changes.insert("updated_at", now());
+        self.users()
+            .find_one_and_update(
+                doc! { "username_key": username_key },
+                doc! { "$set": changes },
+            )
+            .return_document(ReturnDocument::After)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("user {username_key:?}")))
+    }
+}

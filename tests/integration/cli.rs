@@ -1,0 +1,316 @@
+//! The `portcullis` binary: management commands against a real database, and one-line errors
+//! for bad input, bad configuration, bad keys and an unreachable database.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use crate::common::{
+    free_closed_port, mongodb_uri, shared_keys_dir, temp_dir, unique_database, DatabaseGuard,
+};
+
+/// The binary with a clean environment pointing at one test database.
+struct Cli {
+    database: String,
+    keys_dir: std::path::PathBuf,
+    _db: DatabaseGuard,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        let database = unique_database();
+        Cli {
+            _db: DatabaseGuard {
+                name: database.clone(),
+            },
+            database,
+            keys_dir: shared_keys_dir().to_path_buf(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("MONGODB_URI", mongodb_uri())
+            .env("PORTCULLIS_DATABASE", &self.database)
+            .env("PORTCULLIS_KEYS_DIR", &self.keys_dir)
+            .env("PORTCULLIS_ARGON2__MEMORY_KIB", "1024")
+            .env("PORTCULLIS_ARGON2__ITERATIONS", "1")
+            .current_dir(env!("CARGO_TARGET_TMPDIR"));
+        command
+    }
+
+    fn run(&self, args: &[&str], stdin: &str) -> Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str], stdin: &str) -> String {
+        let output = self.run(args, stdin);
+        assert!(
+            output.status.success(),
+            "{args:?} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    /// Runs a command that must fail, and returns its single error line.
+    fn fails(&self, args: &[&str], stdin: &str) -> String {
+        let output = self.run(args, stdin);
+        assert!(!output.status.success(), "{args:?} should have failed");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "one line expected: {stderr:?}"
+        );
+        assert!(stderr.starts_with("error"), "{stderr:?}");
+        assert!(!stderr.contains("panicked"), "{stderr:?}");
+        stderr
+    }
+}
+
+#[test]
+fn user_commands_manage_accounts() {
+    let cli = Cli::new();
+    let out = cli.ok(
+        &["user", "add", "erin", "--role", "admin"],
+        "a long password\n",
+    );
+    assert!(out.contains("created user erin"), "{out}");
+    let list = cli.ok(&["user", "list"], "");
+    let row = list
+        .lines()
+        .find(|l| l.contains("erin"))
+        .expect("erin listed");
+    assert!(row.contains("admin") && row.contains("active"), "{row}");
+
+    assert!(cli
+        .fails(&["user", "add", "ERIN"], "a long password\n")
+        .contains("already exists"));
+    assert!(cli
+        .fails(&["user", "add", "frank"], "short\n")
+        .contains("at least 8"));
+    assert!(cli
+        .fails(&["user", "add", "frank"], "")
+        .contains("password"));
+    assert!(cli
+        .fails(&["user", "add", "bad name"], "a long password\n")
+        .contains("username"));
+    assert!(cli
+        .fails(&["user", "set-role", "erin", "emperor"], "")
+        .contains("role"));
+    assert!(cli
+        .fails(&["user", "disable", "nobody"], "")
+        .contains("not found"));
+
+    cli.ok(&["user", "set-role", "erin", "user"], "");
+    cli.ok(&["user", "disable", "erin"], "");
+    let row = cli.ok(&["user", "list"], "");
+    assert!(
+        row.lines()
+            .any(|l| l.contains("erin") && l.contains("user") && l.contains("disabled")),
+        "{row}"
+    );
+    cli.ok(&["user", "enable", "erin"], "");
+    cli.ok(&["user", "set-password", "erin"], "another long password\n");
+}
+
+#[test]
+fn client_commands_print_the_secret_once() {
+    let cli = Cli::new();
+    let out = cli.ok(
+        &[
+            "client",
+            "add",
+            "--name",
+            "Reports",
+            "--id",
+            "reports",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "data:read",
+        ],
+        "",
+    );
+    assert!(out.contains("client_id: reports"), "{out}");
+    let secret_line = out
+        .lines()
+        .find(|l| l.starts_with("client_secret: "))
+        .expect("secret printed");
+    let secret = secret_line.trim_start_matches("client_secret: ");
+    assert_eq!(secret.len(), 43);
+
+    let list = cli.ok(&["client", "list"], "");
+    assert!(
+        list.contains("reports") && list.contains("confidential"),
+        "{list}"
+    );
+    assert!(!list.contains(secret), "the secret is never shown again");
+
+    let public = cli.ok(
+        &[
+            "client",
+            "add",
+            "--name",
+            "Phone app",
+            "--public",
+            "--grant-type",
+            "authorization_code,refresh_token",
+            "--redirect-uri",
+            "com.example.app:/callback",
+        ],
+        "",
+    );
+    assert!(!public.contains("client_secret"), "{public}");
+
+    assert!(cli
+        .fails(
+            &["client", "add", "--name", "X", "--grant-type", "implicit"],
+            ""
+        )
+        .contains("grant type"));
+    assert!(cli
+        .fails(&["client", "add", "--name", "X"], "")
+        .contains("grant-type"));
+    assert!(cli
+        .fails(
+            &[
+                "client",
+                "add",
+                "--name",
+                "X",
+                "--id",
+                "reports",
+                "--grant-type",
+                "password"
+            ],
+            ""
+        )
+        .contains("already exists"));
+    cli.ok(&["client", "remove", "reports"], "");
+    assert!(cli
+        .fails(&["client", "remove", "reports"], "")
+        .contains("not found"));
+}
+
+#[test]
+fn keys_commands_generate_list_and_rotate() {
+    let cli = Cli {
+        keys_dir: temp_dir().keep(),
+        ..Cli::new()
+    };
+    assert!(cli.fails(&["keys", "list"], "").contains("no signing key"));
+    let out = cli.ok(&["keys", "generate"], "");
+    assert!(out.contains("(active)"), "{out}");
+    let out = cli.ok(&["keys", "rotate"], "");
+    assert!(out.contains("now signs"), "{out}");
+    let list = cli.ok(&["keys", "list"], "");
+    assert_eq!(
+        list.lines().filter(|l| l.contains("active")).count(),
+        1,
+        "{list}"
+    );
+    assert_eq!(
+        list.lines().filter(|l| l.contains("verify")).count(),
+        1,
+        "{list}"
+    );
+    std::fs::remove_dir_all(&cli.keys_dir).unwrap();
+}
+
+#[test]
+fn bad_configuration_is_one_line_naming_the_key() {
+    let cli = Cli::new();
+    let mut command = cli.command(&["user", "list"]);
+    let output = command.env("PORTCULLIS_BOGUS_KEY", "1").output().unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success());
+    assert!(stderr.contains("bogus_key"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+
+    let dir = temp_dir();
+    let file = dir.path().join("Portcullis.toml");
+    std::fs::write(&file, "access_token_ttl_secs = -5\n").unwrap();
+    let output = cli
+        .command(&["--config", file.to_str().unwrap(), "user", "list"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success());
+    assert!(stderr.contains("access_token_ttl_secs"), "{stderr}");
+}
+
+#[test]
+fn an_unreachable_database_is_one_line() {
+    let cli = Cli::new();
+    let output = cli
+        .command(&["user", "list"])
+        .env(
+            "MONGODB_URI",
+            format!("mongodb://127.0.0.1:{}", free_closed_port()),
+        )
+        .env("PORTCULLIS_DATABASE_TIMEOUT_MS", "300")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success());
+    assert!(
+        stderr.starts_with("error: database unavailable"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn serve_refuses_bad_keys_and_unreachable_databases() {
+    let cli = Cli {
+        keys_dir: temp_dir().keep(),
+        ..Cli::new()
+    };
+    let error = cli.fails(&["serve"], "");
+    assert!(error.contains("no signing key"), "{error}");
+    std::fs::write(cli.keys_dir.join("bad.pem"), "garbage").unwrap();
+    assert!(cli.fails(&["serve"], "").contains("not a PEM file"));
+    std::fs::remove_dir_all(&cli.keys_dir).unwrap();
+
+    let cli = Cli::new();
+    let output = cli
+        .command(&["serve"])
+        .env(
+            "MONGODB_URI",
+            format!("mongodb://127.0.0.1:{}", free_closed_port()),
+        )
+        .env("PORTCULLIS_DATABASE_TIMEOUT_MS", "300")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(!output.status.success());
+    assert!(stderr.contains("cannot reach MongoDB"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn usage_errors_are_one_line() {
+    let cli = Cli::new();
+    let output = cli.command(&["user", "frobnicate"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}

@@ -1,0 +1,104 @@
+//! Configuration loading: layering, and refusals that name the key.
+
+use portcullis::config::Config;
+use portcullis::error::Error;
+use rocket::figment::providers::{Format, Toml};
+
+/// Defaults plus a TOML text, without the process environment (which tests do not control).
+fn from_toml(text: &str) -> Result<Config, Error> {
+    Config::from_figment(Config::defaults().merge(Toml::string(text)))
+}
+
+fn message(result: Result<Config, Error>) -> String {
+    let error = result
+        .expect_err("configuration should have been refused")
+        .to_string();
+    assert!(!error.contains('\n'), "error must be one line: {error}");
+    error
+}
+
+#[test]
+fn defaults_are_documented_values() {
+    let config = from_toml("").unwrap();
+    assert_eq!(config.port, 8000);
+    assert_eq!(config.access_token_ttl_secs, 900);
+    assert_eq!(config.refresh_token_idle_ttl_secs, 14 * 24 * 3600);
+    assert_eq!(config.refresh_token_absolute_ttl_secs, 90 * 24 * 3600);
+    assert_eq!(
+        (
+            config.argon2.memory_kib,
+            config.argon2.iterations,
+            config.argon2.parallelism
+        ),
+        (19_456, 2, 1)
+    );
+    assert!(config.roles["admin"].contains(&"admin".to_string()));
+    assert!(!config.self_registration);
+}
+
+#[test]
+fn file_values_override_defaults() {
+    let config = from_toml(
+        r#"
+        port = 9000
+        issuer = "https://auth.example.com"
+        [argon2]
+        memory_kib = 65536
+        [roles]
+        reader = ["data:read"]
+        "#,
+    )
+    .unwrap();
+    assert_eq!(config.port, 9000);
+    assert!(config.issuer_is_https());
+    assert_eq!(config.argon2.memory_kib, 65536);
+    assert_eq!(config.argon2.iterations, 2);
+    assert_eq!(config.roles.len(), 1);
+}
+
+#[test]
+fn unknown_keys_are_refused_by_name() {
+    let error = message(from_toml("prot = 8000"));
+    assert!(error.contains("prot"), "{error}");
+    let error = message(from_toml("[argon2]\nmemory = 5"));
+    assert!(error.contains("memory"), "{error}");
+}
+
+#[test]
+fn invalid_values_are_refused_by_name() {
+    let cases = [
+        ("port = \"eighty\"", "port"),
+        ("port = 70000", "port"),
+        ("issuer = \"not a url\"", "issuer"),
+        ("issuer = \"https://a.example/?q=1\"", "issuer"),
+        ("audience = []", "audience"),
+        ("access_token_ttl_secs = 0", "access_token_ttl_secs"),
+        (
+            "refresh_token_idle_ttl_secs = 100\nrefresh_token_absolute_ttl_secs = 10",
+            "refresh_token_idle_ttl_secs",
+        ),
+        ("[argon2]\nmemory_kib = 1", "argon2"),
+        ("session_secret = \"c2hvcnQ=\"", "session_secret"),
+        ("[roles]\nuser = [\"bad scope\"]", "roles.user"),
+        ("database = \"a/b\"", "database"),
+    ];
+    for (toml, key) in cases {
+        let error = message(from_toml(toml));
+        assert!(error.contains(key), "{toml:?} gave {error:?}");
+    }
+}
+
+#[test]
+fn a_named_config_file_must_exist() {
+    let error = message(Config::load(Some(std::path::Path::new(
+        "/nonexistent/Portcullis.toml",
+    ))));
+    assert!(error.contains("/nonexistent/Portcullis.toml"), "{error}");
+}
+
+#[test]
+fn secrets_are_redacted_in_debug_output() {
+    let config = from_toml("mongodb_uri = \"mongodb://user:hunter2@db.example\"").unwrap();
+    let printed = format!("{config:?}");
+    assert!(!printed.contains("hunter2"), "{printed}");
+}

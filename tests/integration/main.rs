@@ -1,0 +1,10 @@
+//! Integration tests: the real application over Rocket's in-process HTTP client and the real
+//! binary, against a real database server (started by `scripts/test.sh`). One binary, many
+//! modules, so the suite links once.
+
+mod cli;
+mod common;
+mod config;
+mod health;
+mod keys;
+mod store;
