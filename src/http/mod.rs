@@ -1,13 +1,25 @@
 //! The HTTP surface: each module owns its routes; this one mounts them and the catchers.
 
 mod catchers;
+mod form;
+mod guards;
 mod health;
+mod register;
+mod responses;
+mod token;
+mod well_known;
 
 use rocket::{Catcher, Route};
 
 /// Every route Portcullis serves, mounted at `/`.
 pub fn routes() -> Vec<Route> {
-    [health::routes()].concat()
+    [
+        health::routes(),
+        token::routes(),
+        well_known::routes(),
+        register::routes(),
+    ]
+    .concat()
 }
 
 /// JSON answers for every error status, so no framework page or internal detail leaks.

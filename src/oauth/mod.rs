@@ -1,6 +1,11 @@
 //! The OAuth 2.0 domain: scopes, grants and tokens. Nothing here knows about Rocket.
 
+pub mod client_auth;
+pub mod context;
+pub mod error;
+pub mod grants;
 pub mod scope;
+pub mod tokens;
 
 /// Grant type names (RFC 6749 §4) as they appear in requests and client registrations.
 pub mod grant_type {

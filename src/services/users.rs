@@ -8,7 +8,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::password::{check_new_password, PasswordHasher};
-use crate::store::{now, AuditEvent, AuditKind, RevocationDoc, Store, UserDoc};
+use crate::store::{now, AuditEvent, AuditKind, Store, UserDoc};
 
 /// Longest username accepted, in characters.
 pub const MAX_USERNAME_CHARS: usize = 64;
@@ -152,14 +152,11 @@ pub async fn set_role(
 /// Revokes the user's refresh-token families, and records them so the access tokens issued
 /// from those families are refused too until they expire.
 async fn revoke_user_tokens(store: &Store, config: &Config, user: &UserDoc) -> Result<()> {
-    let families = store.revoke_user_refresh_tokens(&user.id.to_hex()).await?;
     let access_expiry = crate::store::in_secs(config.access_token_ttl_secs);
-    for family in &families {
-        store
-            .insert_revocation(&RevocationDoc::family(family, access_expiry))
-            .await?;
-    }
-    if !families.is_empty() {
+    let families = store
+        .revoke_user_refresh_tokens(&user.id.to_hex(), access_expiry)
+        .await?;
+    if families > 0 {
         let mut event = AuditEvent::new(AuditKind::RefreshTokensRevoked);
         event.user_id = Some(user.id.to_hex());
         event.reason = Some("account_changed".into());

@@ -4,7 +4,7 @@
 use mongodb::bson::{doc, DateTime};
 use serde::{Deserialize, Serialize};
 
-use super::{now, Store};
+use super::{now, RevocationDoc, Store};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -15,7 +15,8 @@ pub struct RefreshTokenDoc {
     pub family_id: String,
     pub client_id: String,
     pub user_id: String,
-    pub scope: String,
+    /// The family's scope tokens (an array, so a narrower request can be matched in the query).
+    pub scopes: Vec<String>,
     pub issued_at: DateTime,
     /// The earlier of the idle and the absolute expiry; the TTL index deletes the token then.
     pub expires_at: DateTime,
@@ -32,6 +33,8 @@ pub enum RefreshUse {
     Rotated(RefreshTokenDoc),
     /// The token had already been spent: someone holds a copy (RFC 9700 §4.14.2).
     Reused(RefreshTokenDoc),
+    /// Valid, but the request asked for scopes beyond the family's; nothing was spent.
+    ScopeExceeded,
     /// Revoked, expired, issued to another client, or never issued.
     Invalid,
 }
@@ -43,29 +46,40 @@ impl Store {
     }
 
     /// Spends a refresh token in one atomic step, so two concurrent uses of the same token
-    /// cannot both succeed.
-    pub async fn use_refresh_token(&self, hash: &str, client_id: &str) -> Result<RefreshUse> {
+    /// cannot both succeed. `scopes` (when narrowing) must lie within the family's scope, or
+    /// nothing is spent.
+    pub async fn use_refresh_token(
+        &self,
+        hash: &str,
+        client_id: &str,
+        scopes: Option<&[String]>,
+    ) -> Result<RefreshUse> {
         let at = now();
+        let mut filter = doc! {
+            "_id": hash,
+            "client_id": client_id,
+            "used": false,
+            "revoked": false,
+            "expires_at": { "$gt": at },
+        };
+        if let Some(scopes) = scopes {
+            filter.insert("scopes", doc! { "$all": scopes });
+        }
         let spent = self
             .refresh_tokens()
-            .find_one_and_update(
-                doc! {
-                    "_id": hash,
-                    "client_id": client_id,
-                    "used": false,
-                    "revoked": false,
-                    "expires_at": { "$gt": at },
-                },
-                doc! { "$set": { "used": true, "used_at": at } },
-            )
+            .find_one_and_update(filter, doc! { "$set": { "used": true, "used_at": at } })
             .await?;
         if let Some(token) = spent {
             return Ok(RefreshUse::Rotated(token));
         }
-        // Not spendable: find out whether this is reuse of a token we really issued.
+        // Not spent: find out why, and whether this is reuse of a token we really issued.
         let existing = self.refresh_tokens().find_one(doc! { "_id": hash }).await?;
         Ok(match existing {
-            Some(token) if token.used && token.client_id == client_id => RefreshUse::Reused(token),
+            Some(token) if token.client_id != client_id => RefreshUse::Invalid,
+            Some(token) if token.used => RefreshUse::Reused(token),
+            Some(token) if !token.revoked && token.expires_at > at && scopes.is_some() => {
+                RefreshUse::ScopeExceeded
+            }
             _ => RefreshUse::Invalid,
         })
     }
@@ -74,20 +88,30 @@ impl Store {
         Ok(self.refresh_tokens().find_one(doc! { "_id": hash }).await?)
     }
 
-    /// Revokes every token of a family; returns how many were still live.
-    pub async fn revoke_refresh_family(&self, family_id: &str) -> Result<u64> {
-        let result = self
-            .refresh_tokens()
+    /// Revokes every token of a family, and records the family as revoked until
+    /// `access_expiry` so the access tokens it produced are refused too.
+    pub async fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        access_expiry: DateTime,
+    ) -> Result<()> {
+        self.refresh_tokens()
             .update_many(
                 doc! { "family_id": family_id, "revoked": false },
                 doc! { "$set": { "revoked": true } },
             )
             .await?;
-        Ok(result.modified_count)
+        self.insert_revocation(&RevocationDoc::family(family_id, access_expiry))
+            .await
     }
 
-    /// Revokes every refresh token a user holds (password change, account disabled).
-    pub async fn revoke_user_refresh_tokens(&self, user_id: &str) -> Result<Vec<String>> {
+    /// Revokes every refresh-token family a user holds (password change, account disabled);
+    /// returns how many families were live.
+    pub async fn revoke_user_refresh_tokens(
+        &self,
+        user_id: &str,
+        access_expiry: DateTime,
+    ) -> Result<usize> {
         let families: Vec<String> = self
             .refresh_tokens()
             .distinct("family_id", doc! { "user_id": user_id, "revoked": false })
@@ -95,12 +119,9 @@ impl Store {
             .into_iter()
             .filter_map(|family| family.as_str().map(str::to_owned))
             .collect();
-        self.refresh_tokens()
-            .update_many(
-                doc! { "user_id": user_id, "revoked": false },
-                doc! { "$set": { "revoked": true } },
-            )
-            .await?;
-        Ok(families)
+        for family in &families {
+            self.revoke_refresh_family(family, access_expiry).await?;
+        }
+        Ok(families.len())
     }
 }

@@ -141,3 +141,185 @@ pub fn free_closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()
 }
+
+/// Accounts and clients most token tests need.
+#[allow(dead_code)]
+pub struct Seed {
+    /// `alice` / `alice-password`, role `user`.
+    pub alice: portcullis::store::UserDoc,
+    /// `root` / `root-password`, role `admin`.
+    pub root: portcullis::store::UserDoc,
+    /// Confidential `app`: password, refresh_token, client_credentials; every scope.
+    pub app_secret: String,
+    /// Confidential `m2m`: client_credentials only, scope `data:read`.
+    pub m2m_secret: String,
+    /// Confidential `noref`: password only (no refresh tokens).
+    pub noref_secret: String,
+    // Public `mobile`: password and refresh_token, no secret.
+}
+
+pub async fn seed(app: &TestApp) -> Seed {
+    use portcullis::services::clients::{create_client, NewClient};
+    use portcullis::services::users::create_user;
+    use portcullis::store::ClientKind;
+    let hasher = fast_hasher();
+    let alice = create_user(
+        &app.store,
+        &hasher,
+        &app.config,
+        "alice",
+        "alice-password",
+        "user",
+    )
+    .await
+    .unwrap();
+    let root = create_user(
+        &app.store,
+        &hasher,
+        &app.config,
+        "root",
+        "root-password",
+        "admin",
+    )
+    .await
+    .unwrap();
+    let client = |id: &str, kind, grants: &[&str], scopes: &[&str]| NewClient {
+        client_id: Some(id.to_owned()),
+        name: id.to_owned(),
+        kind,
+        redirect_uris: vec![],
+        grant_types: grants.iter().map(|g| g.to_string()).collect(),
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        default_scopes: None,
+        can_introspect: false,
+    };
+    let all = ["profile", "data:read", "data:write", "admin"];
+    let secret = |pair: (
+        portcullis::store::ClientDoc,
+        Option<portcullis::secrets::SecretString>,
+    )| { pair.1.map(|s| s.expose().to_owned()).unwrap_or_default() };
+    let app_secret = secret(
+        create_client(
+            &app.store,
+            client(
+                "app",
+                ClientKind::Confidential,
+                &["password", "refresh_token", "client_credentials"],
+                &all,
+            ),
+        )
+        .await
+        .unwrap(),
+    );
+    let m2m_secret = secret(
+        create_client(
+            &app.store,
+            client(
+                "m2m",
+                ClientKind::Confidential,
+                &["client_credentials"],
+                &["data:read"],
+            ),
+        )
+        .await
+        .unwrap(),
+    );
+    let noref_secret = secret(
+        create_client(
+            &app.store,
+            client("noref", ClientKind::Confidential, &["password"], &all),
+        )
+        .await
+        .unwrap(),
+    );
+    create_client(
+        &app.store,
+        client(
+            "mobile",
+            ClientKind::Public,
+            &["password", "refresh_token"],
+            &["profile", "data:read"],
+        ),
+    )
+    .await
+    .unwrap();
+    Seed {
+        alice,
+        root,
+        app_secret,
+        m2m_secret,
+        noref_secret,
+    }
+}
+
+/// `Authorization: Basic` as RFC 6749 §2.3.1 builds it.
+pub fn basic(id: &str, secret: &str) -> rocket::http::Header<'static> {
+    use base64::Engine;
+    let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let credentials = format!("{}:{}", encode(id), encode(secret));
+    rocket::http::Header::new(
+        "Authorization",
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(credentials)
+        ),
+    )
+}
+
+/// What a token-endpoint call answered.
+#[allow(dead_code)]
+pub struct Answer {
+    pub status: rocket::http::Status,
+    pub headers: Vec<(String, String)>,
+    pub body: serde_json::Value,
+}
+
+impl Answer {
+    #[allow(dead_code)]
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// POSTs a form to the token endpoint.
+pub async fn token(
+    app: &TestApp,
+    form: &str,
+    auth: Option<rocket::http::Header<'static>>,
+) -> Answer {
+    post_form(&app.client, "/oauth/token", form, auth).await
+}
+
+pub async fn post_form(
+    client: &Client,
+    path: &str,
+    form: &str,
+    auth: Option<rocket::http::Header<'static>>,
+) -> Answer {
+    let mut request = client
+        .post(path.to_owned())
+        .header(rocket::http::ContentType::Form)
+        .body(form);
+    if let Some(auth) = auth {
+        request = request.header(auth);
+    }
+    let response = request.dispatch().await;
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|h| (h.name().to_string(), h.value().to_string()))
+        .collect();
+    let body = response
+        .into_json()
+        .await
+        .unwrap_or(serde_json::Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}

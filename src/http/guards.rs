@@ -1,0 +1,135 @@
+//! Request guards shared by the OAuth endpoints: the managed state as an `OAuthContext`, the
+//! request facts the audit trail records, and HTTP Basic client credentials.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use rocket::http::Status;
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest};
+use rocket::Request;
+
+use super::form::decode;
+use crate::config::Config;
+use crate::keys::KeyRing;
+use crate::oauth::context::{OAuthContext, RequestMeta};
+use crate::oauth::error::OAuthError;
+use crate::password::PasswordHasher;
+use crate::secrets::SecretString;
+use crate::store::Store;
+
+/// Longest `Authorization` header accepted.
+pub const MAX_AUTHORIZATION_LEN: usize = 8 * 1024;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for OAuthContext<'r> {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let rocket = request.rocket();
+        match (
+            rocket.state::<Config>(),
+            rocket.state::<Store>(),
+            rocket.state::<KeyRing>(),
+            rocket.state::<PasswordHasher>(),
+        ) {
+            (Some(config), Some(store), Some(keys), Some(hasher)) => {
+                Outcome::Success(OAuthContext {
+                    config,
+                    store,
+                    keys,
+                    hasher,
+                })
+            }
+            _ => Outcome::Error((Status::InternalServerError, ())),
+        }
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for RequestMeta {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
+        Outcome::Success(RequestMeta {
+            remote_addr: request.client_ip().map(|ip| ip.to_string()),
+        })
+    }
+}
+
+/// Client credentials from `Authorization: Basic`, if the request carries them.
+pub struct BasicCredentials(pub Option<(String, SecretString)>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for BasicCredentials {
+    type Error = OAuthError;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, OAuthError> {
+        let mut headers = request.headers().get("Authorization");
+        let (Some(header), None) = (headers.next(), headers.next()) else {
+            return match request.headers().contains("Authorization") {
+                true => bad("repeated Authorization header"),
+                false => Outcome::Success(BasicCredentials(None)),
+            };
+        };
+        match parse_basic(header) {
+            Ok(credentials) => Outcome::Success(BasicCredentials(Some(credentials))),
+            Err(error) => Outcome::Error((Status::BadRequest, error)),
+        }
+    }
+}
+
+fn bad<T>(description: &'static str) -> request::Outcome<T, OAuthError> {
+    Outcome::Error((Status::BadRequest, OAuthError::invalid_request(description)))
+}
+
+/// RFC 6749 §2.3.1 and RFC 7617: `Basic base64(urlencode(id) ":" urlencode(secret))`, the
+/// scheme name case-insensitive.
+pub fn parse_basic(header: &str) -> Result<(String, SecretString), OAuthError> {
+    let malformed = || OAuthError::invalid_request("malformed Basic authorization header");
+    if header.len() > MAX_AUTHORIZATION_LEN {
+        return Err(OAuthError::invalid_request(
+            "Authorization header is too large",
+        ));
+    }
+    let (scheme, encoded) = header.split_once(' ').ok_or_else(malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(OAuthError::invalid_request(
+            "client authentication must use the Basic scheme",
+        ));
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(malformed)?;
+    let id = decode(id).map_err(|_| malformed())?;
+    let secret = decode(secret).map_err(|_| malformed())?;
+    if id.is_empty() {
+        return Err(malformed());
+    }
+    Ok((id, SecretString::new(secret)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        // id "a b", secret "p:w+%"; RFC 6749 §2.3.1 encodes both before base64.
+        let header = format!("basic {}", STANDARD.encode("a+b:p%3Aw%2B%25"));
+        let (id, secret) = parse_basic(&header).unwrap();
+        assert_eq!(id, "a b");
+        assert_eq!(secret.expose(), "p:w+%");
+    }
+
+    #[test]
+    fn malformed_basic_is_refused() {
+        for header in [
+            "Basic",
+            "Basic !!!",
+            "Bearer abc",
+            &format!("Basic {}", STANDARD.encode("nocolon")),
+        ] {
+            assert!(parse_basic(header).is_err(), "{header}");
+        }
+    }
+}

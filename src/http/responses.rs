@@ -1,0 +1,46 @@
+//! Response shapes shared by the OAuth endpoints: RFC 6749 §5.1 says token responses are not
+//! cached, and §5.2 errors are JSON with an `error` code.
+
+use rocket::http::{Header, Status};
+use rocket::response::{self, Responder};
+use rocket::serde::json::{json, Json};
+use rocket::{Request, Response};
+
+use crate::oauth::error::{ErrorCode, OAuthError};
+
+/// The realm named in `WWW-Authenticate` challenges.
+pub const REALM: &str = "portcullis";
+
+/// Wraps a response with `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
+pub struct NoStore<R>(pub R);
+
+impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for NoStore<R> {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        Response::build_from(self.0.respond_to(request)?)
+            .header(Header::new("Cache-Control", "no-store"))
+            .header(Header::new("Pragma", "no-cache"))
+            .ok()
+    }
+}
+
+impl<'r> Responder<'r, 'static> for OAuthError {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let body = Json(json!({
+            "error": self.code.as_str(),
+            "error_description": self.description,
+        }));
+        let mut response = Response::build_from(NoStore(body).respond_to(request)?);
+        response.status(Status::new(self.status()));
+        // RFC 6749 §5.2 with RFC 7235 §3.1: a 401 names the scheme to authenticate with.
+        if self.code == ErrorCode::InvalidClient {
+            response.header(Header::new(
+                "WWW-Authenticate",
+                format!("Basic realm=\"{REALM}\""),
+            ));
+        }
+        if self.code == ErrorCode::TemporarilyUnavailable {
+            response.header(Header::new("Retry-After", "5"));
+        }
+        response.ok()
+    }
+}

@@ -1,0 +1,81 @@
+//! `POST /oauth/token` (RFC 6749 §3.2): client authentication, then the grant, answered with
+//! the §5.1 token response or a §5.2 error, never cached.
+
+use rocket::http::Header;
+use rocket::serde::json::{json, Json, Value};
+use rocket::serde::Serialize;
+use rocket::{get, post, routes, Responder, Route};
+
+use super::form::OAuthForm;
+use super::guards::BasicCredentials;
+use super::responses::NoStore;
+use crate::oauth::client_auth::{self, PresentedClient};
+use crate::oauth::context::{OAuthContext, RequestMeta};
+use crate::oauth::error::OAuthError;
+use crate::oauth::grants::{self, TokenRequest};
+use crate::oauth::tokens::IssuedTokens;
+use crate::secrets::SecretString;
+
+pub fn routes() -> Vec<Route> {
+    routes![token, token_wrong_method]
+}
+
+/// RFC 6749 §5.1.
+#[derive(Serialize)]
+struct TokenResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    scope: String,
+}
+
+impl From<IssuedTokens> for TokenResponse {
+    fn from(issued: IssuedTokens) -> Self {
+        TokenResponse {
+            access_token: issued.access_token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            refresh_token: issued.refresh_token.map(|t| t.expose().to_owned()),
+            scope: issued.scope.to_string(),
+        }
+    }
+}
+
+#[post("/oauth/token", data = "<form>")]
+async fn token(
+    ctx: OAuthContext<'_>,
+    meta: RequestMeta,
+    basic: Result<BasicCredentials, OAuthError>,
+    form: Result<OAuthForm, OAuthError>,
+) -> Result<NoStore<Json<TokenResponse>>, OAuthError> {
+    let mut form = form?;
+    let presented = PresentedClient {
+        basic: basic?.0,
+        body_id: form.take("client_id"),
+        body_secret: form.take("client_secret").map(SecretString::new),
+    };
+    let client = client_auth::authenticate(&ctx, presented, meta.remote_addr.as_deref()).await?;
+    let issued = grants::run(&ctx, &meta, &client, &TokenRequest::new(form.0)).await?;
+    Ok(NoStore(Json(issued.into())))
+}
+
+#[derive(Responder)]
+#[response(status = 405)]
+struct MethodNotAllowed {
+    body: NoStore<Json<Value>>,
+    allow: Header<'static>,
+}
+
+/// RFC 6749 §3.2: the token endpoint takes POST only.
+#[get("/oauth/token")]
+fn token_wrong_method() -> MethodNotAllowed {
+    MethodNotAllowed {
+        body: NoStore(Json(json!({
+            "error": "invalid_request",
+            "error_description": "the token endpoint accepts POST only",
+        }))),
+        allow: Header::new("Allow", "POST"),
+    }
+}

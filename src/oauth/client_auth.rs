@@ -1,0 +1,80 @@
+//! Client authentication at the token endpoint (RFC 6749 §2.3): `client_secret_basic`,
+//! `client_secret_post`, or a bare `client_id` for public clients. Secrets are compared as
+//! SHA-256 digests in constant time.
+
+use super::context::OAuthContext;
+use super::error::OAuthError;
+use crate::secrets::{constant_time_eq, SecretString};
+use crate::store::{AuditEvent, AuditKind, ClientDoc, ClientKind};
+
+/// The credentials a request presented, as the HTTP layer found them.
+#[derive(Debug, Default)]
+pub struct PresentedClient {
+    /// From `Authorization: Basic` (RFC 6749 §2.3.1), already form-decoded.
+    pub basic: Option<(String, SecretString)>,
+    /// The `client_id` body parameter.
+    pub body_id: Option<String>,
+    /// The `client_secret` body parameter.
+    pub body_secret: Option<SecretString>,
+}
+
+/// Resolves and authenticates the client, or answers `invalid_client` without saying which
+/// part was wrong.
+pub async fn authenticate(
+    ctx: &OAuthContext<'_>,
+    presented: PresentedClient,
+    remote_addr: Option<&str>,
+) -> Result<ClientDoc, OAuthError> {
+    let (client_id, secret) = match presented {
+        // RFC 6749 §2.3: a client MUST NOT use more than one authentication method.
+        PresentedClient {
+            basic: Some(_),
+            body_secret: Some(_),
+            ..
+        } => {
+            return Err(OAuthError::invalid_request(
+                "more than one client authentication method",
+            ))
+        }
+        PresentedClient {
+            basic: Some((id, secret)),
+            body_id,
+            ..
+        } => {
+            if body_id.is_some_and(|body_id| body_id != id) {
+                return Err(OAuthError::invalid_request(
+                    "client_id does not match the authenticated client",
+                ));
+            }
+            (id, Some(secret))
+        }
+        PresentedClient {
+            body_id: Some(id),
+            body_secret,
+            ..
+        } => (id, body_secret),
+        PresentedClient { body_id: None, .. } => return Err(OAuthError::invalid_client()),
+    };
+
+    let client = ctx.store.find_client(&client_id).await?;
+    let authenticated = match (&client, &secret) {
+        (Some(client), Some(secret)) if client.kind == ClientKind::Confidential => client
+            .secret_hash
+            .as_deref()
+            .is_some_and(|stored| constant_time_eq(stored, &secret.hash())),
+        // A public client has no secret to present, and must not pretend to.
+        (Some(client), None) => client.kind == ClientKind::Public,
+        _ => false,
+    };
+    match client {
+        Some(client) if authenticated => Ok(client),
+        _ => {
+            let mut event = AuditEvent::new(AuditKind::ClientAuthFailed);
+            // Only ids that could exist are recorded; anything longer is attacker noise.
+            event.client_id = (client_id.len() <= 64).then_some(client_id);
+            event.remote_addr = remote_addr.map(str::to_owned);
+            ctx.store.audit(event).await?;
+            Err(OAuthError::invalid_client())
+        }
+    }
+}

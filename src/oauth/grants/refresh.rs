@@ -1,0 +1,85 @@
+//! The refresh token grant (RFC 6749 §6) with rotation: each use spends the token atomically
+//! and issues its successor in the same family. Presenting a spent token is reuse
+//! (RFC 9700 §4.14.2): the whole family is revoked.
+
+use mongodb::bson::oid::ObjectId;
+
+use super::TokenRequest;
+use crate::oauth::context::{OAuthContext, RequestMeta};
+use crate::oauth::error::OAuthError;
+use crate::oauth::grant_type::REFRESH_TOKEN;
+use crate::oauth::scope::Scope;
+use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
+use crate::secrets::sha256_b64;
+use crate::store::{in_secs, AuditEvent, AuditKind, ClientDoc, RefreshUse};
+
+const INVALID: &str = "refresh token is invalid, expired or revoked";
+
+pub async fn grant(
+    ctx: &OAuthContext<'_>,
+    meta: &RequestMeta,
+    client: &ClientDoc,
+    request: &TokenRequest,
+) -> Result<IssuedTokens, OAuthError> {
+    let token = request.require("refresh_token", 512)?;
+    let requested = request.scope()?;
+    let narrowed = requested.as_ref().map(Scope::to_vec);
+    let spent = ctx
+        .store
+        .use_refresh_token(&sha256_b64(token), &client.client_id, narrowed.as_deref())
+        .await?;
+    let spent = match spent {
+        RefreshUse::Rotated(doc) => doc,
+        RefreshUse::ScopeExceeded => {
+            // RFC 6749 §6: the scope may only narrow.
+            return Err(OAuthError::invalid_scope(
+                "scope exceeds the refresh token's scope",
+            ));
+        }
+        RefreshUse::Reused(doc) => {
+            revoke_family(ctx, &doc.family_id).await?;
+            let mut event = AuditEvent::new(AuditKind::RefreshTokenReuse);
+            event.client_id = Some(doc.client_id);
+            event.user_id = Some(doc.user_id);
+            event.remote_addr = meta.remote_addr.clone();
+            event.reason = Some("family_revoked".into());
+            ctx.store.audit(event).await?;
+            return Err(OAuthError::invalid_grant(INVALID));
+        }
+        RefreshUse::Invalid => return Err(OAuthError::invalid_grant(INVALID)),
+    };
+
+    // The account may have changed since the family began.
+    let user = match ObjectId::parse_str(&spent.user_id) {
+        Ok(id) => ctx.store.find_user_by_id(id).await?,
+        Err(_) => None,
+    };
+    let Some(user) = user.filter(|u| !u.disabled) else {
+        revoke_family(ctx, &spent.family_id).await?;
+        return Err(OAuthError::invalid_grant(INVALID));
+    };
+    // The request's scope is within the family's (the spend checked it); the client or the
+    // role may have lost some scopes since, and those are dropped.
+    let base = requested.unwrap_or_else(|| Scope::from_tokens(spent.scopes.iter().cloned()));
+    let role_scopes = ctx.config.role_scopes(&user.role).unwrap_or_default();
+    let scope = base
+        .intersection(&Scope::from_tokens(client.scopes.iter().cloned()))
+        .intersection(&role_scopes);
+    if scope.is_empty() {
+        return Err(OAuthError::invalid_scope("no scope can be granted"));
+    }
+    let plan = RefreshPlan::Rotate {
+        family_id: spent.family_id,
+        family_scope: spent.scopes,
+        family_expires_at: spent.family_expires_at,
+    };
+    issue(ctx, meta, REFRESH_TOKEN, client, Some(&user), &scope, plan).await
+}
+
+async fn revoke_family(ctx: &OAuthContext<'_>, family_id: &str) -> Result<(), OAuthError> {
+    let access_expiry = in_secs(ctx.config.access_token_ttl_secs);
+    ctx.store
+        .revoke_refresh_family(family_id, access_expiry)
+        .await?;
+    Ok(())
+}

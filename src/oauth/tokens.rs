@@ -1,0 +1,168 @@
+//! Token issuing, one path for every grant: an RS256 JWT access token (RFC 9068) signed with
+//! the active key, and, where the grant allows, an opaque rotating refresh token of which only
+//! the SHA-256 is stored.
+
+use jsonwebtoken::{Algorithm, Header};
+use mongodb::bson::DateTime;
+use serde::{Deserialize, Serialize};
+
+use super::context::{OAuthContext, RequestMeta};
+use super::error::OAuthError;
+use super::scope::Scope;
+use crate::error::Error;
+use crate::secrets::{random_id, random_token, SecretString};
+use crate::store::{in_secs, now, AuditEvent, AuditKind, ClientDoc, RefreshTokenDoc, UserDoc};
+
+/// RFC 9068 §2.1: the `typ` header of JWT access tokens.
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+
+/// The claims of an access token (RFC 9068 §2.2, plus `role` and `username`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub iss: String,
+    /// The user's id, or the client's id for client-credentials tokens.
+    pub sub: String,
+    pub aud: Vec<String>,
+    pub exp: u64,
+    pub iat: u64,
+    pub nbf: u64,
+    pub jti: String,
+    pub client_id: String,
+    /// Space-separated granted scopes (RFC 9068 §2.2.3).
+    pub scope: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// The refresh-token family the token was issued from, so revoking the family can revoke
+    /// the access tokens it produced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+
+/// Whether and how a refresh token accompanies the access token.
+pub enum RefreshPlan {
+    None,
+    /// A first grant: a new family.
+    NewFamily,
+    /// A rotation: the successor keeps the family, its scope and its absolute expiry
+    /// (RFC 6749 §6: the new refresh token's scope is identical to the old one's).
+    Rotate {
+        family_id: String,
+        family_scope: Vec<String>,
+        family_expires_at: DateTime,
+    },
+}
+
+/// What a successful grant hands back.
+#[derive(Debug)]
+pub struct IssuedTokens {
+    pub access_token: String,
+    pub jti: String,
+    pub expires_in: u64,
+    pub refresh_token: Option<SecretString>,
+    pub scope: Scope,
+}
+
+/// Issues the tokens of one successful grant and records it in the audit trail.
+pub async fn issue(
+    ctx: &OAuthContext<'_>,
+    meta: &RequestMeta,
+    grant_type: &str,
+    client: &ClientDoc,
+    user: Option<&UserDoc>,
+    scope: &Scope,
+    refresh: RefreshPlan,
+) -> Result<IssuedTokens, OAuthError> {
+    let refresh = match refresh {
+        RefreshPlan::None => None,
+        RefreshPlan::NewFamily => Some((
+            random_id()?,
+            scope.to_vec(),
+            in_secs(ctx.config.refresh_token_absolute_ttl_secs),
+        )),
+        RefreshPlan::Rotate {
+            family_id,
+            family_scope,
+            family_expires_at,
+        } => Some((family_id, family_scope, family_expires_at)),
+    };
+    let user_id = user.map(|u| u.id.to_hex());
+    let refresh_token = match (&refresh, &user_id) {
+        (Some((family_id, family_scope, family_expires_at)), Some(user_id)) => {
+            let token = SecretString::new(random_token()?);
+            let idle_expiry = in_secs(ctx.config.refresh_token_idle_ttl_secs);
+            let doc = RefreshTokenDoc {
+                hash: token.hash(),
+                family_id: family_id.clone(),
+                client_id: client.client_id.clone(),
+                user_id: user_id.clone(),
+                scopes: family_scope.clone(),
+                issued_at: now(),
+                expires_at: idle_expiry.min(*family_expires_at),
+                family_expires_at: *family_expires_at,
+                used: false,
+                revoked: false,
+            };
+            ctx.store.insert_refresh_token(&doc).await?;
+            Some(token)
+        }
+        _ => None,
+    };
+
+    let issued_at = unix_now();
+    let jti = random_id()?;
+    let claims = AccessClaims {
+        iss: ctx.config.issuer.clone(),
+        sub: user_id.clone().unwrap_or_else(|| client.client_id.clone()),
+        aud: ctx.config.audience.clone(),
+        exp: issued_at + ctx.config.access_token_ttl_secs,
+        iat: issued_at,
+        nbf: issued_at,
+        jti: jti.clone(),
+        client_id: client.client_id.clone(),
+        scope: scope.to_string(),
+        role: user.map(|u| u.role.clone()),
+        username: user.map(|u| u.username.clone()),
+        sid: refresh_token
+            .as_ref()
+            .and(refresh.as_ref().map(|(family, _, _)| family.clone())),
+    };
+    let access_token = sign(ctx, &claims)?;
+
+    let mut event = AuditEvent::new(AuditKind::TokenIssued);
+    event.client_id = Some(client.client_id.clone());
+    event.user_id = user_id;
+    event.username = user.map(|u| u.username.clone());
+    event.grant_type = Some(grant_type.to_owned());
+    event.jti = Some(jti.clone());
+    event.scope = Some(claims.scope.clone());
+    event.remote_addr = meta.remote_addr.clone();
+    ctx.store.audit(event).await?;
+
+    Ok(IssuedTokens {
+        access_token,
+        jti,
+        expires_in: ctx.config.access_token_ttl_secs,
+        refresh_token,
+        scope: scope.clone(),
+    })
+}
+
+/// Signs claims with the active key: one RSA signature, the key parsed long before.
+fn sign(ctx: &OAuthContext<'_>, claims: &AccessClaims) -> Result<String, Error> {
+    let keys = ctx.keys.snapshot();
+    let key = keys.active();
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
+    header.kid = Some(key.kid().to_owned());
+    jsonwebtoken::encode(&header, claims, key.encoding_key())
+        .map_err(|e| Error::Internal(format!("signing an access token: {e}")))
+}
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
