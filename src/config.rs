@@ -46,6 +46,10 @@ pub struct Config {
     pub refresh_token_absolute_ttl_secs: u64,
     /// `Cache-Control: max-age` of the JWKS document, in seconds.
     pub jwks_max_age_secs: u64,
+    /// Clock leeway when checking `exp` and `nbf`, in seconds.
+    pub token_leeway_secs: u64,
+    /// How often each instance reads new revocations from the database, in milliseconds.
+    pub revocation_poll_ms: u64,
     /// Whether `POST /register` creates accounts.
     pub self_registration: bool,
     /// Base64 key (at least 32 bytes) encrypting browser cookies; random per start when unset.
@@ -105,6 +109,8 @@ impl Default for Config {
             refresh_token_idle_ttl_secs: 14 * 24 * 3600,
             refresh_token_absolute_ttl_secs: 90 * 24 * 3600,
             jwks_max_age_secs: 300,
+            token_leeway_secs: 10,
+            revocation_poll_ms: 1_000,
             self_registration: false,
             session_secret: None,
             argon2: Argon2Config::default(),
@@ -186,6 +192,12 @@ impl Config {
         }
         if self.database.is_empty() || self.database.contains(['/', '\\', '.', ' ', '"', '$']) {
             return invalid("database", "must be a valid MongoDB database name");
+        }
+        if self.revocation_poll_ms == 0 {
+            return invalid("revocation_poll_ms", "must be greater than zero");
+        }
+        if self.token_leeway_secs > 300 {
+            return invalid("token_leeway_secs", "must be at most 300");
         }
         if self.database_timeout_ms == 0 {
             return invalid("database_timeout_ms", "must be greater than zero");

@@ -9,10 +9,12 @@
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod guard;
 pub mod http;
 pub mod keys;
 pub mod oauth;
 pub mod password;
+pub mod revocation;
 pub mod secrets;
 pub mod services;
 pub mod store;
@@ -34,13 +36,41 @@ const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 /// Builds the Rocket application. Nothing is global: two instances can run in one process.
 pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build> {
     let hasher = password::PasswordHasher::new(config.argon2);
+    let revocations = revocation::RevocationSet::default();
+    let verifier = oauth::verify::TokenVerifier::new(&config, keys.clone(), revocations.clone());
+    let poll = Duration::from_millis(config.revocation_poll_ms);
     rocket::custom(rocket_config(&config))
         .manage(config)
+        .manage(revocations)
+        .manage(verifier)
         .manage(store)
         .manage(keys)
         .manage(hasher)
         .mount("/", http::routes())
         .register("/", http::catchers())
+        .attach(AdHoc::on_ignite("revocation set", |rocket| async {
+            // Load what is already revoked before serving; if the database is down, the sync
+            // task keeps trying and /readyz reports the set as stale meanwhile.
+            if let (Some(set), Some(store)) = (
+                rocket.state::<revocation::RevocationSet>(),
+                rocket.state::<Store>(),
+            ) {
+                if let Err(error) = set.sync(store).await {
+                    tracing::warn!(%error, "could not load revocations at start");
+                }
+            }
+            rocket
+        }))
+        .attach(AdHoc::on_liftoff("revocation sync", move |rocket| {
+            Box::pin(async move {
+                let set = rocket.state::<revocation::RevocationSet>().cloned();
+                let store = rocket.state::<Store>().cloned();
+                if let (Some(set), Some(store)) = (set, store) {
+                    let shutdown = rocket.shutdown();
+                    tokio::spawn(revocation::keep_in_sync(set, store, poll, shutdown));
+                }
+            })
+        }))
         .attach(AdHoc::on_liftoff("key reload", |rocket| {
             Box::pin(async move {
                 if let Some(keys) = rocket.state::<KeyRing>().cloned() {

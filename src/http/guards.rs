@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
+use crate::oauth::verify::TokenVerifier;
 use crate::password::PasswordHasher;
 use crate::secrets::SecretString;
 use crate::store::Store;
@@ -31,13 +32,15 @@ impl<'r> FromRequest<'r> for OAuthContext<'r> {
             rocket.state::<Store>(),
             rocket.state::<KeyRing>(),
             rocket.state::<PasswordHasher>(),
+            rocket.state::<TokenVerifier>(),
         ) {
-            (Some(config), Some(store), Some(keys), Some(hasher)) => {
+            (Some(config), Some(store), Some(keys), Some(hasher), Some(verifier)) => {
                 Outcome::Success(OAuthContext {
                     config,
                     store,
                     keys,
                     hasher,
+                    verifier,
                 })
             }
             _ => Outcome::Error((Status::InternalServerError, ())),

@@ -4,7 +4,14 @@ use rocket::http::Status;
 use rocket::serde::json::{json, Json, Value};
 use rocket::{get, routes, Route, State};
 
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::revocation::RevocationSet;
 use crate::store::Store;
+
+/// Missed polls after which the revocation set counts as stale.
+const STALE_AFTER_POLLS: u64 = 5;
 
 pub fn routes() -> Vec<Route> {
     routes![healthz, readyz]
@@ -19,22 +26,45 @@ fn healthz() -> Json<Value> {
 /// The database answers and every index is in place; while not, 503 with a reason. Index
 /// creation is retried here, so an instance started while the database was down becomes ready
 /// on its own once it returns.
+///
+/// The revocation set must also be current: older than `STALE_AFTER_POLLS` poll intervals
+/// (at least five seconds) and the instance may be honouring revoked tokens, so it is not
+/// ready; the age is reported either way.
 #[get("/readyz")]
-async fn readyz(store: &State<Store>) -> (Status, Json<Value>) {
+async fn readyz(
+    store: &State<Store>,
+    revocations: &State<RevocationSet>,
+    config: &State<Config>,
+) -> (Status, Json<Value>) {
     let check = async {
         if !store.indexes_ready() {
             store.ensure_indexes().await?;
         }
         store.ping().await
     };
-    match check.await {
-        Ok(()) => (Status::Ok, Json(json!({ "status": "ready" }))),
-        Err(error) => {
+    let database = check.await;
+    let age = revocations.staleness();
+    let limit = Duration::from_millis(config.revocation_poll_ms.saturating_mul(STALE_AFTER_POLLS))
+        .max(Duration::from_secs(5));
+    let age_ms = age.map(|a| u64::try_from(a.as_millis()).unwrap_or(u64::MAX));
+    let reason = match (&database, age) {
+        (Err(error), _) => {
             tracing::warn!(%error, "readiness check failed");
-            (
-                Status::ServiceUnavailable,
-                Json(json!({ "status": "unavailable", "reason": "database unreachable" })),
-            )
+            Some("database unreachable")
         }
+        (Ok(()), Some(age)) if age <= limit => None,
+        (Ok(()), _) => Some("revocation list is stale"),
+    };
+    match reason {
+        None => (
+            Status::Ok,
+            Json(json!({ "status": "ready", "revocations_age_ms": age_ms })),
+        ),
+        Some(reason) => (
+            Status::ServiceUnavailable,
+            Json(
+                json!({ "status": "unavailable", "reason": reason, "revocations_age_ms": age_ms }),
+            ),
+        ),
     }
 }

@@ -1,11 +1,13 @@
 //! The HTTP surface: each module owns its routes; this one mounts them and the catchers.
 
+mod api;
 mod catchers;
 mod form;
 mod guards;
 mod health;
 mod register;
 mod responses;
+mod revocation;
 mod token;
 mod well_known;
 
@@ -18,6 +20,8 @@ pub fn routes() -> Vec<Route> {
         token::routes(),
         well_known::routes(),
         register::routes(),
+        revocation::routes(),
+        api::routes(),
     ]
     .concat()
 }

@@ -4,8 +4,11 @@ pub mod client_auth;
 pub mod context;
 pub mod error;
 pub mod grants;
+pub mod introspect;
+pub mod revoke;
 pub mod scope;
 pub mod tokens;
+pub mod verify;
 
 /// Grant type names (RFC 6749 §4) as they appear in requests and client registrations.
 pub mod grant_type {

@@ -152,7 +152,8 @@ pub async fn set_role(
 /// Revokes the user's refresh-token families, and records them so the access tokens issued
 /// from those families are refused too until they expire.
 async fn revoke_user_tokens(store: &Store, config: &Config, user: &UserDoc) -> Result<()> {
-    let access_expiry = crate::store::in_secs(config.access_token_ttl_secs);
+    let access_expiry =
+        crate::store::in_secs(config.access_token_ttl_secs + config.token_leeway_secs);
     let families = store
         .revoke_user_refresh_tokens(&user.id.to_hex(), access_expiry)
         .await?;

@@ -16,6 +16,7 @@ pub enum AuditKind {
     ClientAuthFailed,
     RefreshTokenReuse,
     RefreshTokensRevoked,
+    TokenRevoked,
     UserCreated,
     UserUpdated,
     ClientCreated,

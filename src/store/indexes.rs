@@ -28,7 +28,10 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
     .await?;
     create(
         &store.revocations(),
-        vec![expiring("expires_at_ttl", doc! { "expires_at": 1 })],
+        vec![
+            expiring("expires_at_ttl", doc! { "expires_at": 1 }),
+            plain("revoked_at", doc! { "revoked_at": 1 }),
+        ],
     )
     .await?;
     create(

@@ -4,6 +4,7 @@
 mod audit;
 mod clients;
 mod indexes;
+mod notes;
 mod refresh_tokens;
 mod revocations;
 mod users;
@@ -19,6 +20,7 @@ use mongodb::{Collection, Database};
 
 pub use audit::{AuditEvent, AuditKind};
 pub use clients::{ClientDoc, ClientKind};
+pub use notes::NoteDoc;
 pub use refresh_tokens::{RefreshTokenDoc, RefreshUse};
 pub use revocations::RevocationDoc;
 pub use users::UserDoc;
@@ -32,6 +34,7 @@ pub mod collections {
     pub const REFRESH_TOKENS: &str = "refresh_tokens";
     pub const REVOCATIONS: &str = "revocations";
     pub const AUDIT: &str = "audit";
+    pub const NOTES: &str = "notes";
 }
 
 /// A handle on Portcullis's database. Cheap to clone; clones share the connection pool.
@@ -120,6 +123,10 @@ impl Store {
 
     fn audit_events(&self) -> Collection<AuditEvent> {
         self.db.collection(collections::AUDIT)
+    }
+
+    fn notes(&self) -> Collection<NoteDoc> {
+        self.db.collection(collections::NOTES)
     }
 }
 

@@ -89,20 +89,22 @@ impl Store {
     }
 
     /// Revokes every token of a family, and records the family as revoked until
-    /// `access_expiry` so the access tokens it produced are refused too.
+    /// `access_expiry` so the access tokens it produced are refused too. Returns the record
+    /// for the caller's in-memory revocation set.
     pub async fn revoke_refresh_family(
         &self,
         family_id: &str,
         access_expiry: DateTime,
-    ) -> Result<()> {
+    ) -> Result<RevocationDoc> {
         self.refresh_tokens()
             .update_many(
                 doc! { "family_id": family_id, "revoked": false },
                 doc! { "$set": { "revoked": true } },
             )
             .await?;
-        self.insert_revocation(&RevocationDoc::family(family_id, access_expiry))
-            .await
+        let revocation = RevocationDoc::family(family_id, access_expiry);
+        self.insert_revocation(&revocation).await?;
+        Ok(revocation)
     }
 
     /// Revokes every refresh-token family a user holds (password change, account disabled);

@@ -2,6 +2,7 @@
 //! revoked before they expired. Records delete themselves (TTL) once the tokens they cover
 //! would have expired anyway.
 
+use futures_util::TryStreamExt;
 use mongodb::bson::{doc, DateTime};
 use serde::{Deserialize, Serialize};
 
@@ -53,5 +54,15 @@ impl Store {
 
     pub async fn find_revocation(&self, id: &str) -> Result<Option<RevocationDoc>> {
         Ok(self.revocations().find_one(doc! { "_id": id }).await?)
+    }
+
+    /// Revocations recorded at or after `since` that still matter, oldest first.
+    pub async fn revocations_since(&self, since: DateTime) -> Result<Vec<RevocationDoc>> {
+        let cursor = self
+            .revocations()
+            .find(doc! { "revoked_at": { "$gte": since }, "expires_at": { "$gt": now() } })
+            .sort(doc! { "revoked_at": 1 })
+            .await?;
+        Ok(cursor.try_collect().await?)
     }
 }

@@ -323,3 +323,58 @@ pub async fn post_form(
         body,
     }
 }
+
+/// Sends a request with `Authorization: Bearer <token>` (no header when `token` is `None`).
+pub async fn bearer(
+    client: &Client,
+    method: rocket::http::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> Answer {
+    let mut request = client.req(method, path.to_owned());
+    if let Some(token) = token {
+        request = request.header(rocket::http::Header::new(
+            "Authorization",
+            format!("Bearer {token}"),
+        ));
+    }
+    if let Some(body) = body {
+        request = request.header(rocket::http::ContentType::JSON).body(body);
+    }
+    let response = request.dispatch().await;
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|h| (h.name().to_string(), h.value().to_string()))
+        .collect();
+    let body = response
+        .into_json()
+        .await
+        .unwrap_or(serde_json::Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+/// Tokens for a user through the password grant on client `app`: (access, refresh).
+pub async fn user_tokens(
+    app: &TestApp,
+    seed: &Seed,
+    user: &str,
+    scope: Option<&str>,
+) -> (String, String) {
+    let mut form = format!("grant_type=password&username={user}&password={user}-password");
+    if let Some(scope) = scope {
+        form.push_str(&format!("&scope={scope}"));
+    }
+    let answer = token(app, &form, Some(basic("app", &seed.app_secret))).await;
+    assert_eq!(answer.status, rocket::http::Status::Ok, "{}", answer.body);
+    (
+        answer.body["access_token"].as_str().unwrap().to_owned(),
+        answer.body["refresh_token"].as_str().unwrap().to_owned(),
+    )
+}

@@ -11,7 +11,7 @@ use crate::oauth::grant_type::REFRESH_TOKEN;
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
 use crate::secrets::sha256_b64;
-use crate::store::{in_secs, AuditEvent, AuditKind, ClientDoc, RefreshUse};
+use crate::store::{AuditEvent, AuditKind, ClientDoc, RefreshUse};
 
 const INVALID: &str = "refresh token is invalid, expired or revoked";
 
@@ -37,7 +37,7 @@ pub async fn grant(
             ));
         }
         RefreshUse::Reused(doc) => {
-            revoke_family(ctx, &doc.family_id).await?;
+            crate::oauth::revoke::revoke_family(ctx, &doc.family_id).await?;
             let mut event = AuditEvent::new(AuditKind::RefreshTokenReuse);
             event.client_id = Some(doc.client_id);
             event.user_id = Some(doc.user_id);
@@ -55,7 +55,7 @@ pub async fn grant(
         Err(_) => None,
     };
     let Some(user) = user.filter(|u| !u.disabled) else {
-        revoke_family(ctx, &spent.family_id).await?;
+        crate::oauth::revoke::revoke_family(ctx, &spent.family_id).await?;
         return Err(OAuthError::invalid_grant(INVALID));
     };
     // The request's scope is within the family's (the spend checked it); the client or the
@@ -74,12 +74,4 @@ pub async fn grant(
         family_expires_at: spent.family_expires_at,
     };
     issue(ctx, meta, REFRESH_TOKEN, client, Some(&user), &scope, plan).await
-}
-
-async fn revoke_family(ctx: &OAuthContext<'_>, family_id: &str) -> Result<(), OAuthError> {
-    let access_expiry = in_secs(ctx.config.access_token_ttl_secs);
-    ctx.store
-        .revoke_refresh_family(family_id, access_expiry)
-        .await?;
-    Ok(())
 }

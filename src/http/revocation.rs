@@ -1,0 +1,100 @@
+//! `POST /oauth/revoke` (RFC 7009), `POST /oauth/introspect` (RFC 7662) and
+//! `POST /oauth/logout`: client-authenticated like the token endpoint, never cached.
+
+use rocket::http::Status;
+use rocket::serde::json::Json;
+use rocket::{post, routes, Route};
+
+use super::form::OAuthForm;
+use super::guards::BasicCredentials;
+use super::responses::NoStore;
+use crate::guard::{AccessClaims, GuardError};
+use crate::oauth::client_auth::{self, PresentedClient};
+use crate::oauth::context::{OAuthContext, RequestMeta};
+use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::introspect::{introspect as run_introspection, Introspection};
+use crate::oauth::revoke;
+use crate::secrets::SecretString;
+use crate::store::ClientDoc;
+
+/// Longest token accepted for revocation or introspection.
+const MAX_TOKEN_LEN: usize = 8 * 1024;
+
+pub fn routes() -> Vec<Route> {
+    routes![revoke_token, introspect, logout]
+}
+
+/// The client authentication and `token` parameter both endpoints start with.
+async fn authenticated_token(
+    ctx: &OAuthContext<'_>,
+    meta: &RequestMeta,
+    basic: Result<BasicCredentials, OAuthError>,
+    form: Result<OAuthForm, OAuthError>,
+) -> Result<(ClientDoc, String, Option<String>), OAuthError> {
+    let mut form = form?;
+    let presented = PresentedClient {
+        basic: basic?.0,
+        body_id: form.take("client_id"),
+        body_secret: form.take("client_secret").map(SecretString::new),
+    };
+    let client = client_auth::authenticate(ctx, presented, meta.remote_addr.as_deref()).await?;
+    let token = form
+        .take("token")
+        .ok_or_else(|| OAuthError::invalid_request("missing token"))?;
+    if token.len() > MAX_TOKEN_LEN {
+        return Err(OAuthError::invalid_request("token is too long"));
+    }
+    Ok((client, token, form.take("token_type_hint")))
+}
+
+/// RFC 7009 §2.2: 200 whether or not the token was valid, so nothing is learnt from it.
+#[post("/oauth/revoke", data = "<form>")]
+async fn revoke_token(
+    ctx: OAuthContext<'_>,
+    meta: RequestMeta,
+    basic: Result<BasicCredentials, OAuthError>,
+    form: Result<OAuthForm, OAuthError>,
+) -> Result<NoStore<Status>, OAuthError> {
+    let (client, token, hint) = authenticated_token(&ctx, &meta, basic, form).await?;
+    revoke::revoke(&ctx, &client, &token, hint.as_deref()).await?;
+    Ok(NoStore(Status::Ok))
+}
+
+/// RFC 7662 §2: only clients registered as resource servers may ask.
+#[post("/oauth/introspect", data = "<form>")]
+async fn introspect(
+    ctx: OAuthContext<'_>,
+    meta: RequestMeta,
+    basic: Result<BasicCredentials, OAuthError>,
+    form: Result<OAuthForm, OAuthError>,
+) -> Result<NoStore<Json<Introspection>>, OAuthError> {
+    let (client, token, hint) = authenticated_token(&ctx, &meta, basic, form).await?;
+    if !client.can_introspect {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "the client may not introspect tokens",
+        )
+        .with_status(403));
+    }
+    let answer = run_introspection(&ctx, &token, hint.as_deref()).await?;
+    Ok(NoStore(Json(answer)))
+}
+
+/// Ends the session behind a bearer token: the token and its refresh-token family.
+#[post("/oauth/logout")]
+async fn logout(
+    ctx: OAuthContext<'_>,
+    claims: Result<AccessClaims, GuardError>,
+) -> Result<NoStore<Status>, LogoutError> {
+    let claims = claims.map_err(LogoutError::Guard)?;
+    revoke::logout(&ctx, &claims)
+        .await
+        .map_err(LogoutError::Server)?;
+    Ok(NoStore(Status::NoContent))
+}
+
+#[derive(rocket::Responder)]
+enum LogoutError {
+    Guard(GuardError),
+    Server(OAuthError),
+}

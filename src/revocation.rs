@@ -1,0 +1,138 @@
+//! The in-memory set of revoked, not yet expired access tokens (`jti:<jti>`) and refresh-token
+//! families (`family:<id>`), so checking a token costs no database round trip.
+//!
+//! Consistency: a revocation made on this instance is in the set at once; one made on another
+//! instance sharing the database arrives with the next poll (every `revocation_poll_ms`). Each
+//! poll re-reads a window reaching back `OVERLAP` before the last one, so writes that land late
+//! or under a skewed clock are still seen. While the database is unreachable the last known set
+//! keeps serving and `/readyz` reports how stale it is.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use mongodb::bson::DateTime;
+
+use crate::error::Result;
+use crate::store::{now, RevocationDoc, Store};
+
+/// How far back each poll looks before the newest revocation it has seen.
+const OVERLAP: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct RevocationSet {
+    inner: Arc<RwLock<Inner>>,
+}
+
+struct Inner {
+    /// Revocation id → expiry in Unix milliseconds.
+    entries: HashMap<String, i64>,
+    /// The newest `revoked_at` seen.
+    watermark: Option<DateTime>,
+    last_sync: Option<Instant>,
+}
+
+impl Default for RevocationSet {
+    fn default() -> Self {
+        RevocationSet {
+            inner: Arc::new(RwLock::new(Inner {
+                entries: HashMap::new(),
+                watermark: None,
+                last_sync: None,
+            })),
+        }
+    }
+}
+
+impl RevocationSet {
+    /// Whether an access token is revoked, by its `jti` or by its refresh-token family.
+    pub fn is_revoked(&self, jti: &str, family: Option<&str>) -> bool {
+        let now = now().timestamp_millis();
+        let Ok(inner) = self.inner.read() else {
+            // A poisoned lock means a panic elsewhere: refuse rather than accept.
+            return true;
+        };
+        let live = |id: String| inner.entries.get(&id).is_some_and(|exp| *exp > now);
+        live(format!("jti:{jti}")) || family.is_some_and(|f| live(format!("family:{f}")))
+    }
+
+    /// Adds a revocation this instance just stored.
+    pub fn insert(&self, revocation: &RevocationDoc) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.add(revocation);
+        }
+    }
+
+    /// Reads what changed in the database since the last sync and drops expired entries.
+    pub async fn sync(&self, store: &Store) -> Result<()> {
+        let since = self
+            .inner
+            .read()
+            .ok()
+            .and_then(|inner| inner.watermark)
+            .map_or(DateTime::from_millis(0), |mark| {
+                let overlap = i64::try_from(OVERLAP.as_millis()).unwrap_or(i64::MAX);
+                DateTime::from_millis(mark.timestamp_millis().saturating_sub(overlap))
+            });
+        let fresh = store.revocations_since(since).await?;
+        if let Ok(mut inner) = self.inner.write() {
+            for revocation in &fresh {
+                inner.add(revocation);
+            }
+            let now = now().timestamp_millis();
+            inner.entries.retain(|_, expiry| *expiry > now);
+            inner.last_sync = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// Time since the last successful sync; `None` before the first.
+    pub fn staleness(&self) -> Option<Duration> {
+        self.inner
+            .read()
+            .ok()
+            .and_then(|inner| inner.last_sync)
+            .map(|at| at.elapsed())
+    }
+
+    pub fn len(&self) -> usize {
+        self.inner.read().map_or(0, |inner| inner.entries.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Inner {
+    fn add(&mut self, revocation: &RevocationDoc) {
+        let expiry = revocation.expires_at.timestamp_millis();
+        let entry = self.entries.entry(revocation.id.clone()).or_insert(expiry);
+        *entry = (*entry).max(expiry);
+        if self
+            .watermark
+            .is_none_or(|mark| revocation.revoked_at > mark)
+        {
+            self.watermark = Some(revocation.revoked_at);
+        }
+    }
+}
+
+/// Keeps the set current until `shutdown` completes, polling every `interval`.
+pub async fn keep_in_sync(
+    set: RevocationSet,
+    store: Store,
+    interval: Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    loop {
+        if let Err(error) = set.sync(&store).await {
+            tracing::warn!(%error, "revocation sync failed; serving the last known set");
+        }
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}
