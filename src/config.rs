@@ -50,6 +50,14 @@ pub struct Config {
     pub token_leeway_secs: u64,
     /// How often each instance reads new revocations from the database, in milliseconds.
     pub revocation_poll_ms: u64,
+    /// Whether every client must use PKCE (public clients always must).
+    pub require_pkce: bool,
+    /// Lifetime of a browser sign-in, in seconds.
+    pub session_ttl_secs: u64,
+    /// Folder holding the page templates and stylesheet.
+    pub templates_dir: PathBuf,
+    /// Scope → the sentence the consent page shows for it.
+    pub scope_descriptions: BTreeMap<String, String>,
     /// Whether `POST /register` creates accounts.
     pub self_registration: bool,
     /// Base64 key (at least 32 bytes) encrypting browser cookies; random per start when unset.
@@ -111,6 +119,18 @@ impl Default for Config {
             jwks_max_age_secs: 300,
             token_leeway_secs: 10,
             revocation_poll_ms: 1_000,
+            require_pkce: true,
+            session_ttl_secs: 8 * 3600,
+            templates_dir: PathBuf::from("templates"),
+            scope_descriptions: [
+                ("profile", "See your username and role"),
+                ("data:read", "Read your data"),
+                ("data:write", "Change your data"),
+                ("admin", "Administer Portcullis accounts"),
+            ]
+            .into_iter()
+            .map(|(scope, text)| (scope.to_owned(), text.to_owned()))
+            .collect(),
             self_registration: false,
             session_secret: None,
             argon2: Argon2Config::default(),
@@ -192,6 +212,9 @@ impl Config {
         }
         if self.database.is_empty() || self.database.contains(['/', '\\', '.', ' ', '"', '$']) {
             return invalid("database", "must be a valid MongoDB database name");
+        }
+        if self.session_ttl_secs == 0 {
+            return invalid("session_ttl_secs", "must be greater than zero");
         }
         if self.revocation_poll_ms == 0 {
             return invalid("revocation_poll_ms", "must be greater than zero");

@@ -39,7 +39,11 @@ pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build
     let revocations = revocation::RevocationSet::default();
     let verifier = oauth::verify::TokenVerifier::new(&config, keys.clone(), revocations.clone());
     let poll = Duration::from_millis(config.revocation_poll_ms);
-    rocket::custom(rocket_config(&config))
+    // rocket_dyn_templates reads its folder from Rocket's own configuration.
+    let figment = rocket::figment::Figment::from(rocket_config(&config))
+        .merge(("template_dir", config.templates_dir.clone()));
+    rocket::custom(figment)
+        .attach(rocket_dyn_templates::Template::fairing())
         .manage(config)
         .manage(revocations)
         .manage(verifier)

@@ -1,10 +1,12 @@
 //! The HTTP surface: each module owns its routes; this one mounts them and the catchers.
 
 mod api;
+mod authorize;
 mod catchers;
 mod form;
 mod guards;
 mod health;
+mod pages;
 mod register;
 mod responses;
 mod revocation;
@@ -22,6 +24,8 @@ pub fn routes() -> Vec<Route> {
         register::routes(),
         revocation::routes(),
         api::routes(),
+        pages::routes(),
+        authorize::routes(),
     ]
     .concat()
 }

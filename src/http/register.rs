@@ -35,7 +35,7 @@ fn error(status: Status, code: &str, description: &str) -> Answer {
     )
 }
 
-#[post("/register", data = "<body>")]
+#[post("/register", format = "json", data = "<body>")]
 async fn register(
     body: Result<Json<Registration>, rocket::serde::json::Error<'_>>,
     config: &State<Config>,

@@ -40,9 +40,13 @@ pub fn metadata(config: &Config) -> Value {
     let scopes: std::collections::BTreeSet<&String> = config.roles.values().flatten().collect();
     json!({
         "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
         "token_endpoint": format!("{issuer}/oauth/token"),
+        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
+        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
         "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
         "grant_types_supported": [
+            grant_type::AUTHORIZATION_CODE,
             grant_type::PASSWORD,
             grant_type::REFRESH_TOKEN,
             grant_type::CLIENT_CREDENTIALS,
@@ -52,9 +56,19 @@ pub fn metadata(config: &Config) -> Value {
             "client_secret_post",
             "none",
         ],
+        "revocation_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+            "none",
+        ],
+        "introspection_endpoint_auth_methods_supported": [
+            "client_secret_basic",
+            "client_secret_post",
+        ],
         "scopes_supported": scopes,
-        // No authorization endpoint yet: no response type is supported.
-        "response_types_supported": [],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
     })
 }
 

@@ -1,10 +1,12 @@
 //! The OAuth 2.0 domain: scopes, grants and tokens. Nothing here knows about Rocket.
 
+pub mod authorize;
 pub mod client_auth;
 pub mod context;
 pub mod error;
 pub mod grants;
 pub mod introspect;
+pub mod login;
 pub mod revoke;
 pub mod scope;
 pub mod tokens;

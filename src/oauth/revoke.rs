@@ -69,7 +69,16 @@ pub async fn revoke_access_claims(
     claims: &AccessClaims,
 ) -> Result<(), OAuthError> {
     let expiry_ms = i64::try_from(claims.exp.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let revocation = RevocationDoc::access_token(&claims.jti, DateTime::from_millis(expiry_ms));
+    revoke_access_claims_by_id(ctx, &claims.jti, DateTime::from_millis(expiry_ms)).await
+}
+
+/// Records an access token as revoked by `jti` until `expires_at`.
+pub async fn revoke_access_claims_by_id(
+    ctx: &OAuthContext<'_>,
+    jti: &str,
+    expires_at: DateTime,
+) -> Result<(), OAuthError> {
+    let revocation = RevocationDoc::access_token(jti, expires_at);
     ctx.store.insert_revocation(&revocation).await?;
     ctx.revocations().insert(&revocation);
     Ok(())

@@ -61,6 +61,8 @@ pub struct IssuedTokens {
     pub jti: String,
     pub expires_in: u64,
     pub refresh_token: Option<SecretString>,
+    /// The refresh-token family, when a refresh token was issued.
+    pub family_id: Option<String>,
     pub scope: Scope,
 }
 
@@ -144,6 +146,7 @@ pub async fn issue(
         access_token,
         jti,
         expires_in: ctx.config.access_token_ttl_secs,
+        family_id: claims.sid.clone(),
         refresh_token,
         scope: scope.clone(),
     })

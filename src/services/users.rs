@@ -149,15 +149,16 @@ pub async fn set_role(
     update(store, username, doc! { "role": role }).await
 }
 
-/// Revokes the user's refresh-token families, and records them so the access tokens issued
-/// from those families are refused too until they expire.
+/// Revokes the user's refresh-token families (recorded, so the access tokens issued from
+/// them are refused too until they expire) and ends the user's browser sessions.
 async fn revoke_user_tokens(store: &Store, config: &Config, user: &UserDoc) -> Result<()> {
     let access_expiry =
         crate::store::in_secs(config.access_token_ttl_secs + config.token_leeway_secs);
     let families = store
         .revoke_user_refresh_tokens(&user.id.to_hex(), access_expiry)
         .await?;
-    if families > 0 {
+    let sessions = store.delete_user_sessions(&user.id.to_hex()).await?;
+    if families > 0 || sessions > 0 {
         let mut event = AuditEvent::new(AuditKind::RefreshTokensRevoked);
         event.user_id = Some(user.id.to_hex());
         event.reason = Some("account_changed".into());

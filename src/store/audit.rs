@@ -15,6 +15,7 @@ pub enum AuditKind {
     LoginFailed,
     ClientAuthFailed,
     RefreshTokenReuse,
+    AuthorizationCodeReuse,
     RefreshTokensRevoked,
     TokenRevoked,
     UserCreated,

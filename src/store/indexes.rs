@@ -35,6 +35,24 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
     )
     .await?;
     create(
+        &store.codes(),
+        vec![expiring("purge_at_ttl", doc! { "purge_at": 1 })],
+    )
+    .await?;
+    create(
+        &store.sessions(),
+        vec![
+            plain("user_id", doc! { "user_id": 1 }),
+            expiring("expires_at_ttl", doc! { "expires_at": 1 }),
+        ],
+    )
+    .await?;
+    create(
+        &store.consents(),
+        vec![plain("user_id", doc! { "user_id": 1 })],
+    )
+    .await?;
+    create(
         &store.audit_events(),
         vec![
             plain("at", doc! { "at": -1 }),

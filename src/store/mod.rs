@@ -3,10 +3,13 @@
 
 mod audit;
 mod clients;
+mod codes;
+mod consents;
 mod indexes;
 mod notes;
 mod refresh_tokens;
 mod revocations;
+mod sessions;
 mod users;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,9 +23,12 @@ use mongodb::{Collection, Database};
 
 pub use audit::{AuditEvent, AuditKind};
 pub use clients::{ClientDoc, ClientKind};
+pub use codes::{AuthCodeDoc, CodeUse};
+pub use consents::ConsentDoc;
 pub use notes::NoteDoc;
 pub use refresh_tokens::{RefreshTokenDoc, RefreshUse};
 pub use revocations::RevocationDoc;
+pub use sessions::SessionDoc;
 pub use users::UserDoc;
 
 use crate::error::{Error, Result};
@@ -35,6 +41,9 @@ pub mod collections {
     pub const REVOCATIONS: &str = "revocations";
     pub const AUDIT: &str = "audit";
     pub const NOTES: &str = "notes";
+    pub const AUTHORIZATION_CODES: &str = "authorization_codes";
+    pub const SESSIONS: &str = "sessions";
+    pub const CONSENTS: &str = "consents";
 }
 
 /// A handle on Portcullis's database. Cheap to clone; clones share the connection pool.
@@ -127,6 +136,18 @@ impl Store {
 
     fn notes(&self) -> Collection<NoteDoc> {
         self.db.collection(collections::NOTES)
+    }
+
+    fn codes(&self) -> Collection<AuthCodeDoc> {
+        self.db.collection(collections::AUTHORIZATION_CODES)
+    }
+
+    fn sessions(&self) -> Collection<SessionDoc> {
+        self.db.collection(collections::SESSIONS)
+    }
+
+    fn consents(&self) -> Collection<ConsentDoc> {
+        self.db.collection(collections::CONSENTS)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The token endpoint's grants (RFC 6749 §4.3, §4.4, §6), dispatched on `grant_type`, and the
 //! scope decision they share.
 
+mod authorization_code;
 mod client_credentials;
 mod password;
 mod refresh;
@@ -63,6 +64,7 @@ pub async fn run(
 ) -> Result<IssuedTokens, OAuthError> {
     let grant = request.require("grant_type", 64)?;
     let known = [
+        grant_type::AUTHORIZATION_CODE,
         grant_type::PASSWORD,
         grant_type::REFRESH_TOKEN,
         grant_type::CLIENT_CREDENTIALS,
@@ -81,6 +83,9 @@ pub async fn run(
     match grant {
         grant_type::PASSWORD => password::grant(ctx, meta, client, request).await,
         grant_type::REFRESH_TOKEN => refresh::grant(ctx, meta, client, request).await,
+        grant_type::AUTHORIZATION_CODE => {
+            authorization_code::grant(ctx, meta, client, request).await
+        }
         _ => client_credentials::grant(ctx, meta, client, request).await,
     }
 }

@@ -1,18 +1,15 @@
 //! The resource owner password credentials grant (RFC 6749 §4.3), for first-party clients
-//! registered for it. An unknown user, a wrong password and a disabled account give the same
-//! answer after the same work (a verification against a dummy hash), so the endpoint does not
-//! reveal which usernames exist.
+//! registered for it. Which of unknown user, wrong password or disabled account it was is
+//! never revealed (see `oauth::login`).
 
 use super::{decide_scope, offers_refresh, TokenRequest};
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant_type::PASSWORD;
+use crate::oauth::login::{check_password, Attempt};
 use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
 use crate::password::MAX_PASSWORD_BYTES;
-use crate::services::users::find_user;
-use crate::store::{AuditEvent, AuditKind, ClientDoc};
-
-const BAD_CREDENTIALS: &str = "invalid username or password";
+use crate::store::ClientDoc;
 
 pub async fn grant(
     ctx: &OAuthContext<'_>,
@@ -23,33 +20,15 @@ pub async fn grant(
     let username = request.require("username", 256)?;
     let password = request.require("password", MAX_PASSWORD_BYTES)?;
     let requested = request.scope()?;
-
-    let user = find_user(ctx.store, username).await?;
-    let matches = ctx
-        .hasher
-        .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
-        .await?;
-    let failure = match &user {
-        None => Some("unknown_user"),
-        Some(_) if !matches => Some("bad_password"),
-        Some(u) if u.disabled => Some("disabled"),
-        Some(_) => None,
+    let attempt = Attempt {
+        client_id: Some(&client.client_id),
+        channel: PASSWORD,
+        meta,
     };
-    let user = match (failure, user) {
-        (None, Some(user)) => user,
-        (reason, user) => {
-            let mut event = AuditEvent::new(AuditKind::LoginFailed);
-            event.username = Some(username.chars().take(64).collect());
-            event.user_id = user.map(|u| u.id.to_hex());
-            event.client_id = Some(client.client_id.clone());
-            event.grant_type = Some(PASSWORD.into());
-            event.reason = reason.map(str::to_owned);
-            event.remote_addr = meta.remote_addr.clone();
-            ctx.store.audit(event).await?;
-            return Err(OAuthError::invalid_grant(BAD_CREDENTIALS));
-        }
+    let Some(user) = check_password(ctx.store, ctx.hasher, username, password, attempt).await?
+    else {
+        return Err(OAuthError::invalid_grant("invalid username or password"));
     };
-
     let role_scopes = ctx.config.role_scopes(&user.role).unwrap_or_default();
     let scope = decide_scope(requested, client, Some(&role_scopes))?;
     let plan = if offers_refresh(client) {

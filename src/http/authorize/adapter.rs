@@ -1,0 +1,119 @@
+//! The Rocket 0.5 glue for oxide-auth (its own Rocket frontend targets Rocket 0.4): an
+//! `OAuthRequest` built from the query string, the form body and the browser session, and an
+//! `OAuthResponse` that becomes a redirect, a page or an error page.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use oxide_auth::endpoint::{NormalizedParameter, QueryParameter, WebRequest, WebResponse};
+use rocket::http::Status;
+use rocket::response::{self, Redirect, Responder};
+use rocket::Request;
+use rocket_dyn_templates::Template;
+use url::Url;
+
+use crate::http::pages::session::SignedIn;
+use crate::http::pages::{Page, PageError};
+
+/// An authorization request as oxide-auth reads it, plus what the consent step needs.
+pub struct OAuthRequest {
+    query: NormalizedParameter,
+    body: NormalizedParameter,
+    /// The query string as received, to come back to after signing in.
+    pub raw_query: String,
+    pub signed_in: Option<SignedIn>,
+    /// The consent form's fields, on POST.
+    pub form: Option<HashMap<String, String>>,
+}
+
+impl OAuthRequest {
+    pub fn new(
+        query: HashMap<String, String>,
+        raw_query: String,
+        signed_in: Option<SignedIn>,
+        form: Option<HashMap<String, String>>,
+    ) -> Self {
+        OAuthRequest {
+            query: query.into_iter().collect(),
+            body: NormalizedParameter::new(),
+            raw_query,
+            signed_in,
+            form,
+        }
+    }
+}
+
+impl WebRequest for OAuthRequest {
+    type Error = PageError;
+    type Response = OAuthResponse;
+
+    fn query(&mut self) -> Result<Cow<'_, dyn QueryParameter + 'static>, PageError> {
+        Ok(Cow::Borrowed(&self.query))
+    }
+
+    /// The authorization endpoint reads only the query; the consent form is read separately.
+    fn urlbody(&mut self) -> Result<Cow<'_, dyn QueryParameter + 'static>, PageError> {
+        Ok(Cow::Borrowed(&self.body))
+    }
+
+    fn authheader(&mut self) -> Result<Option<Cow<'_, str>>, PageError> {
+        Ok(None)
+    }
+}
+
+/// What the authorization endpoint answers.
+#[derive(Default)]
+pub enum OAuthResponse {
+    /// Nothing decided yet (oxide-auth fills it in).
+    #[default]
+    Empty,
+    /// To the client's redirect URI, or to the login page.
+    Redirect(String),
+    /// A page: the consent form.
+    Page(Status, Box<Template>),
+    /// oxide-auth reported a malformed request without a redirect target.
+    BadRequest,
+}
+
+impl WebResponse for OAuthResponse {
+    type Error = PageError;
+
+    fn ok(&mut self) -> Result<(), PageError> {
+        Ok(())
+    }
+
+    fn redirect(&mut self, url: Url) -> Result<(), PageError> {
+        *self = OAuthResponse::Redirect(url.to_string());
+        Ok(())
+    }
+
+    fn client_error(&mut self) -> Result<(), PageError> {
+        *self = OAuthResponse::BadRequest;
+        Ok(())
+    }
+
+    fn unauthorized(&mut self, _header_value: &str) -> Result<(), PageError> {
+        *self = OAuthResponse::BadRequest;
+        Ok(())
+    }
+
+    fn body_text(&mut self, _text: &str) -> Result<(), PageError> {
+        Ok(())
+    }
+
+    fn body_json(&mut self, _data: &str) -> Result<(), PageError> {
+        Ok(())
+    }
+}
+
+impl<'r> Responder<'r, 'static> for OAuthResponse {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        match self {
+            OAuthResponse::Redirect(to) => Page(Redirect::found(to)).respond_to(request),
+            OAuthResponse::Page(status, template) => Page((status, *template)).respond_to(request),
+            OAuthResponse::Empty | OAuthResponse::BadRequest => {
+                PageError::BadRequest("The authorization request is malformed.").respond_to(request)
+            }
+        }
+    }
+}

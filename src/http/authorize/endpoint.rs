@@ -1,0 +1,195 @@
+//! The oxide-auth endpoint behind `/oauth/authorize`: the registrar, the authorizer, the PKCE
+//! extension, and the consent decision (sign-in first, then a remembered or fresh consent).
+
+use async_trait::async_trait;
+use oxide_auth::endpoint::{OAuthError, OwnerConsent, Scopes, Solicitation, Template as Kind};
+use oxide_auth_async::endpoint::{Endpoint, Extension, OwnerSolicitor};
+use oxide_auth_async::primitives::{Authorizer, Issuer, Registrar};
+use rocket::http::Status;
+use rocket_dyn_templates::{context, Template};
+use serde::Serialize;
+
+use super::adapter::{OAuthRequest, OAuthResponse};
+use crate::config::Config;
+use crate::http::pages::PageError;
+use crate::oauth::authorize::{MongoAuthorizer, MongoRegistrar, PkceExtension};
+use crate::oauth::scope::Scope;
+use crate::secrets::constant_time_eq;
+use crate::store::Store;
+
+pub struct AuthorizeEndpoint {
+    registrar: MongoRegistrar,
+    authorizer: MongoAuthorizer,
+    pkce: PkceExtension,
+    solicitor: ConsentSolicitor,
+}
+
+impl AuthorizeEndpoint {
+    pub fn new(store: &Store, config: &Config) -> Self {
+        AuthorizeEndpoint {
+            registrar: MongoRegistrar::new(store.clone()),
+            authorizer: MongoAuthorizer::new(store.clone()),
+            pkce: PkceExtension::new(store.clone(), config.require_pkce),
+            solicitor: ConsentSolicitor {
+                store: store.clone(),
+                config: config.clone(),
+            },
+        }
+    }
+}
+
+impl Endpoint<OAuthRequest> for AuthorizeEndpoint {
+    type Error = PageError;
+
+    fn registrar(&self) -> Option<&(dyn Registrar + Sync)> {
+        Some(&self.registrar)
+    }
+
+    fn authorizer_mut(&mut self) -> Option<&mut (dyn Authorizer + Send)> {
+        Some(&mut self.authorizer)
+    }
+
+    /// Tokens are issued by the token endpoint, not here.
+    fn issuer_mut(&mut self) -> Option<&mut (dyn Issuer + Send)> {
+        None
+    }
+
+    fn owner_solicitor(&mut self) -> Option<&mut (dyn OwnerSolicitor<OAuthRequest> + Send)> {
+        Some(&mut self.solicitor)
+    }
+
+    fn scopes(&mut self) -> Option<&mut dyn Scopes<OAuthRequest>> {
+        None
+    }
+
+    fn response(&mut self, _: &mut OAuthRequest, _: Kind<'_>) -> Result<OAuthResponse, PageError> {
+        Ok(OAuthResponse::default())
+    }
+
+    fn error(&mut self, error: OAuthError) -> PageError {
+        match error {
+            // Unknown client or redirect URI: show a page, never redirect (RFC 6749 §4.1.2.1).
+            OAuthError::DenySilently => PageError::BadClient,
+            OAuthError::BadRequest => {
+                PageError::BadRequest("The authorization request is malformed.")
+            }
+            OAuthError::PrimitiveError => PageError::Unavailable,
+        }
+    }
+
+    fn web_error(&mut self, error: PageError) -> PageError {
+        error
+    }
+
+    fn extension(&mut self) -> Option<&mut (dyn Extension + Send)> {
+        Some(&mut self.pkce)
+    }
+}
+
+/// One scope as the consent page lists it.
+#[derive(Serialize)]
+struct ScopeLine {
+    name: String,
+    description: String,
+}
+
+pub struct ConsentSolicitor {
+    store: Store,
+    config: Config,
+}
+
+#[async_trait]
+impl OwnerSolicitor<OAuthRequest> for ConsentSolicitor {
+    async fn check_consent(
+        &mut self,
+        request: &mut OAuthRequest,
+        solicitation: Solicitation<'_>,
+    ) -> OwnerConsent<OAuthResponse> {
+        match self.decide(request, solicitation).await {
+            Ok(consent) => consent,
+            Err(error) => OwnerConsent::Error(error),
+        }
+    }
+}
+
+impl ConsentSolicitor {
+    async fn decide(
+        &self,
+        request: &OAuthRequest,
+        solicitation: Solicitation<'_>,
+    ) -> Result<OwnerConsent<OAuthResponse>, PageError> {
+        let Some(signed_in) = &request.signed_in else {
+            let back = format!("/oauth/authorize?{}", request.raw_query);
+            let login: String = url::form_urlencoded::Serializer::new(String::from("/login?"))
+                .append_pair("return_to", &back)
+                .finish();
+            return Ok(OwnerConsent::InProgress(OAuthResponse::Redirect(login)));
+        };
+        let user_id = signed_in.user.id.to_hex();
+        let grant = solicitation.pre_grant();
+        let requested = Scope::from_tokens(grant.scope.iter().map(str::to_owned));
+        let role = self
+            .config
+            .role_scopes(&signed_in.user.role)
+            .unwrap_or_default();
+        let scopes = requested.intersection(&role);
+        if scopes.is_empty() {
+            return Ok(OwnerConsent::Denied);
+        }
+
+        if let Some(form) = &request.form {
+            let csrf_ok = form
+                .get("csrf")
+                .is_some_and(|csrf| constant_time_eq(&signed_in.session.csrf, csrf));
+            if !csrf_ok {
+                return Err(PageError::Forbidden);
+            }
+            return match form.get("decision").map(String::as_str) {
+                Some("allow") => {
+                    self.store
+                        .save_consent(&user_id, &grant.client_id, &scopes.to_vec())
+                        .await?;
+                    Ok(OwnerConsent::Authorized(user_id))
+                }
+                Some("deny") => Ok(OwnerConsent::Denied),
+                _ => Err(PageError::BadRequest("Choose allow or deny.")),
+            };
+        }
+
+        let remembered = self.store.find_consent(&user_id, &grant.client_id).await?;
+        if remembered.is_some_and(|c| scopes.is_subset(&Scope::from_tokens(c.scopes))) {
+            return Ok(OwnerConsent::Authorized(user_id));
+        }
+        let client = self
+            .store
+            .find_client(&grant.client_id)
+            .await?
+            .ok_or(PageError::BadClient)?;
+        let lines: Vec<ScopeLine> = scopes
+            .iter()
+            .map(|scope| ScopeLine {
+                name: scope.to_owned(),
+                description: self
+                    .config
+                    .scope_descriptions
+                    .get(scope)
+                    .cloned()
+                    .unwrap_or_else(|| scope.to_owned()),
+            })
+            .collect();
+        let page = Template::render(
+            "consent",
+            context! {
+                client_name: &client.name,
+                username: &signed_in.user.username,
+                scopes: lines,
+                csrf: &signed_in.session.csrf,
+                action: format!("/oauth/authorize?{}", request.raw_query),
+            },
+        );
+        Ok(OwnerConsent::InProgress(OAuthResponse::Page(
+            Status::Ok,
+            Box::new(page),
+        )))
+    }
+}

@@ -1,0 +1,150 @@
+//! Browser sessions and CSRF protection. The session cookie is a Rocket private cookie
+//! (encrypted and authenticated with the server's secret key) holding a random token whose
+//! SHA-256 names the session in MongoDB, so a session can be ended server-side. Forms carry a
+//! CSRF token: the session's own once signed in, a pre-session cookie's before.
+
+use mongodb::bson::oid::ObjectId;
+use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::outcome::Outcome;
+use rocket::request::{self, FromRequest};
+use rocket::Request;
+
+use super::PageError;
+use crate::config::Config;
+use crate::error::Result;
+use crate::secrets::{constant_time_eq, random_token, sha256_b64};
+use crate::store::{in_secs, now, SessionDoc, Store, UserDoc};
+
+pub const SESSION_COOKIE: &str = "portcullis_session";
+pub const CSRF_COOKIE: &str = "portcullis_csrf";
+
+/// The signed-in user and their session, if any.
+pub struct Browser {
+    pub signed_in: Option<SignedIn>,
+}
+
+#[derive(Clone)]
+pub struct SignedIn {
+    pub user: UserDoc,
+    pub session: SessionDoc,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Browser {
+    type Error = PageError;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, PageError> {
+        let Some(store) = request.rocket().state::<Store>() else {
+            return Outcome::Error((
+                rocket::http::Status::InternalServerError,
+                PageError::Internal,
+            ));
+        };
+        match current(store, request.cookies()).await {
+            Ok(signed_in) => Outcome::Success(Browser { signed_in }),
+            Err(error) => {
+                let error = PageError::from(error);
+                Outcome::Error((error.parts().0, error))
+            }
+        }
+    }
+}
+
+async fn current(store: &Store, cookies: &CookieJar<'_>) -> Result<Option<SignedIn>> {
+    let Some(cookie) = cookies.get_private(SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let Some(session) = store.find_session(&sha256_b64(cookie.value())).await? else {
+        cookies.remove_private(SESSION_COOKIE);
+        return Ok(None);
+    };
+    let user = match ObjectId::parse_str(&session.user_id) {
+        Ok(id) => store.find_user_by_id(id).await?,
+        Err(_) => None,
+    };
+    Ok(user
+        .filter(|user| !user.disabled)
+        .map(|user| SignedIn { user, session }))
+}
+
+fn cookie(
+    config: &Config,
+    name: &'static str,
+    value: String,
+    max_age_secs: u64,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .http_only(true)
+        // Lax: the cookie comes along on the top-level redirect from a third-party app.
+        .same_site(SameSite::Lax)
+        .secure(config.issuer_is_https())
+        .path("/")
+        .max_age(rocket::time::Duration::seconds(
+            i64::try_from(max_age_secs).unwrap_or(i64::MAX),
+        ))
+        .build()
+}
+
+/// Starts a session for a user who just signed in.
+pub async fn sign_in(
+    store: &Store,
+    config: &Config,
+    cookies: &CookieJar<'_>,
+    user: &UserDoc,
+) -> Result<()> {
+    let token = random_token()?;
+    let session = SessionDoc {
+        hash: sha256_b64(&token),
+        user_id: user.id.to_hex(),
+        csrf: random_token()?,
+        created_at: now(),
+        expires_at: in_secs(config.session_ttl_secs),
+    };
+    store.insert_session(&session).await?;
+    cookies.add_private(cookie(
+        config,
+        SESSION_COOKIE,
+        token,
+        config.session_ttl_secs,
+    ));
+    // The pre-session CSRF token has served its purpose; a fresh one comes with the next form.
+    cookies.remove_private(CSRF_COOKIE);
+    Ok(())
+}
+
+/// Ends the session server-side and forgets the cookie.
+pub async fn sign_out(store: &Store, cookies: &CookieJar<'_>) -> Result<()> {
+    if let Some(cookie) = cookies.get_private(SESSION_COOKIE) {
+        store.delete_session(&sha256_b64(cookie.value())).await?;
+    }
+    cookies.remove_private(SESSION_COOKIE);
+    Ok(())
+}
+
+/// The pre-session CSRF token, created when missing.
+pub fn pre_session_csrf(config: &Config, cookies: &CookieJar<'_>) -> Result<String> {
+    if let Some(existing) = cookies.get_private(CSRF_COOKIE) {
+        return Ok(existing.value().to_owned());
+    }
+    let token = random_token()?;
+    cookies.add_private(cookie(
+        config,
+        CSRF_COOKIE,
+        token.clone(),
+        config.session_ttl_secs,
+    ));
+    Ok(token)
+}
+
+/// Whether a submitted form carries the pre-session CSRF token.
+pub fn pre_session_csrf_matches(cookies: &CookieJar<'_>, submitted: Option<&str>) -> bool {
+    match (cookies.get_private(CSRF_COOKIE), submitted) {
+        (Some(cookie), Some(submitted)) => constant_time_eq(cookie.value(), submitted),
+        _ => false,
+    }
+}
+
+/// Whether a submitted form carries the session's CSRF token.
+pub fn session_csrf_matches(signed_in: &SignedIn, submitted: Option<&str>) -> bool {
+    submitted.is_some_and(|submitted| constant_time_eq(&signed_in.session.csrf, submitted))
+}

@@ -1,0 +1,20 @@
+//! The authorization-code grant's server side (RFC 6749 §4.1 with PKCE, RFC 7636), built on
+//! oxide-auth: a registrar over the `clients` collection, an authorizer over the
+//! `authorization_codes` collection, and the PKCE extension. The HTTP glue and the consent
+//! decision live in `http::authorize`.
+
+mod authorizer;
+mod pkce;
+mod registrar;
+
+pub use authorizer::MongoAuthorizer;
+pub use pkce::{pkce_for, verify_pkce, PkceExtension};
+pub use registrar::MongoRegistrar;
+
+/// How long an authorization code can be redeemed (RFC 6749 §4.1.2: short, 10 minutes at
+/// most; one minute here).
+pub const CODE_TTL_SECS: u64 = 60;
+
+/// How long a spent code's record is kept, so that a second redemption can still revoke what
+/// the first one issued.
+pub const SPENT_CODE_RETENTION_SECS: u64 = 600;

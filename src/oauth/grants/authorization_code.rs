@@ -1,0 +1,103 @@
+//! The authorization code grant's token request (RFC 6749 §4.1.3, PKCE per RFC 7636 §4.6):
+//! the code is spent atomically; a second redemption is refused and revokes what the first
+//! one issued (RFC 6749 §4.1.2).
+
+use mongodb::bson::oid::ObjectId;
+
+use super::{offers_refresh, TokenRequest};
+use crate::oauth::authorize::{pkce_for, verify_pkce};
+use crate::oauth::context::{OAuthContext, RequestMeta};
+use crate::oauth::error::OAuthError;
+use crate::oauth::grant_type::AUTHORIZATION_CODE;
+use crate::oauth::revoke::{revoke_access_claims_by_id, revoke_family};
+use crate::oauth::scope::Scope;
+use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
+use crate::secrets::sha256_b64;
+use crate::store::{in_secs, AuditEvent, AuditKind, ClientDoc, CodeUse};
+
+const INVALID: &str = "authorization code is invalid, expired or already used";
+
+pub async fn grant(
+    ctx: &OAuthContext<'_>,
+    meta: &RequestMeta,
+    client: &ClientDoc,
+    request: &TokenRequest,
+) -> Result<IssuedTokens, OAuthError> {
+    let code = request.require("code", 512)?;
+    let hash = sha256_b64(code);
+    let doc = match ctx.store.redeem_code(&hash).await? {
+        CodeUse::Redeemed(doc) => doc,
+        CodeUse::Reused(doc) => {
+            if doc.client_id == client.client_id {
+                if let Some(family) = &doc.family_id {
+                    revoke_family(ctx, family).await?;
+                }
+                if let (Some(jti), Some(expiry)) = (&doc.jti, doc.access_expires_at) {
+                    revoke_access_claims_by_id(ctx, jti, expiry).await?;
+                }
+                let mut event = AuditEvent::new(AuditKind::AuthorizationCodeReuse);
+                event.client_id = Some(doc.client_id);
+                event.user_id = Some(doc.user_id);
+                event.remote_addr = meta.remote_addr.clone();
+                ctx.store.audit(event).await?;
+            }
+            return Err(OAuthError::invalid_grant(INVALID));
+        }
+        CodeUse::Invalid => return Err(OAuthError::invalid_grant(INVALID)),
+    };
+    if doc.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(INVALID));
+    }
+    // §4.1.3: the redirect_uri must be the one the code was issued for. Without the parameter
+    // the client must have exactly one registered URI (so it cannot have chosen another).
+    let redirect_ok = match request.get("redirect_uri") {
+        Some(given) => url::Url::parse(given).ok() == url::Url::parse(&doc.redirect_uri).ok(),
+        None => client.redirect_uris.len() == 1,
+    };
+    if !redirect_ok {
+        return Err(OAuthError::invalid_grant("redirect_uri does not match"));
+    }
+    let pkce = pkce_for(Some(client.kind), ctx.config.require_pkce);
+    if !verify_pkce(&pkce, doc.pkce.as_deref(), request.get("code_verifier")) {
+        return Err(OAuthError::invalid_grant("PKCE verification failed"));
+    }
+
+    let user = match ObjectId::parse_str(&doc.user_id) {
+        Ok(id) => ctx.store.find_user_by_id(id).await?,
+        Err(_) => None,
+    };
+    let Some(user) = user.filter(|u| !u.disabled) else {
+        return Err(OAuthError::invalid_grant(INVALID));
+    };
+    let role_scopes = ctx.config.role_scopes(&user.role).unwrap_or_default();
+    let scope = Scope::from_tokens(doc.scopes.iter().cloned())
+        .intersection(&Scope::from_tokens(client.scopes.iter().cloned()))
+        .intersection(&role_scopes);
+    if scope.is_empty() {
+        return Err(OAuthError::invalid_scope("no scope can be granted"));
+    }
+    let plan = if offers_refresh(client) {
+        RefreshPlan::NewFamily
+    } else {
+        RefreshPlan::None
+    };
+    let issued = issue(
+        ctx,
+        meta,
+        AUTHORIZATION_CODE,
+        client,
+        Some(&user),
+        &scope,
+        plan,
+    )
+    .await?;
+    ctx.store
+        .record_code_tokens(
+            &hash,
+            issued.family_id.as_deref(),
+            &issued.jti,
+            in_secs(issued.expires_in + ctx.config.token_leeway_secs),
+        )
+        .await?;
+    Ok(issued)
+}

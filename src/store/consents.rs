@@ -1,0 +1,52 @@
+//! The `consents` collection: the scopes a user approved for a client, so a returning user is
+//! not asked again for the same scopes (a new scope asks again).
+
+use mongodb::bson::{doc, DateTime};
+use serde::{Deserialize, Serialize};
+
+use super::{now, Store};
+use crate::error::Result;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConsentDoc {
+    /// `<user_id>:<client_id>`.
+    #[serde(rename = "_id")]
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub scopes: Vec<String>,
+    pub updated_at: DateTime,
+}
+
+fn consent_id(user_id: &str, client_id: &str) -> String {
+    format!("{user_id}:{client_id}")
+}
+
+impl Store {
+    pub async fn find_consent(&self, user_id: &str, client_id: &str) -> Result<Option<ConsentDoc>> {
+        Ok(self
+            .consents()
+            .find_one(doc! { "_id": consent_id(user_id, client_id) })
+            .await?)
+    }
+
+    /// Adds scopes to what the user approved for the client.
+    pub async fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        scopes: &[String],
+    ) -> Result<()> {
+        self.consents()
+            .update_one(
+                doc! { "_id": consent_id(user_id, client_id) },
+                doc! {
+                    "$set": { "user_id": user_id, "client_id": client_id, "updated_at": now() },
+                    "$addToSet": { "scopes": { "$each": scopes } },
+                },
+            )
+            .upsert(true)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,49 @@
+//! The `sessions` collection: browser sign-ins, so a session can be ended server-side. The
+//! cookie holds a random token; only its SHA-256 is stored.
+
+use mongodb::bson::{doc, DateTime};
+use serde::{Deserialize, Serialize};
+
+use super::{now, Store};
+use crate::error::Result;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionDoc {
+    #[serde(rename = "_id")]
+    pub hash: String,
+    pub user_id: String,
+    /// The CSRF token every form of this session carries.
+    pub csrf: String,
+    pub created_at: DateTime,
+    /// The TTL index deletes the session then.
+    pub expires_at: DateTime,
+}
+
+impl Store {
+    pub async fn insert_session(&self, session: &SessionDoc) -> Result<()> {
+        self.sessions().insert_one(session).await?;
+        Ok(())
+    }
+
+    /// A live session (the TTL monitor runs only every minute, so expiry is checked here).
+    pub async fn find_session(&self, hash: &str) -> Result<Option<SessionDoc>> {
+        Ok(self
+            .sessions()
+            .find_one(doc! { "_id": hash, "expires_at": { "$gt": now() } })
+            .await?)
+    }
+
+    pub async fn delete_session(&self, hash: &str) -> Result<()> {
+        self.sessions().delete_one(doc! { "_id": hash }).await?;
+        Ok(())
+    }
+
+    /// Ends every browser session of a user (password change, account disabled).
+    pub async fn delete_user_sessions(&self, user_id: &str) -> Result<u64> {
+        let result = self
+            .sessions()
+            .delete_many(doc! { "user_id": user_id })
+            .await?;
+        Ok(result.deleted_count)
+    }
+}
