@@ -2,6 +2,7 @@
 //! binary, against a real database server (started by `scripts/test.sh`). One binary, many
 //! modules, so the suite links once.
 
+mod authorize;
 mod cli;
 mod common;
 mod config;

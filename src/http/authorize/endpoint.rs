@@ -120,9 +120,10 @@ impl ConsentSolicitor {
     ) -> Result<OwnerConsent<OAuthResponse>, PageError> {
         let Some(signed_in) = &request.signed_in else {
             let back = format!("/oauth/authorize?{}", request.raw_query);
-            let login: String = url::form_urlencoded::Serializer::new(String::from("/login?"))
+            let query: String = url::form_urlencoded::Serializer::new(String::new())
                 .append_pair("return_to", &back)
                 .finish();
+            let login = format!("/login?{query}");
             return Ok(OwnerConsent::InProgress(OAuthResponse::Redirect(login)));
         };
         let user_id = signed_in.user.id.to_hex();

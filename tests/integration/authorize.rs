@@ -1,0 +1,567 @@
+//! The authorization-code grant with PKCE through the browser pages, over the in-process
+//! client (which keeps cookies like a browser): every redirect and error branch, sign-in,
+//! consent, CSRF, open-redirect attempts, sessions, and code redemption.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rocket::http::{ContentType, Method, Status};
+use rocket::local::asynchronous::{Client, LocalResponse};
+use url::Url;
+
+use crate::common::{app, app_with, basic, bearer, post_form, seed, TestApp};
+
+const CALLBACK: &str = "https://client.example/cb";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+/// RFC 7636 Appendix B: the S256 challenge of `VERIFIER`.
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A confidential third-party client (`thirdparty`) and a public native one (`native`).
+async fn register_clients(app: &TestApp) -> String {
+    use portcullis::services::clients::{create_client, NewClient};
+    use portcullis::store::ClientKind;
+    let new = |id: &str, kind, uri: &str| NewClient {
+        client_id: Some(id.into()),
+        name: format!("{id} app"),
+        kind,
+        redirect_uris: vec![uri.into()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        scopes: vec!["profile".into(), "data:read".into(), "data:write".into()],
+        default_scopes: Some(vec!["profile".into()]),
+        can_introspect: false,
+    };
+    let (_, secret) = create_client(
+        &app.store,
+        new("thirdparty", ClientKind::Confidential, CALLBACK),
+    )
+    .await
+    .unwrap();
+    create_client(
+        &app.store,
+        new("native", ClientKind::Public, "http://127.0.0.1/cb"),
+    )
+    .await
+    .unwrap();
+    secret.unwrap().expose().to_owned()
+}
+
+fn authorize_url(client_id: &str, redirect: &str, scope: &str, extra: &str) -> String {
+    let mut url = Url::parse("http://portcullis.test/oauth/authorize").unwrap();
+    url.query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", client_id)
+        .append_pair("redirect_uri", redirect)
+        .append_pair("scope", scope)
+        .append_pair("state", "xyz 123")
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256");
+    format!("/oauth/authorize?{}{extra}", url.query().unwrap())
+}
+
+fn location(response: &LocalResponse<'_>) -> Option<String> {
+    response.headers().get_one("Location").map(str::to_owned)
+}
+
+/// The `csrf` hidden field of a page.
+fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Signs in through the login page (the client keeps the session cookie).
+async fn sign_in(client: &Client, username: &str, password: &str) {
+    let page = client
+        .get("/login")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    let form = format!(
+        "csrf={}&username={username}&password={password}",
+        csrf_of(&page)
+    );
+    let response = client
+        .post("/login")
+        .header(ContentType::Form)
+        .body(form)
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::SeeOther, "sign-in failed");
+}
+
+/// Runs GET /oauth/authorize and, when the consent page shows, approves it. Returns the
+/// final redirect's query parameters.
+async fn authorize(client: &Client, url: &str, approve: bool) -> Vec<(String, String)> {
+    let response = client.get(url.to_owned()).dispatch().await;
+    let redirect = if response.status() == Status::Ok {
+        let page = response.into_string().await.unwrap();
+        assert!(page.contains("wants access"), "{page}");
+        let decision = if approve { "allow" } else { "deny" };
+        let consent = client
+            .post(url.to_owned())
+            .header(ContentType::Form)
+            .body(format!("csrf={}&decision={decision}", csrf_of(&page)))
+            .dispatch()
+            .await;
+        assert_eq!(consent.status(), Status::Found);
+        location(&consent).unwrap()
+    } else {
+        assert_eq!(response.status(), Status::Found);
+        location(&response).unwrap()
+    };
+    assert!(
+        redirect.starts_with(CALLBACK) || redirect.starts_with("http://127.0.0.1"),
+        "{redirect}"
+    );
+    Url::parse(&redirect)
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn exchange(
+    app: &TestApp,
+    secret: &str,
+    code: &str,
+    verifier: &str,
+) -> crate::common::Answer {
+    let form = format!(
+        "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={verifier}",
+        url::form_urlencoded::byte_serialize(CALLBACK.as_bytes()).collect::<String>()
+    );
+    post_form(
+        &app.client,
+        "/oauth/token",
+        &form,
+        Some(basic("thirdparty", secret)),
+    )
+    .await
+}
+
+#[rocket::async_test]
+async fn the_full_flow_issues_tokens_and_remembers_consent() {
+    let app = app().await;
+    seed(&app).await;
+    let secret = register_clients(&app).await;
+    sign_in(&app.client, "alice", "alice-password").await;
+
+    let url = authorize_url("thirdparty", CALLBACK, "profile", "");
+    let params = authorize(&app.client, &url, true).await;
+    assert_eq!(param(&params, "state"), Some("xyz 123"));
+    let code = param(&params, "code").expect("code").to_owned();
+
+    let tokens = exchange(&app, &secret, &code, VERIFIER).await;
+    assert_eq!(tokens.status, Status::Ok, "{}", tokens.body);
+    assert_eq!(tokens.header("Cache-Control"), Some("no-store"));
+    assert_eq!(tokens.body["scope"], "profile");
+    assert!(tokens.body["refresh_token"].is_string());
+    let access = tokens.body["access_token"].as_str().unwrap();
+    let me = bearer(&app.client, Method::Get, "/api/me", Some(access), None).await;
+    assert_eq!(me.status, Status::Ok);
+    assert_eq!(me.body["username"], "alice");
+    let (_, claims) = crate::jwt::verify_with_jwks(&app, access).await;
+    assert_eq!(claims["client_id"], "thirdparty");
+
+    // The same scopes again: no consent page, straight back with a code.
+    let again = app.client.get(url.clone()).dispatch().await;
+    assert_eq!(again.status(), Status::Found);
+    assert!(location(&again).unwrap().contains("code="));
+    // A new scope asks again; one the role does not allow is never shown.
+    let wider = authorize_url("thirdparty", CALLBACK, "profile data:read data:write", "");
+    let response = app.client.get(wider).dispatch().await;
+    assert_eq!(response.status(), Status::Ok);
+    let page = response.into_string().await.unwrap();
+    assert!(page.contains("data:read") && page.contains("Read your data"));
+    assert!(!page.contains("data:write"));
+}
+
+#[rocket::async_test]
+async fn a_code_works_once_and_reuse_revokes_its_tokens() {
+    let app = app().await;
+    seed(&app).await;
+    let secret = register_clients(&app).await;
+    sign_in(&app.client, "alice", "alice-password").await;
+    let params = authorize(
+        &app.client,
+        &authorize_url("thirdparty", CALLBACK, "profile", ""),
+        true,
+    )
+    .await;
+    let code = param(&params, "code").unwrap().to_owned();
+    let first = exchange(&app, &secret, &code, VERIFIER).await;
+    assert_eq!(first.status, Status::Ok);
+
+    let second = exchange(&app, &secret, &code, VERIFIER).await;
+    assert_eq!(second.status, Status::BadRequest);
+    assert_eq!(second.body["error"], "invalid_grant");
+    let access = first.body["access_token"].as_str().unwrap();
+    let me = bearer(&app.client, Method::Get, "/api/me", Some(access), None).await;
+    assert_eq!(
+        me.status,
+        Status::Unauthorized,
+        "tokens from a reused code are revoked"
+    );
+    let refresh = post_form(
+        &app.client,
+        "/oauth/token",
+        &format!(
+            "grant_type=refresh_token&refresh_token={}",
+            first.body["refresh_token"].as_str().unwrap()
+        ),
+        Some(basic("thirdparty", &secret)),
+    )
+    .await;
+    assert_eq!(refresh.body["error"], "invalid_grant");
+}
+
+#[rocket::async_test]
+async fn pkce_is_verified_and_required() {
+    let app = app().await;
+    seed(&app).await;
+    let secret = register_clients(&app).await;
+    sign_in(&app.client, "alice", "alice-password").await;
+    let params = authorize(
+        &app.client,
+        &authorize_url("thirdparty", CALLBACK, "profile", ""),
+        true,
+    )
+    .await;
+    let code = param(&params, "code").unwrap().to_owned();
+    let wrong = exchange(&app, &secret, &code, &"a".repeat(43)).await;
+    assert_eq!(wrong.body["error"], "invalid_grant");
+    assert_eq!(wrong.body["error_description"], "PKCE verification failed");
+
+    // No challenge at all, or the plain method: refused with a redirect carrying the state.
+    for query in [
+        "response_type=code&client_id=thirdparty&state=s1",
+        "response_type=code&client_id=thirdparty&state=s1&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=plain",
+    ] {
+        let response = app.client.get(format!("/oauth/authorize?{query}")).dispatch().await;
+        assert_eq!(response.status(), Status::Found, "{query}");
+        let to = Url::parse(&location(&response).unwrap()).unwrap();
+        assert!(to.as_str().starts_with(CALLBACK));
+        let pairs: Vec<(String, String)> = to.query_pairs().map(|(k, v)| (k.into(), v.into())).collect();
+        assert_eq!(param(&pairs, "error"), Some("invalid_request"), "{query}");
+        assert_eq!(param(&pairs, "state"), Some("s1"));
+    }
+}
+
+#[rocket::async_test]
+async fn unknown_clients_and_redirect_uris_get_a_page_never_a_redirect() {
+    let app = app().await;
+    seed(&app).await;
+    register_clients(&app).await;
+    for url in [
+        authorize_url("nobody", CALLBACK, "profile", ""),
+        authorize_url("thirdparty", "https://evil.example/cb", "profile", ""),
+        authorize_url(
+            "thirdparty",
+            "https://client.example/cb/../evil",
+            "profile",
+            "",
+        ),
+        authorize_url("thirdparty", "https://client.example/cb?x=1", "profile", ""),
+        "/oauth/authorize?response_type=code&client_id=thirdparty&client_id=native".to_owned(),
+    ] {
+        let response = app.client.get(url.clone()).dispatch().await;
+        assert_eq!(response.status(), Status::BadRequest, "{url}");
+        assert!(location(&response).is_none(), "{url}");
+        assert_eq!(response.content_type(), Some(ContentType::HTML));
+    }
+}
+
+#[rocket::async_test]
+async fn other_errors_redirect_with_error_and_state() {
+    let app = app().await;
+    seed(&app).await;
+    register_clients(&app).await;
+    sign_in(&app.client, "alice", "alice-password").await;
+    let cases = [
+        (
+            authorize_url("thirdparty", CALLBACK, "profile", "")
+                .replace("response_type=code", "response_type=token"),
+            "unsupported_response_type",
+        ),
+        (
+            authorize_url("thirdparty", CALLBACK, "admin", ""),
+            "invalid_scope",
+        ),
+    ];
+    for (url, error) in cases {
+        let response = app.client.get(url.clone()).dispatch().await;
+        assert_eq!(response.status(), Status::Found, "{url}");
+        let to = Url::parse(&location(&response).unwrap()).unwrap();
+        let pairs: Vec<(String, String)> = to
+            .query_pairs()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
+        assert_eq!(param(&pairs, "error"), Some(error));
+        assert_eq!(param(&pairs, "state"), Some("xyz 123"));
+    }
+    // Denying consent.
+    let params = authorize(
+        &app.client,
+        &authorize_url("thirdparty", CALLBACK, "profile", ""),
+        false,
+    )
+    .await;
+    assert_eq!(param(&params, "error"), Some("access_denied"));
+    assert_eq!(param(&params, "state"), Some("xyz 123"));
+}
+
+#[rocket::async_test]
+async fn a_loopback_client_may_use_any_port() {
+    let app = app().await;
+    seed(&app).await;
+    register_clients(&app).await;
+    sign_in(&app.client, "alice", "alice-password").await;
+    let params = authorize(
+        &app.client,
+        &authorize_url("native", "http://127.0.0.1:53682/cb", "profile", ""),
+        true,
+    )
+    .await;
+    assert!(param(&params, "code").is_some());
+}
+
+#[rocket::async_test]
+async fn sign_in_is_required_and_returns_only_to_the_authorization_endpoint() {
+    let app = app().await;
+    seed(&app).await;
+    register_clients(&app).await;
+    let url = authorize_url("thirdparty", CALLBACK, "profile", "");
+    let response = app.client.get(url.clone()).dispatch().await;
+    assert_eq!(response.status(), Status::Found);
+    let login = location(&response).unwrap();
+    assert!(
+        login.starts_with("/login?return_to=%2Foauth%2Fauthorize%3F"),
+        "{login}"
+    );
+
+    let page = app.client.get(login.clone()).dispatch().await;
+    assert_eq!(page.status(), Status::Ok);
+    let csp = page
+        .headers()
+        .get_one("Content-Security-Policy")
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("frame-ancestors 'none'") && csp.contains("default-src 'none'"));
+    assert_eq!(
+        page.headers().get_one("X-Content-Type-Options"),
+        Some("nosniff")
+    );
+    assert_eq!(
+        page.headers().get_one("Referrer-Policy"),
+        Some("no-referrer")
+    );
+    let html = page.into_string().await.unwrap();
+    assert!(!html.contains("<script"), "no scripts on pages");
+    assert!(html.contains("<label for=\"username\">") && html.contains("<label for=\"password\">"));
+
+    // A wrong password shows the generic message, the same as an unknown name.
+    let csrf = csrf_of(&html);
+    let mut bodies = Vec::new();
+    for (user, password) in [("alice", "nope"), ("nobody", "nope")] {
+        let failed = app
+            .client
+            .post("/login")
+            .header(ContentType::Form)
+            .body(format!("csrf={csrf}&username={user}&password={password}"))
+            .dispatch()
+            .await;
+        assert_eq!(failed.status(), Status::Unauthorized);
+        let body = failed.into_string().await.unwrap();
+        assert!(body.contains("Invalid username or password."));
+        bodies.push(body.replace(user, "USER"));
+    }
+    assert_eq!(bodies[0], bodies[1]);
+
+    // Open-redirect attempts land on the login page, never elsewhere.
+    for target in [
+        "https://evil.example/",
+        "//evil.example/x",
+        "/oauth/authorize/../../evil",
+    ] {
+        let client = Client::tracked(portcullis::build_rocket(
+            app.config.clone(),
+            app.store.clone(),
+            app.keys.clone(),
+        ))
+        .await
+        .unwrap();
+        let page = client
+            .get("/login")
+            .dispatch()
+            .await
+            .into_string()
+            .await
+            .unwrap();
+        let encoded: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
+        let response = client
+            .post("/login")
+            .header(ContentType::Form)
+            .body(format!(
+                "csrf={}&username=alice&password=alice-password&return_to={encoded}",
+                csrf_of(&page)
+            ))
+            .dispatch()
+            .await;
+        assert_eq!(location(&response).as_deref(), Some("/login"), "{target}");
+    }
+}
+
+#[rocket::async_test]
+async fn forms_without_the_right_csrf_token_are_refused() {
+    let app = app().await;
+    seed(&app).await;
+    register_clients(&app).await;
+    app.client.get("/login").dispatch().await;
+    let no_token = app
+        .client
+        .post("/login")
+        .header(ContentType::Form)
+        .body("username=alice&password=alice-password")
+        .dispatch()
+        .await;
+    assert_eq!(no_token.status(), Status::Forbidden);
+    let wrong = app
+        .client
+        .post("/login")
+        .header(ContentType::Form)
+        .body("csrf=forged&username=alice&password=alice-password")
+        .dispatch()
+        .await;
+    assert_eq!(wrong.status(), Status::Forbidden);
+
+    sign_in(&app.client, "alice", "alice-password").await;
+    let url = authorize_url("thirdparty", CALLBACK, "profile", "");
+    let consent = app
+        .client
+        .post(url)
+        .header(ContentType::Form)
+        .body("csrf=forged&decision=allow")
+        .dispatch()
+        .await;
+    assert_eq!(consent.status(), Status::Forbidden);
+    assert!(location(&consent).is_none());
+}
+
+#[rocket::async_test]
+async fn sessions_expire_and_end_on_logout() {
+    let app = app_with(|c| c.session_ttl_secs = 1).await;
+    seed(&app).await;
+    register_clients(&app).await;
+    let url = authorize_url("thirdparty", CALLBACK, "profile", "");
+    sign_in(&app.client, "alice", "alice-password").await;
+    assert_eq!(
+        app.client.get(url.clone()).dispatch().await.status(),
+        Status::Ok
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let expired = app.client.get(url.clone()).dispatch().await;
+    assert!(
+        location(&expired).unwrap().starts_with("/login"),
+        "expired sessions sign out"
+    );
+
+    let app = app_with(|_| {}).await;
+    seed(&app).await;
+    register_clients(&app).await;
+    sign_in(&app.client, "alice", "alice-password").await;
+    let page = app
+        .client
+        .get("/login")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(page.contains("Signed in"));
+    let out = app
+        .client
+        .post("/logout")
+        .header(ContentType::Form)
+        .body(format!("csrf={}", csrf_of(&page)))
+        .dispatch()
+        .await;
+    assert_eq!(out.status(), Status::Ok);
+    assert!(location(&app.client.get(url).dispatch().await)
+        .unwrap()
+        .starts_with("/login"));
+}
+
+#[rocket::async_test]
+async fn the_registration_form_creates_user_accounts() {
+    let app = app_with(|c| c.self_registration = true).await;
+    let page = app.client.get("/register").dispatch().await;
+    assert_eq!(page.status(), Status::Ok);
+    let csrf = csrf_of(&page.into_string().await.unwrap());
+    let post = |body: String| {
+        app.client
+            .post("/register")
+            .header(ContentType::Form)
+            .body(body)
+            .dispatch()
+    };
+    let created = post(format!("csrf={csrf}&username=zoe&password=long+enough")).await;
+    assert_eq!(created.status(), Status::Created);
+    let taken = post(format!("csrf={csrf}&username=ZOE&password=long+enough")).await;
+    assert_eq!(taken.status(), Status::Conflict);
+    let weak = post(format!("csrf={csrf}&username=yan&password=short")).await;
+    assert_eq!(weak.status(), Status::BadRequest);
+    assert!(weak
+        .into_string()
+        .await
+        .unwrap()
+        .contains("at least 8 characters"));
+    let forged = post("csrf=nope&username=yan&password=long+enough".to_owned()).await;
+    assert_eq!(forged.status(), Status::Forbidden);
+    let user = portcullis::services::users::find_user(&app.store, "zoe")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.role, "user");
+
+    let closed = app_with(|_| {}).await;
+    assert_eq!(
+        closed.client.get("/register").dispatch().await.status(),
+        Status::BadRequest
+    );
+}
+
+#[rocket::async_test]
+async fn discovery_advertises_the_authorization_endpoint() {
+    let app = app().await;
+    let doc: serde_json::Value = app
+        .client
+        .get("/.well-known/oauth-authorization-server")
+        .dispatch()
+        .await
+        .into_json()
+        .await
+        .unwrap();
+    assert_eq!(
+        doc["authorization_endpoint"],
+        "http://portcullis.test/oauth/authorize"
+    );
+    assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert!(doc["grant_types_supported"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|g| g == "authorization_code"));
+    let _ = URL_SAFE_NO_PAD.encode([0u8]);
+}
