@@ -5,7 +5,19 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/db.sh"
 cd "$ROOT"
 
-command -v openssl >/dev/null || { apt-get update -qq && apt-get install -y -qq openssl; }
+# Debian packages the tests need: openssl (key generation), Chromium and its WebDriver (the
+# browser test). Installed only when missing.
+missing=()
+command -v openssl >/dev/null || missing+=(openssl)
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
+if [ ${#missing[@]} -gt 0 ]; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    echo "installing ${missing[*]} ..." >&2
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 ensure_secantus
 
 cargo fmt --all -- --check

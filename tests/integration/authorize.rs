@@ -2,8 +2,6 @@
 //! client (which keeps cookies like a browser): every redirect and error branch, sign-in,
 //! consent, CSRF, open-redirect attempts, sessions, and code redemption.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use rocket::http::{ContentType, Method, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use url::Url;
@@ -563,5 +561,4 @@ async fn discovery_advertises_the_authorization_endpoint() {
         .unwrap()
         .iter()
         .any(|g| g == "authorization_code"));
-    let _ = URL_SAFE_NO_PAD.encode([0u8]);
 }

@@ -3,6 +3,7 @@
 //! modules, so the suite links once.
 
 mod authorize;
+mod browser;
 mod cli;
 mod common;
 mod config;
