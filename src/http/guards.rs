@@ -8,15 +8,16 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest};
 use rocket::Request;
 
-use super::form::decode;
+use super::form::{decode, OAuthForm};
 use crate::config::Config;
 use crate::keys::KeyRing;
+use crate::oauth::client_auth::{self, PresentedClient};
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::verify::TokenVerifier;
 use crate::password::PasswordHasher;
 use crate::secrets::SecretString;
-use crate::store::Store;
+use crate::store::{ClientDoc, Store};
 
 /// Longest `Authorization` header accepted.
 pub const MAX_AUTHORIZATION_LEN: usize = 8 * 1024;
@@ -79,6 +80,22 @@ impl<'r> FromRequest<'r> for BasicCredentials {
             Err(error) => Outcome::Error((Status::BadRequest, error)),
         }
     }
+}
+
+/// Authenticates the client of a form-posting OAuth endpoint (token, revocation,
+/// introspection) from the Basic header or the form, taking its credentials out of the form.
+pub async fn authenticate_client(
+    ctx: &OAuthContext<'_>,
+    meta: &RequestMeta,
+    basic: BasicCredentials,
+    form: &mut OAuthForm,
+) -> Result<ClientDoc, OAuthError> {
+    let presented = PresentedClient {
+        basic: basic.0,
+        body_id: form.take("client_id"),
+        body_secret: form.take("client_secret").map(SecretString::new),
+    };
+    client_auth::authenticate(ctx, presented, meta.remote_addr.as_deref()).await
 }
 
 fn bad<T>(description: &'static str) -> request::Outcome<T, OAuthError> {

@@ -6,15 +6,13 @@ use rocket::serde::json::Json;
 use rocket::{post, routes, Route};
 
 use super::form::OAuthForm;
-use super::guards::BasicCredentials;
+use super::guards::{authenticate_client, BasicCredentials};
 use super::responses::NoStore;
 use crate::guard::{AccessClaims, GuardError};
-use crate::oauth::client_auth::{self, PresentedClient};
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::introspect::{introspect as run_introspection, Introspection};
 use crate::oauth::revoke;
-use crate::secrets::SecretString;
 use crate::store::ClientDoc;
 
 /// Longest token accepted for revocation or introspection.
@@ -32,12 +30,7 @@ async fn authenticated_token(
     form: Result<OAuthForm, OAuthError>,
 ) -> Result<(ClientDoc, String, Option<String>), OAuthError> {
     let mut form = form?;
-    let presented = PresentedClient {
-        basic: basic?.0,
-        body_id: form.take("client_id"),
-        body_secret: form.take("client_secret").map(SecretString::new),
-    };
-    let client = client_auth::authenticate(ctx, presented, meta.remote_addr.as_deref()).await?;
+    let client = authenticate_client(ctx, meta, basic?, &mut form).await?;
     let token = form
         .take("token")
         .ok_or_else(|| OAuthError::invalid_request("missing token"))?;

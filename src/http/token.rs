@@ -7,14 +7,12 @@ use rocket::serde::Serialize;
 use rocket::{get, post, routes, Responder, Route};
 
 use super::form::OAuthForm;
-use super::guards::BasicCredentials;
+use super::guards::{authenticate_client, BasicCredentials};
 use super::responses::NoStore;
-use crate::oauth::client_auth::{self, PresentedClient};
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grants::{self, TokenRequest};
 use crate::oauth::tokens::IssuedTokens;
-use crate::secrets::SecretString;
 
 pub fn routes() -> Vec<Route> {
     routes![token, token_wrong_method]
@@ -51,12 +49,7 @@ async fn token(
     form: Result<OAuthForm, OAuthError>,
 ) -> Result<NoStore<Json<TokenResponse>>, OAuthError> {
     let mut form = form?;
-    let presented = PresentedClient {
-        basic: basic?.0,
-        body_id: form.take("client_id"),
-        body_secret: form.take("client_secret").map(SecretString::new),
-    };
-    let client = client_auth::authenticate(&ctx, presented, meta.remote_addr.as_deref()).await?;
+    let client = authenticate_client(&ctx, &meta, basic?, &mut form).await?;
     let issued = grants::run(&ctx, &meta, &client, &TokenRequest::new(form.0)).await?;
     Ok(NoStore(Json(issued.into())))
 }

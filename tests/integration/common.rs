@@ -306,22 +306,7 @@ pub async fn post_form(
     if let Some(auth) = auth {
         request = request.header(auth);
     }
-    let response = request.dispatch().await;
-    let status = response.status();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|h| (h.name().to_string(), h.value().to_string()))
-        .collect();
-    let body = response
-        .into_json()
-        .await
-        .unwrap_or(serde_json::Value::Null);
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    answer(request.dispatch().await).await
 }
 
 /// Sends a request with `Authorization: Bearer <token>` (no header when `token` is `None`).
@@ -342,22 +327,7 @@ pub async fn bearer(
     if let Some(body) = body {
         request = request.header(rocket::http::ContentType::JSON).body(body);
     }
-    let response = request.dispatch().await;
-    let status = response.status();
-    let headers = response
-        .headers()
-        .iter()
-        .map(|h| (h.name().to_string(), h.value().to_string()))
-        .collect();
-    let body = response
-        .into_json()
-        .await
-        .unwrap_or(serde_json::Value::Null);
-    Answer {
-        status,
-        headers,
-        body,
-    }
+    answer(request.dispatch().await).await
 }
 
 /// Tokens for a user through the password grant on client `app`: (access, refresh).
@@ -377,4 +347,23 @@ pub async fn user_tokens(
         answer.body["access_token"].as_str().unwrap().to_owned(),
         answer.body["refresh_token"].as_str().unwrap().to_owned(),
     )
+}
+
+/// Status, headers and JSON body (`Null` when not JSON) of a response.
+pub async fn answer(response: rocket::local::asynchronous::LocalResponse<'_>) -> Answer {
+    let status = response.status();
+    let headers = response
+        .headers()
+        .iter()
+        .map(|h| (h.name().to_string(), h.value().to_string()))
+        .collect();
+    let body = response
+        .into_json()
+        .await
+        .unwrap_or(serde_json::Value::Null);
+    Answer {
+        status,
+        headers,
+        body,
+    }
 }
