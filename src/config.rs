@@ -67,6 +67,15 @@ pub struct Config {
     /// Role name → the scopes a user with that role may be granted. A table given in the file
     /// or environment replaces the default one as a whole.
     pub roles: BTreeMap<String, Vec<String>>,
+    /// Account lockout after repeated failed sign-ins.
+    pub lockout: LockoutConfig,
+    /// Requests per client address per minute; 0 turns a limit off.
+    pub rate_limits: RateLimitConfig,
+    /// Header carrying the client address when behind a trusted proxy (e.g. `X-Real-IP`);
+    /// unset, the socket peer is the client.
+    pub client_ip_header: Option<String>,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    pub shutdown_grace_secs: u32,
     /// Log filter in `tracing` syntax, e.g. `info` or `portcullis=debug,info`.
     pub log: String,
 }
@@ -86,6 +95,47 @@ impl Default for Argon2Config {
             memory_kib: 19_456,
             iterations: 2,
             parallelism: 1,
+        }
+    }
+}
+
+/// Account lockout: after `threshold` failures within `window_secs` the account name is locked
+/// for `base_secs`, doubling with each further lock up to `max_secs`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutConfig {
+    pub threshold: u32,
+    pub window_secs: u64,
+    pub base_secs: u64,
+    pub max_secs: u64,
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        LockoutConfig {
+            threshold: 5,
+            window_secs: 15 * 60,
+            base_secs: 60,
+            max_secs: 3600,
+        }
+    }
+}
+
+/// Per-address request limits, per minute (0 = no limit).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    pub token_per_minute: u32,
+    pub login_per_minute: u32,
+    pub register_per_minute: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            token_per_minute: 60_000,
+            login_per_minute: 300,
+            register_per_minute: 30,
         }
     }
 }
@@ -135,6 +185,10 @@ impl Default for Config {
             session_secret: None,
             argon2: Argon2Config::default(),
             roles,
+            lockout: LockoutConfig::default(),
+            rate_limits: RateLimitConfig::default(),
+            client_ip_header: None,
+            shutdown_grace_secs: 5,
             log: "info,rocket=warn".into(),
         }
     }
@@ -213,6 +267,15 @@ impl Config {
         if self.database.is_empty() || self.database.contains(['/', '\\', '.', ' ', '"', '$']) {
             return invalid("database", "must be a valid MongoDB database name");
         }
+        if self.lockout.threshold == 0 || self.lockout.window_secs == 0 {
+            return invalid(
+                "lockout",
+                "threshold and window_secs must be greater than zero",
+            );
+        }
+        if self.lockout.base_secs == 0 || self.lockout.base_secs > self.lockout.max_secs {
+            return invalid("lockout", "base_secs must be between 1 and max_secs");
+        }
         if self.session_ttl_secs == 0 {
             return invalid("session_ttl_secs", "must be greater than zero");
         }
@@ -282,6 +345,16 @@ impl Config {
         self.roles
             .get(role)
             .map(|scopes| Scope::from_tokens(scopes.iter().cloned()))
+    }
+
+    /// The lockout rules as the store applies them.
+    pub fn lockout_policy(&self) -> crate::store::LockoutPolicy {
+        crate::store::LockoutPolicy {
+            threshold: i64::from(self.lockout.threshold),
+            window_secs: self.lockout.window_secs,
+            base_secs: self.lockout.base_secs,
+            max_secs: self.lockout.max_secs,
+        }
     }
 
     /// Whether the issuer is served over https (cookies get the `Secure` flag).

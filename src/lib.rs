@@ -110,6 +110,13 @@ fn rocket_config(config: &Config) -> rocket::Config {
             .limit("json", 64.kibibytes())
             .limit("string", 16.kibibytes()),
         ident: rocket::config::Ident::try_new("Portcullis").unwrap_or_default(),
+        // Only a configured proxy header may name the client; by default the socket peer does.
+        ip_header: config.client_ip_header.clone().map(Into::into),
+        shutdown: rocket::config::Shutdown {
+            grace: config.shutdown_grace_secs,
+            mercy: 2,
+            ..rocket::config::Shutdown::default()
+        },
         // Portcullis logs through `tracing`; Rocket's own console output is off.
         log_level: LogLevel::Off,
         cli_colors: false,

@@ -32,6 +32,8 @@ pub enum UserCommand {
     SetRole { username: String, role: String },
     /// Set a new password (from a prompt or standard input) and end the refresh tokens.
     SetPassword { username: String },
+    /// Lift a lockout after failed sign-ins.
+    Unlock { username: String },
 }
 
 pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
@@ -71,6 +73,13 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
         UserCommand::SetRole { username, role } => {
             let user = users::set_role(&store, config, &username, &role).await?;
             println!("{} now has role {}", user.username, user.role);
+        }
+        UserCommand::Unlock { username } => {
+            if users::unlock(&store, &username).await? {
+                println!("unlocked {username}");
+            } else {
+                println!("{username} was not locked");
+            }
         }
         UserCommand::SetPassword { username } => {
             let password = read_password()?;

@@ -7,6 +7,7 @@ mod form;
 mod guards;
 mod health;
 mod pages;
+mod rate_limit;
 mod register;
 mod responses;
 mod revocation;

@@ -8,6 +8,9 @@ use rocket::{post, routes, Route, State};
 
 use crate::config::Config;
 use crate::error::Error;
+use crate::http::rate_limit::{over_limit, Bucket};
+use crate::http::responses::RetryAfter;
+use crate::oauth::context::RequestMeta;
 use crate::password::PasswordHasher;
 use crate::services::users::create_user;
 use crate::store::Store;
@@ -37,10 +40,40 @@ fn error(status: Status, code: &str, description: &str) -> Answer {
 
 #[post("/register", format = "json", data = "<body>")]
 async fn register(
+    meta: RequestMeta,
     body: Result<Json<Registration>, rocket::serde::json::Error<'_>>,
     config: &State<Config>,
     store: &State<Store>,
     hasher: &State<PasswordHasher>,
+) -> RetryAfter<Answer> {
+    match over_limit(store, config, Bucket::Register, &meta).await {
+        Ok(None) => {}
+        Ok(Some(wait)) => {
+            let answer = error(
+                Status::TooManyRequests,
+                "temporarily_unavailable",
+                "too many requests",
+            );
+            return RetryAfter(answer, Some(wait));
+        }
+        Err(other) => {
+            tracing::error!(error = %other, "registration rate limit check failed");
+            let answer = error(
+                Status::ServiceUnavailable,
+                "temporarily_unavailable",
+                "try again later",
+            );
+            return RetryAfter(answer, Some(5));
+        }
+    }
+    RetryAfter(create(body, config, store, hasher).await, None)
+}
+
+async fn create(
+    body: Result<Json<Registration>, rocket::serde::json::Error<'_>>,
+    config: &Config,
+    store: &Store,
+    hasher: &PasswordHasher,
 ) -> Answer {
     if !config.self_registration {
         return error(

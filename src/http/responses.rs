@@ -39,8 +39,22 @@ impl<'r> Responder<'r, 'static> for OAuthError {
             ));
         }
         if self.code == ErrorCode::TemporarilyUnavailable {
-            response.header(Header::new("Retry-After", "5"));
+            let wait = self.retry_after_secs.unwrap_or(5);
+            response.header(Header::new("Retry-After", wait.to_string()));
         }
         response.ok()
+    }
+}
+
+/// Adds `Retry-After` (RFC 9110 §10.2.3) when a wait is known.
+pub struct RetryAfter<R>(pub R, pub Option<u64>);
+
+impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for RetryAfter<R> {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = self.0.respond_to(request)?;
+        if let Some(wait) = self.1 {
+            response.set_raw_header("Retry-After", wait.to_string());
+        }
+        Ok(response)
     }
 }

@@ -8,6 +8,7 @@ use rocket::{get, post, routes, Responder, Route};
 
 use super::form::OAuthForm;
 use super::guards::{authenticate_client, BasicCredentials};
+use super::rate_limit::{over_limit, Bucket};
 use super::responses::NoStore;
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
@@ -48,6 +49,9 @@ async fn token(
     basic: Result<BasicCredentials, OAuthError>,
     form: Result<OAuthForm, OAuthError>,
 ) -> Result<NoStore<Json<TokenResponse>>, OAuthError> {
+    if let Some(wait) = over_limit(ctx.store, ctx.config, Bucket::Token, &meta).await? {
+        return Err(OAuthError::too_many_requests(wait));
+    }
     let mut form = form?;
     let client = authenticate_client(&ctx, &meta, basic?, &mut form).await?;
     let issued = grants::run(&ctx, &meta, &client, &TokenRequest::new(form.0)).await?;

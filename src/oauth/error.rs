@@ -52,6 +52,8 @@ pub struct OAuthError {
     pub description: Cow<'static, str>,
     /// A status other than the code's usual one (413 for an oversized body).
     pub status_override: Option<u16>,
+    /// Seconds to wait before retrying, for `Retry-After`.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl OAuthError {
@@ -60,7 +62,16 @@ impl OAuthError {
             code,
             description: description.into(),
             status_override: None,
+            retry_after_secs: None,
         }
+    }
+
+    /// 429: the client sent too many requests (RFC 6585 §4).
+    pub fn too_many_requests(retry_after_secs: u64) -> Self {
+        let mut error =
+            Self::new(ErrorCode::TemporarilyUnavailable, "too many requests").with_status(429);
+        error.retry_after_secs = Some(retry_after_secs);
+        error
     }
 
     /// Answers with `status` instead of the code's usual status.

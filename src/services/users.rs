@@ -137,6 +137,19 @@ pub async fn set_disabled(
     Ok(user)
 }
 
+/// Lifts a lockout (and forgets the failures) of an account name.
+pub async fn unlock(store: &Store, username: &str) -> Result<bool> {
+    let name = parse_username(username)?;
+    let had_lock = store.clear_login_failures(&name.key).await?;
+    if had_lock {
+        let mut event = AuditEvent::new(AuditKind::AccountUnlocked);
+        event.username = Some(name.display);
+        event.reason = Some("administrator".into());
+        store.audit(event).await?;
+    }
+    Ok(had_lock)
+}
+
 /// Changes a user's role. Tokens already issued keep the old role until they expire; the next
 /// refresh grants scopes by the new role.
 pub async fn set_role(

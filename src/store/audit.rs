@@ -13,6 +13,8 @@ use crate::error::Result;
 pub enum AuditKind {
     TokenIssued,
     LoginFailed,
+    AccountLocked,
+    AccountUnlocked,
     ClientAuthFailed,
     RefreshTokenReuse,
     AuthorizationCodeReuse,

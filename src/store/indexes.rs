@@ -53,6 +53,16 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
     )
     .await?;
     create(
+        &store.login_failures_collection(),
+        vec![expiring("expires_at_ttl", doc! { "expires_at": 1 })],
+    )
+    .await?;
+    create(
+        &store.rate_limits(),
+        vec![expiring("expires_at_ttl", doc! { "expires_at": 1 })],
+    )
+    .await?;
+    create(
         &store.audit_events(),
         vec![
             plain("at", doc! { "at": -1 }),

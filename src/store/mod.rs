@@ -10,6 +10,7 @@ mod notes;
 mod refresh_tokens;
 mod revocations;
 mod sessions;
+mod throttle;
 mod users;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +30,7 @@ pub use notes::NoteDoc;
 pub use refresh_tokens::{RefreshTokenDoc, RefreshUse};
 pub use revocations::RevocationDoc;
 pub use sessions::SessionDoc;
+pub use throttle::{LockoutPolicy, LoginFailuresDoc};
 pub use users::UserDoc;
 
 use crate::error::{Error, Result};
@@ -44,6 +46,8 @@ pub mod collections {
     pub const AUTHORIZATION_CODES: &str = "authorization_codes";
     pub const SESSIONS: &str = "sessions";
     pub const CONSENTS: &str = "consents";
+    pub const LOGIN_FAILURES: &str = "login_failures";
+    pub const RATE_LIMITS: &str = "rate_limits";
 }
 
 /// A handle on Portcullis's database. Cheap to clone; clones share the connection pool.
@@ -148,6 +152,14 @@ impl Store {
 
     fn consents(&self) -> Collection<ConsentDoc> {
         self.db.collection(collections::CONSENTS)
+    }
+
+    fn login_failures_collection(&self) -> Collection<LoginFailuresDoc> {
+        self.db.collection(collections::LOGIN_FAILURES)
+    }
+
+    fn rate_limits(&self) -> Collection<mongodb::bson::Document> {
+        self.db.collection(collections::RATE_LIMITS)
     }
 }
 

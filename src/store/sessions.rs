@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{now, Store};
 use crate::error::Result;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct SessionDoc {
     #[serde(rename = "_id")]
     pub hash: String,
@@ -17,6 +17,15 @@ pub struct SessionDoc {
     pub created_at: DateTime,
     /// The TTL index deletes the session then.
     pub expires_at: DateTime,
+}
+
+impl std::fmt::Debug for SessionDoc {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionDoc")
+            .field("user_id", &self.user_id)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {

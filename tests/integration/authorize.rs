@@ -464,7 +464,7 @@ async fn sessions_expire_and_end_on_logout() {
         app.client.get(url.clone()).dispatch().await.status(),
         Status::Ok
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    crate::common::wall_clock_advance(1500).await;
     let expired = app.client.get(url.clone()).dispatch().await;
     assert!(
         location(&expired).unwrap().starts_with("/login"),

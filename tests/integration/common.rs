@@ -367,3 +367,23 @@ pub async fn answer(response: rocket::local::asynchronous::LocalResponse<'_>) ->
         body,
     }
 }
+
+/// Waits until the wall clock, which token, session and lock expiry follow, has moved on by
+/// `millis` (the monotonic clock a plain sleep uses can run ahead of it on a busy machine).
+pub async fn wall_clock_advance(millis: u64) {
+    let wall_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis()
+    };
+    let target = wall_ms() + u128::from(millis);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while wall_ms() < target {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the wall clock does not advance"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

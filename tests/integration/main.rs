@@ -2,6 +2,7 @@
 //! binary, against a real database server (started by `scripts/test.sh`). One binary, many
 //! modules, so the suite links once.
 
+mod abuse;
 mod authorize;
 mod browser;
 mod cli;

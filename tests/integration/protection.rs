@@ -118,7 +118,7 @@ async fn invalid_expired_and_revoked_tokens_have_distinct_descriptions() {
     );
 
     let (access, _) = user_tokens(&app, &seed, "alice", None).await;
-    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    crate::common::wall_clock_advance(2100).await;
     let expired = bearer(&app.client, Method::Get, "/api/me", Some(&access), None).await;
     assert_refused(
         &expired,

@@ -176,7 +176,7 @@ async fn expired_refresh_tokens_are_refused() {
     .await;
     let seed = seed(&app).await;
     let first = login(&app, &seed).await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    crate::common::wall_clock_advance(1100).await;
     assert_eq!(
         refresh(&app, &seed, &first, "").await.body["error"],
         "invalid_grant"

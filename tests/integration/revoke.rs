@@ -205,7 +205,7 @@ async fn introspection_reports_every_token_state() {
     );
 
     let (fresh, _) = user_tokens(&app, &seed, "alice", None).await;
-    tokio::time::sleep(Duration::from_millis(2100)).await;
+    crate::common::wall_clock_advance(2100).await;
     assert_eq!(
         introspect(&app, &seed.app_secret, &format!("token={fresh}"))
             .await

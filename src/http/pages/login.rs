@@ -13,6 +13,7 @@ use super::session::{
 use super::{Page, PageError};
 use crate::config::Config;
 use crate::http::form::OAuthForm;
+use crate::http::rate_limit::{over_limit, Bucket};
 use crate::oauth::context::RequestMeta;
 use crate::oauth::error::OAuthError;
 use crate::oauth::login::{check_password, Attempt};
@@ -104,6 +105,9 @@ async fn login(
     store: &State<Store>,
     hasher: &State<PasswordHasher>,
 ) -> Result<Answer, PageError> {
+    if let Some(wait) = over_limit(store, config, Bucket::Login, &meta).await? {
+        return Err(PageError::TooManyRequests(wait));
+    }
     let mut form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
     if !pre_session_csrf_matches(cookies, form.take("csrf").as_deref()) {
         return Err(PageError::Forbidden);
@@ -116,7 +120,7 @@ async fn login(
         channel: "login_page",
         meta: &meta,
     };
-    match check_password(store, hasher, &username, &password, attempt).await? {
+    match check_password(store, hasher, config, &username, &password, attempt).await? {
         Some(user) => {
             sign_in(store, config, cookies, &user).await?;
             let target = return_to.unwrap_or_else(|| "/login".to_owned());

@@ -49,6 +49,8 @@ pub enum PageError {
     Forbidden,
     /// The database is unreachable.
     Unavailable,
+    /// Too many attempts from this address; retry after this many seconds.
+    TooManyRequests(u64),
     /// Anything else.
     Internal,
 }
@@ -71,6 +73,11 @@ impl PageError {
                 Status::ServiceUnavailable,
                 "Temporarily unavailable",
                 "Sign-in is temporarily unavailable. Please try again in a moment.",
+            ),
+            PageError::TooManyRequests(_) => (
+                Status::TooManyRequests,
+                "Too many attempts",
+                "There were too many attempts from your network. Please wait a minute and try again.",
             ),
             PageError::Internal => (
                 Status::InternalServerError,

@@ -11,7 +11,9 @@ use super::{Page, PageError};
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::form::OAuthForm;
+use crate::http::rate_limit::{over_limit, Bucket};
 use crate::http::register::SELF_REGISTERED_ROLE;
+use crate::oauth::context::RequestMeta;
 use crate::oauth::error::OAuthError;
 use crate::password::PasswordHasher;
 use crate::services::users::create_user;
@@ -45,6 +47,7 @@ fn register_page(cookies: &CookieJar<'_>, config: &State<Config>) -> Result<Answ
 
 #[post("/register", format = "form", data = "<form>")]
 async fn register(
+    meta: RequestMeta,
     form: Result<OAuthForm, OAuthError>,
     cookies: &CookieJar<'_>,
     config: &State<Config>,
@@ -52,6 +55,9 @@ async fn register(
     hasher: &State<PasswordHasher>,
 ) -> Result<Answer, PageError> {
     closed(config)?;
+    if let Some(wait) = over_limit(store, config, Bucket::Register, &meta).await? {
+        return Err(PageError::TooManyRequests(wait));
+    }
     let mut form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
     if !pre_session_csrf_matches(cookies, form.take("csrf").as_deref()) {
         return Err(PageError::Forbidden);

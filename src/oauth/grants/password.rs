@@ -25,7 +25,10 @@ pub async fn grant(
         channel: PASSWORD,
         meta,
     };
-    let Some(user) = check_password(ctx.store, ctx.hasher, username, password, attempt).await?
+    let Some(user) = check_password(
+        ctx.store, ctx.hasher, ctx.config, username, password, attempt,
+    )
+    .await?
     else {
         return Err(OAuthError::invalid_grant("invalid username or password"));
     };

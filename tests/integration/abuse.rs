@@ -1,0 +1,254 @@
+//! Brute-force and abuse protection: account lockout that reveals nothing about which accounts
+//! exist, per-address rate limits with 429 and `Retry-After`, and hostile input refused with
+//! RFC-shaped answers.
+
+use rocket::http::{ContentType, Header, Method, Status};
+
+use crate::common::{app_with, basic, bearer, seed, token, Answer, TestApp};
+
+async fn password_grant(app: &TestApp, secret: &str, user: &str, password: &str) -> Answer {
+    token(
+        app,
+        &format!("grant_type=password&username={user}&password={password}"),
+        Some(basic("app", secret)),
+    )
+    .await
+}
+
+#[rocket::async_test]
+async fn repeated_failures_lock_the_name_whether_or_not_it_exists() {
+    let app = app_with(|c| c.lockout.threshold = 3).await;
+    let seed = seed(&app).await;
+    for _ in 0..3 {
+        assert_eq!(
+            password_grant(&app, &seed.app_secret, "alice", "wrong")
+                .await
+                .status,
+            Status::BadRequest
+        );
+        assert_eq!(
+            password_grant(&app, &seed.app_secret, "ghost", "wrong")
+                .await
+                .status,
+            Status::BadRequest
+        );
+    }
+    // Locked: even the right password is refused, with the usual answer.
+    let locked = password_grant(&app, &seed.app_secret, "alice", "alice-password").await;
+    let ghost = password_grant(&app, &seed.app_secret, "ghost", "whatever").await;
+    let wrong = password_grant(&app, &seed.app_secret, "bob", "wrong").await;
+    for answer in [&locked, &ghost] {
+        assert_eq!(answer.status, Status::BadRequest);
+        assert_eq!(
+            answer.body, wrong.body,
+            "a lock looks like a wrong password"
+        );
+    }
+    let events = app.store.recent_audit_events(50).await.unwrap();
+    let locks: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == portcullis::store::AuditKind::AccountLocked)
+        .filter_map(|e| e.username.clone())
+        .collect();
+    assert!(
+        locks.contains(&"alice".to_string()) && locks.contains(&"ghost".to_string()),
+        "{locks:?}"
+    );
+    assert!(events.iter().any(|e| e.reason.as_deref() == Some("locked")));
+
+    // The browser form is locked too, with its generic message.
+    let page = app
+        .client
+        .get("/login")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    let start = page.find("name=\"csrf\" value=\"").unwrap() + 19;
+    let csrf = page[start..].split('"').next().unwrap().to_owned();
+    let form = app
+        .client
+        .post("/login")
+        .header(ContentType::Form)
+        .body(format!(
+            "csrf={csrf}&username=alice&password=alice-password"
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(form.status(), Status::Unauthorized);
+    assert!(form
+        .into_string()
+        .await
+        .unwrap()
+        .contains("Invalid username or password."));
+
+    // An administrator lifts the lock.
+    assert!(portcullis::services::users::unlock(&app.store, "alice")
+        .await
+        .unwrap());
+    let after = password_grant(&app, &seed.app_secret, "alice", "alice-password").await;
+    assert_eq!(after.status, Status::Ok, "{}", after.body);
+}
+
+#[rocket::async_test]
+async fn locks_grow_and_success_resets_the_count() {
+    let app = app_with(|c| {
+        c.lockout.threshold = 2;
+        c.lockout.base_secs = 1;
+        c.lockout.max_secs = 60;
+    })
+    .await;
+    let seed = seed(&app).await;
+    // Failure, success, failure: the success forgot the first failure, so no lock.
+    password_grant(&app, &seed.app_secret, "alice", "wrong").await;
+    assert_eq!(
+        password_grant(&app, &seed.app_secret, "alice", "alice-password")
+            .await
+            .status,
+        Status::Ok
+    );
+    password_grant(&app, &seed.app_secret, "alice", "wrong").await;
+    assert_eq!(
+        password_grant(&app, &seed.app_secret, "alice", "alice-password")
+            .await
+            .status,
+        Status::Ok
+    );
+
+    // Two failures lock for 1 s; after it the right password works and the end is recorded.
+    password_grant(&app, &seed.app_secret, "alice", "wrong").await;
+    password_grant(&app, &seed.app_secret, "alice", "wrong").await;
+    assert_eq!(
+        password_grant(&app, &seed.app_secret, "alice", "alice-password")
+            .await
+            .status,
+        Status::BadRequest
+    );
+    let first = app.store.login_failures("alice").await.unwrap().unwrap();
+    crate::common::wall_clock_advance(1200).await;
+    assert_eq!(
+        password_grant(&app, &seed.app_secret, "alice", "alice-password")
+            .await
+            .status,
+        Status::Ok
+    );
+    assert!(app
+        .store
+        .recent_audit_events(50)
+        .await
+        .unwrap()
+        .iter()
+        .any(|e| e.kind == portcullis::store::AuditKind::AccountUnlocked));
+    assert_eq!(first.locks, 1);
+    // A second lock in the same record lasts twice as long.
+    password_grant(&app, &seed.app_secret, "alice", "wrong").await;
+    password_grant(&app, &seed.app_secret, "alice", "wrong").await;
+    password_grant(&app, &seed.app_secret, "alice", "wrong").await;
+    password_grant(&app, &seed.app_secret, "alice", "wrong").await;
+    let second = app.store.login_failures("alice").await.unwrap().unwrap();
+    assert_eq!(
+        second.locks, 1,
+        "a success cleared the record, so back-off starts over"
+    );
+}
+
+#[rocket::async_test]
+async fn too_many_requests_from_one_address_get_429() {
+    let app = app_with(|c| {
+        c.rate_limits.token_per_minute = 3;
+        c.rate_limits.register_per_minute = 2;
+        c.self_registration = true;
+    })
+    .await;
+    let seed = seed(&app).await;
+    // Seven requests cover a limit of three even if a minute boundary falls among them.
+    let mut limited = None;
+    for _ in 0..7 {
+        let answer = token(
+            &app,
+            "grant_type=client_credentials",
+            Some(basic("m2m", &seed.m2m_secret)),
+        )
+        .await;
+        if answer.status == Status::TooManyRequests {
+            limited = Some(answer);
+        }
+    }
+    let limited = limited.expect("the limit was never applied");
+    assert_eq!(limited.body["error"], "temporarily_unavailable");
+    assert_eq!(limited.header("Cache-Control"), Some("no-store"));
+    let wait: u64 = limited.header("Retry-After").unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait));
+
+    let mut register_limited = false;
+    for i in 0..5 {
+        let response = app
+            .client
+            .post("/register")
+            .header(ContentType::JSON)
+            .body(format!(r#"{{"username":"u{i}","password":"long enough"}}"#))
+            .dispatch()
+            .await;
+        if response.status() == Status::TooManyRequests {
+            let wait: u64 = response
+                .headers()
+                .get_one("Retry-After")
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=60).contains(&wait));
+            register_limited = true;
+        }
+    }
+    assert!(
+        register_limited,
+        "registration cannot enumerate faster than the limit"
+    );
+}
+
+#[rocket::async_test]
+async fn hostile_input_is_refused_cleanly() {
+    let app = app_with(|_| {}).await;
+    let seed = seed(&app).await;
+    let huge_header = Header::new("Authorization", format!("Basic {}", "A".repeat(9000)));
+    let answer = token(&app, "grant_type=client_credentials", Some(huge_header)).await;
+    assert_eq!(answer.status, Status::BadRequest);
+    assert_eq!(answer.body["error"], "invalid_request");
+
+    let long_password = format!(
+        "grant_type=password&username=alice&password={}",
+        "p".repeat(2000)
+    );
+    let answer = token(&app, &long_password, Some(basic("app", &seed.app_secret))).await;
+    assert_eq!(answer.status, Status::BadRequest);
+    assert_eq!(answer.body["error"], "invalid_request");
+
+    let huge_bearer = "a".repeat(9000);
+    let api = bearer(
+        &app.client,
+        Method::Get,
+        "/api/me",
+        Some(&huge_bearer),
+        None,
+    )
+    .await;
+    assert_eq!(api.status, Status::BadRequest);
+
+    let big_json = format!(
+        r#"{{"username":"x","password":"{}"}}"#,
+        "p".repeat(70 * 1024)
+    );
+    let response = app
+        .client
+        .post("/register")
+        .header(ContentType::JSON)
+        .body(big_json)
+        .dispatch()
+        .await;
+    assert!(
+        matches!(response.status().code, 400 | 403 | 413),
+        "{}",
+        response.status()
+    );
+}
