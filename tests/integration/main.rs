@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod common;
 mod config;
+mod faults;
 mod health;
 mod jwt;
 mod keys;

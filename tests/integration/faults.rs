@@ -1,0 +1,234 @@
+//! Database faults for real: the database server is stopped in the middle of the test. Every
+//! endpoint answers 503 `temporarily_unavailable` (pages: the error page), protected APIs keep
+//! working from the in-memory revocation set, nothing answers 200 for a write it could not
+//! store; then the server restarts on the same data directory and service resumes by itself
+//! with nothing acknowledged lost.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use portcullis::{build_rocket, KeyRing, Store};
+use rocket::http::{ContentType, Method, Status};
+use rocket::local::asynchronous::Client;
+
+use crate::common::{
+    basic, bearer, free_closed_port, post_form, seed, temp_dir, test_config, token, user_tokens,
+    DatabaseGuard, TestApp,
+};
+
+/// A database server of the test's own, on a data directory that outlives it.
+struct OwnDatabase {
+    process: Option<Child>,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl OwnDatabase {
+    fn start(dir: &Path, port: u16) -> OwnDatabase {
+        let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/secantusd-py");
+        let process = Command::new(binary)
+            .args([
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                "--storage-path",
+            ])
+            .arg(dir)
+            .args(["--log-level", "WARNING"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the database server (scripts/test.sh installs it into .venv)");
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "database did not start"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        OwnDatabase {
+            process: Some(process),
+            port,
+            dir: dir.to_path_buf(),
+        }
+    }
+
+    /// Stops the server the way an operator or an orchestrator would (SIGTERM), and waits.
+    fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(process.id().to_string())
+                .status();
+            let started = Instant::now();
+            while process.try_wait().ok().flatten().is_none() {
+                if started.elapsed() > Duration::from_secs(30) {
+                    let _ = process.kill();
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    fn restart(&mut self) {
+        *self = OwnDatabase::start(&self.dir.clone(), self.port);
+    }
+}
+
+impl Drop for OwnDatabase {
+    fn drop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
+}
+
+#[rocket::async_test]
+async fn an_outage_gives_503s_and_service_heals_without_losing_writes() {
+    let data = temp_dir();
+    let port = free_closed_port();
+    let mut database = OwnDatabase::start(data.path(), port);
+    let mut config = test_config("faults");
+    config.mongodb_uri = portcullis::config::Secret::new(format!("mongodb://127.0.0.1:{port}"));
+    config.database_timeout_ms = 500;
+    config.revocation_poll_ms = 200;
+    config.self_registration = true;
+    let store = Store::from_config(&config).await.unwrap();
+    store.ensure_indexes().await.unwrap();
+    let keys = KeyRing::load(&config.keys_dir).unwrap();
+    let client = Client::tracked(build_rocket(config.clone(), store.clone(), keys.clone()))
+        .await
+        .unwrap();
+    let app = TestApp {
+        client,
+        store: store.clone(),
+        config: config.clone(),
+        keys: keys.clone(),
+        // The data directory goes with the test; nothing to drop on the shared server.
+        _db: DatabaseGuard {
+            name: String::new(),
+        },
+    };
+    let seed = seed(&app).await;
+    let (access, refresh_token) = user_tokens(&app, &seed, "alice", None).await;
+    let (revoked, _) = user_tokens(&app, &seed, "alice", None).await;
+    let revoke = post_form(
+        &app.client,
+        "/oauth/revoke",
+        &format!("token={revoked}"),
+        Some(basic("app", &seed.app_secret)),
+    )
+    .await;
+    assert_eq!(revoke.status, Status::Ok);
+
+    database.stop();
+
+    let grant = token(
+        &app,
+        "grant_type=password&username=alice&password=alice-password",
+        Some(basic("app", &seed.app_secret)),
+    )
+    .await;
+    assert_eq!(grant.status, Status::ServiceUnavailable, "{}", grant.body);
+    assert_eq!(grant.body["error"], "temporarily_unavailable");
+    assert_eq!(grant.header("Retry-After"), Some("5"));
+    let refresh = token(
+        &app,
+        &format!("grant_type=refresh_token&refresh_token={refresh_token}"),
+        Some(basic("app", &seed.app_secret)),
+    )
+    .await;
+    assert_eq!(refresh.status, Status::ServiceUnavailable);
+    // A revocation that cannot be stored must not answer 200.
+    let failed_revoke = post_form(
+        &app.client,
+        "/oauth/revoke",
+        &format!("token={access}"),
+        Some(basic("app", &seed.app_secret)),
+    )
+    .await;
+    assert_eq!(failed_revoke.status, Status::ServiceUnavailable);
+    let ready = app.client.get("/readyz").dispatch().await;
+    assert_eq!(ready.status(), Status::ServiceUnavailable);
+    let register = app
+        .client
+        .post("/register")
+        .header(ContentType::JSON)
+        .body(r#"{"username":"newcomer","password":"long enough"}"#)
+        .dispatch()
+        .await;
+    assert_eq!(register.status(), Status::ServiceUnavailable);
+    let page = app
+        .client
+        .get("/oauth/authorize?response_type=code&client_id=app")
+        .dispatch()
+        .await;
+    assert_eq!(page.status(), Status::ServiceUnavailable);
+    assert_eq!(page.content_type(), Some(ContentType::HTML));
+    // Protected APIs need no database: valid tokens pass, revoked ones stay refused.
+    assert_eq!(
+        bearer(&app.client, Method::Get, "/api/me", Some(&access), None)
+            .await
+            .status,
+        Status::Ok
+    );
+    assert_eq!(
+        bearer(&app.client, Method::Get, "/api/me", Some(&revoked), None)
+            .await
+            .status,
+        Status::Unauthorized
+    );
+    let notes = bearer(&app.client, Method::Get, "/api/data", Some(&access), None).await;
+    assert_eq!(notes.status, Status::ServiceUnavailable);
+
+    database.restart();
+
+    // No restart of Portcullis: it heals by itself.
+    let started = Instant::now();
+    while app.client.get("/readyz").dispatch().await.status() != Status::Ok {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "never became ready again"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let grant = token(
+        &app,
+        "grant_type=password&username=alice&password=alice-password",
+        Some(basic("app", &seed.app_secret)),
+    )
+    .await;
+    assert_eq!(grant.status, Status::Ok, "{}", grant.body);
+    let refreshed = token(
+        &app,
+        &format!("grant_type=refresh_token&refresh_token={refresh_token}"),
+        Some(basic("app", &seed.app_secret)),
+    )
+    .await;
+    assert_eq!(
+        refreshed.status,
+        Status::Ok,
+        "the refresh token stored before the outage survived"
+    );
+
+    // A fresh instance learns the revocation from the database: it was not lost.
+    let fresh = Client::tracked(build_rocket(config, store, keys))
+        .await
+        .unwrap();
+    assert_eq!(
+        bearer(&fresh, Method::Get, "/api/me", Some(&revoked), None)
+            .await
+            .status,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        bearer(&fresh, Method::Get, "/api/me", Some(&access), None)
+            .await
+            .status,
+        Status::Ok
+    );
+}
