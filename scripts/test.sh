@@ -29,4 +29,8 @@ start_db "$DB_PORT" ":memory:" "$DB_LOG"
 trap 'stop_db; rm -f "$DB_LOG"' EXIT
 
 export TEST_MONGODB_URI="mongodb://127.0.0.1:$DB_PORT"
+
+# The OpenAPI contract, fuzzed against a live server (schemathesis).
+MONGODB_URI="$TEST_MONGODB_URI" ./scripts/contract.sh
+
 cargo test --all-targets "$@"

@@ -97,3 +97,66 @@ fn is_b64token(token: &str) -> bool {
 pub(crate) fn reject<T>(error: GuardError) -> request::Outcome<T, GuardError> {
     Outcome::Error((error.status(), error))
 }
+
+#[cfg(test)]
+mod tests {
+    use rocket::http::{Header, HeaderMap};
+
+    use super::{bearer_token, GuardError};
+
+    fn headers(values: &[&str]) -> HeaderMap<'static> {
+        let mut map = HeaderMap::new();
+        for value in values {
+            map.add(Header::new("Authorization", value.to_string()));
+        }
+        map
+    }
+
+    #[test]
+    fn bearer_parsing_follows_rfc_6750() {
+        assert_eq!(
+            bearer_token(&headers(&["Bearer abc.DEF-_~+/=="])),
+            Ok("abc.DEF-_~+/==")
+        );
+        assert_eq!(bearer_token(&headers(&["bearer x"])), Ok("x"));
+        assert_eq!(bearer_token(&headers(&[])), Err(GuardError::Missing));
+        assert_eq!(
+            bearer_token(&headers(&["Basic abc"])),
+            Err(GuardError::Missing)
+        );
+        for bad in ["Bearer a b", "Bearer ", "Bearer =abc", "Bearer a,b"] {
+            assert!(
+                matches!(
+                    bearer_token(&headers(&[bad])),
+                    Err(GuardError::InvalidRequest(_))
+                ),
+                "{bad}"
+            );
+        }
+        assert!(matches!(
+            bearer_token(&headers(&["Bearer a", "Bearer b"])),
+            Err(GuardError::InvalidRequest(_))
+        ));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn b64tokens_are_accepted_in_any_scheme_case(
+            token in "[A-Za-z0-9._~+/-]{1,100}={0,2}", upper in proptest::collection::vec(proptest::bool::ANY, 6)
+        ) {
+            let scheme: String = "bearer"
+                .chars()
+                .zip(upper)
+                .map(|(c, up)| if up { c.to_ascii_uppercase() } else { c })
+                .collect();
+            let map = headers(&[&format!("{scheme} {token}")]);
+            proptest::prop_assert_eq!(bearer_token(&map), Ok(token.as_str()));
+        }
+
+        #[test]
+        fn arbitrary_headers_never_panic(value in ".{0,300}") {
+            let map = headers(&[&value]);
+            let _ = bearer_token(&map);
+        }
+    }
+}

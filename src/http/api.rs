@@ -111,16 +111,17 @@ async fn write_data(
 async fn admin_users(
     role: Result<RequireRole<Admin>, GuardError>,
     scope: Result<RequireScope<AdminScope>, GuardError>,
-    limit: Option<i64>,
+    limit: Option<&str>,
     after: Option<&str>,
     store: &State<Store>,
 ) -> Result<Json<Value>, ApiError> {
     role?;
     scope?;
-    let limit = limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(bad_request("limit must be between 1 and 100"));
-    }
+    let limit = match limit.map(str::parse::<i64>) {
+        None => 20,
+        Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
+        Some(_) => return Err(bad_request("limit must be a number between 1 and 100")),
+    };
     let after = match after {
         Some(id) => {
             Some(ObjectId::parse_str(id).map_err(|_| bad_request("after must be a user id"))?)

@@ -116,4 +116,23 @@ mod tests {
         assert!(parse(b"a=%FF").is_err());
         assert!(parse(&[b'a', b'=', 0xFF]).is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn encoded_forms_parse_back(
+            params in proptest::collection::hash_map("[^\\x00]{1,12}", ".{0,24}", 0..8)
+        ) {
+            let mut body = url::form_urlencoded::Serializer::new(String::new());
+            for (name, value) in &params {
+                body.append_pair(name, value);
+            }
+            let parsed = parse(body.finish().as_bytes()).unwrap();
+            proptest::prop_assert_eq!(parsed, params);
+        }
+
+        #[test]
+        fn arbitrary_bodies_never_panic(body in proptest::collection::vec(proptest::num::u8::ANY, 0..256)) {
+            let _ = parse(&body);
+        }
+    }
 }

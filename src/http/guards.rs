@@ -141,6 +141,22 @@ mod tests {
         assert_eq!(secret.expose(), "p:w+%");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn encoded_credentials_parse_back(id in ".{1,40}", secret in ".{0,60}") {
+            let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let header = format!("Basic {}", STANDARD.encode(format!("{}:{}", encode(&id), encode(&secret))));
+            let (parsed_id, parsed_secret) = parse_basic(&header).unwrap();
+            proptest::prop_assert_eq!(parsed_id, id);
+            proptest::prop_assert_eq!(parsed_secret.expose(), secret.as_str());
+        }
+
+        #[test]
+        fn arbitrary_headers_never_panic(header in ".{0,200}") {
+            let _ = parse_basic(&header);
+        }
+    }
+
     #[test]
     fn malformed_basic_is_refused() {
         for header in [

@@ -19,7 +19,7 @@ use crate::store::Store;
 pub const SELF_REGISTERED_ROLE: &str = "user";
 
 pub fn routes() -> Vec<Route> {
-    routes![register]
+    routes![register, register_unsupported]
 }
 
 #[derive(Deserialize)]
@@ -129,4 +129,14 @@ async fn create(
             )
         }
     }
+}
+
+/// Neither JSON nor the registration form: say so rather than 404.
+#[post("/register", rank = 3)]
+fn register_unsupported() -> Answer {
+    error(
+        Status::UnsupportedMediaType,
+        "invalid_request",
+        "the body must be JSON (or the registration form)",
+    )
 }

@@ -10,7 +10,7 @@ use crate::keys::KeyRing;
 use crate::oauth::grant_type;
 
 pub fn routes() -> Vec<Route> {
-    routes![jwks, server_metadata, openid_configuration]
+    routes![jwks, server_metadata, openid_configuration, openapi]
 }
 
 #[derive(Responder)]
@@ -83,4 +83,12 @@ fn server_metadata(config: &State<Config>) -> Cached {
 #[get("/.well-known/openid-configuration")]
 fn openid_configuration(config: &State<Config>) -> Cached {
     server_metadata(config)
+}
+
+/// The OpenAPI 3.1 description of every JSON and form endpoint, kept in `openapi/`.
+const OPENAPI: &str = include_str!("../../openapi/portcullis.json");
+
+#[get("/openapi.json")]
+fn openapi() -> (rocket::http::ContentType, &'static str) {
+    (rocket::http::ContentType::JSON, OPENAPI)
 }

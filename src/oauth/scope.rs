@@ -120,6 +120,25 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #[test]
+        fn valid_scopes_round_trip(tokens in proptest::collection::btree_set("[!#-\\[\\]-~]{1,10}", 1..6)) {
+            let text = tokens.iter().cloned().collect::<Vec<_>>().join(" ");
+            let scope = Scope::parse(&text).unwrap();
+            proptest::prop_assert_eq!(scope.to_string(), text);
+        }
+
+        #[test]
+        fn parsed_scopes_only_hold_rfc_6749_characters(text in ".{0,80}") {
+            if let Ok(scope) = Scope::parse(&text) {
+                for token in scope.iter() {
+                    proptest::prop_assert!(!token.is_empty());
+                    proptest::prop_assert!(token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)));
+                }
+            }
+        }
+    }
+
     #[test]
     fn set_algebra() {
         let a = Scope::parse("a b c").unwrap();

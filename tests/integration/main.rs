@@ -16,6 +16,7 @@ mod protection;
 mod refresh;
 mod register;
 mod revoke;
+mod secrecy;
 mod store;
 mod token;
 mod well_known;
