@@ -74,6 +74,8 @@ pub struct Config {
     /// Header carrying the client address when behind a trusted proxy (e.g. `X-Real-IP`);
     /// unset, the socket peer is the client.
     pub client_ip_header: Option<String>,
+    /// Serve HTTPS directly (for deployments without a TLS-terminating proxy).
+    pub tls: Option<TlsFiles>,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_grace_secs: u32,
     /// Log filter in `tracing` syntax, e.g. `info` or `portcullis=debug,info`.
@@ -97,6 +99,16 @@ impl Default for Argon2Config {
             parallelism: 1,
         }
     }
+}
+
+/// PEM files for built-in TLS.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub certs: PathBuf,
+    /// The certificate's private key.
+    pub key: PathBuf,
 }
 
 /// Account lockout: after `threshold` failures within `window_secs` the account name is locked
@@ -188,6 +200,7 @@ impl Default for Config {
             lockout: LockoutConfig::default(),
             rate_limits: RateLimitConfig::default(),
             client_ip_header: None,
+            tls: None,
             shutdown_grace_secs: 5,
             log: "info,rocket=warn".into(),
         }
@@ -275,6 +288,13 @@ impl Config {
         }
         if self.lockout.base_secs == 0 || self.lockout.base_secs > self.lockout.max_secs {
             return invalid("lockout", "base_secs must be between 1 and max_secs");
+        }
+        if let Some(tls) = &self.tls {
+            for (key, path) in [("tls.certs", &tls.certs), ("tls.key", &tls.key)] {
+                if !path.is_file() {
+                    return invalid(key, &format!("{} is not a readable file", path.display()));
+                }
+            }
         }
         if self.session_ttl_secs == 0 {
             return invalid("session_ttl_secs", "must be greater than zero");

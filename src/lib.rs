@@ -117,6 +117,10 @@ fn rocket_config(config: &Config) -> rocket::Config {
             mercy: 2,
             ..rocket::config::Shutdown::default()
         },
+        tls: config
+            .tls
+            .as_ref()
+            .map(|tls| rocket::config::TlsConfig::from_paths(&tls.certs, &tls.key)),
         // Portcullis logs through `tracing`; Rocket's own console output is off.
         log_level: LogLevel::Off,
         cli_colors: false,

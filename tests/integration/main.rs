@@ -18,5 +18,6 @@ mod register;
 mod revoke;
 mod secrecy;
 mod store;
+mod tls;
 mod token;
 mod well_known;
