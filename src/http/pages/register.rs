@@ -30,7 +30,7 @@ fn page(status: Status, csrf: &str, username: &str, error: Option<&str>) -> Answ
     )))
 }
 
-fn closed(config: &Config) -> Result<(), PageError> {
+fn ensure_open(config: &Config) -> Result<(), PageError> {
     if config.self_registration && config.roles.contains_key(SELF_REGISTERED_ROLE) {
         Ok(())
     } else {
@@ -40,7 +40,7 @@ fn closed(config: &Config) -> Result<(), PageError> {
 
 #[get("/register")]
 fn register_page(cookies: &CookieJar<'_>, config: &State<Config>) -> Result<Answer, PageError> {
-    closed(config)?;
+    ensure_open(config)?;
     let csrf = pre_session_csrf(config, cookies)?;
     Ok(page(Status::Ok, &csrf, "", None))
 }
@@ -54,7 +54,7 @@ async fn register(
     store: &State<Store>,
     hasher: &State<PasswordHasher>,
 ) -> Result<Answer, PageError> {
-    closed(config)?;
+    ensure_open(config)?;
     if let Some(wait) = over_limit(store, config, Bucket::Register, &meta).await? {
         return Err(PageError::TooManyRequests(wait));
     }
