@@ -33,4 +33,7 @@ export TEST_MONGODB_URI="mongodb://127.0.0.1:$DB_PORT"
 # The OpenAPI contract, fuzzed against a live server (schemathesis).
 MONGODB_URI="$TEST_MONGODB_URI" ./scripts/contract.sh
 
+# The benchmark, one second per scenario, only to prove it runs (numbers live in bench/).
+MONGODB_URI="$TEST_MONGODB_URI" ./bench/run.sh --quick
+
 cargo test --all-targets "$@"

@@ -19,6 +19,9 @@ pub const MIN_PASSWORD_CHARS: usize = 8;
 #[derive(Clone)]
 pub struct PasswordHasher {
     argon2: Arc<Argon2<'static>>,
+    /// At most one Argon2 computation per core: each takes `memory_kib` of memory and a core for
+    /// its whole run, so more at once only adds memory and steals the cores that verify tokens.
+    permits: Arc<tokio::sync::Semaphore>,
     /// A real hash of a random password, verified against when the user does not exist so an
     /// unknown username costs the same time as a wrong password.
     dummy_hash: Arc<str>,
@@ -45,8 +48,10 @@ impl PasswordHasher {
                 Some(hash.to_string())
             })
             .unwrap_or_default();
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
         PasswordHasher {
             argon2: Arc::new(argon2),
+            permits: Arc::new(tokio::sync::Semaphore::new(cores)),
             dummy_hash: dummy_hash.into(),
         }
     }
@@ -55,6 +60,7 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &str) -> Result<String> {
         let argon2 = self.argon2.clone();
         let password = password.to_owned();
+        let _permit = self.permit().await?;
         tokio::task::spawn_blocking(move || hash_with(&argon2, &password))
             .await
             .map_err(|e| Error::Internal(format!("password hashing task: {e}")))?
@@ -67,6 +73,7 @@ impl PasswordHasher {
         let password = password.to_owned();
         let is_real = stored.is_some();
         let hash = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
+        let _permit = self.permit().await?;
         let matches = tokio::task::spawn_blocking(move || {
             // A stored hash keeps the parameters it was made with, so raising the cost in the
             // configuration does not lock existing users out.
@@ -77,6 +84,15 @@ impl PasswordHasher {
         .await
         .map_err(|e| Error::Internal(format!("password verification task: {e}")))?;
         Ok(is_real && matches)
+    }
+}
+
+impl PasswordHasher {
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>> {
+        self.permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Internal("password hashing is shut down".into()))
     }
 }
 

@@ -56,7 +56,7 @@ pub async fn authenticate(
         PresentedClient { body_id: None, .. } => return Err(OAuthError::invalid_client()),
     };
 
-    let client = ctx.store.find_client(&client_id).await?;
+    let client = ctx.store.find_client_cached(&client_id).await?;
     let authenticated = match (&client, &secret) {
         (Some(client), Some(secret)) if client.kind == ClientKind::Confidential => client
             .secret_hash

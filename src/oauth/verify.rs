@@ -5,7 +5,10 @@
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
 
-use super::tokens::AccessClaims;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::tokens::{unix_now, AccessClaims};
 use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::revocation::RevocationSet;
@@ -28,12 +31,20 @@ impl Rejection {
     }
 }
 
+/// Most tokens a verifier remembers as verified; past it the memory starts over.
+const VERIFIED_CACHE_CAPACITY: usize = 50_000;
+
 /// Verifies access tokens against one issuer's keys and revocations.
 #[derive(Clone)]
 pub struct TokenVerifier {
     keys: KeyRing,
     revocations: RevocationSet,
     validation: Validation,
+    leeway: u64,
+    /// SHA-256 of a token that verified → its claims, so a client presenting the same token
+    /// again costs a hash and a look-up instead of an RSA verification. Expiry, the signing key
+    /// still being loaded, and revocation are checked on every request all the same.
+    verified: Arc<Mutex<HashMap<[u8; 32], Arc<AccessClaims>>>>,
 }
 
 impl TokenVerifier {
@@ -49,7 +60,48 @@ impl TokenVerifier {
             keys,
             revocations,
             validation,
+            leeway: config.token_leeway_secs,
+            verified: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Signature and claims, from the cache when this exact token verified before.
+    fn verified(&self, token: &str) -> Result<Arc<AccessClaims>, Rejection> {
+        let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest.as_ref());
+        let cached = self
+            .verified
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(&key).cloned());
+        if let Some(claims) = cached {
+            if claims.exp.saturating_add(self.leeway) < unix_now() {
+                return Err(Rejection::Expired);
+            }
+            // A key removed from the folder takes its tokens with it.
+            if let Ok(header) = decode_header(token) {
+                if header
+                    .kid
+                    .is_some_and(|kid| self.keys.snapshot().find(&kid).is_some())
+                {
+                    return Ok(claims);
+                }
+            }
+            return Err(Rejection::Invalid);
+        }
+        let claims = Arc::new(self.verify_signed(token)?);
+        if let Ok(mut cache) = self.verified.lock() {
+            if cache.len() >= VERIFIED_CACHE_CAPACITY {
+                let now = unix_now();
+                cache.retain(|_, claims| claims.exp.saturating_add(self.leeway) >= now);
+                if cache.len() >= VERIFIED_CACHE_CAPACITY {
+                    cache.clear();
+                }
+            }
+            cache.insert(key, claims.clone());
+        }
+        Ok(claims)
     }
 
     /// Checks signature and claims only; revocation is the caller's second question.
@@ -77,14 +129,14 @@ impl TokenVerifier {
 
     /// The whole check: signature, claims, revocation.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, Rejection> {
-        let claims = self.verify_signed(token)?;
+        let claims = self.verified(token)?;
         if self
             .revocations
             .is_revoked(&claims.jti, claims.sid.as_deref())
         {
             return Err(Rejection::Revoked);
         }
-        Ok(claims)
+        Ok(AccessClaims::clone(&claims))
     }
 
     pub fn revocations(&self) -> &RevocationSet {

@@ -1,5 +1,9 @@
 //! The `clients` collection: registered OAuth clients (RFC 6749 §2).
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, DateTime};
 use serde::{Deserialize, Serialize};
@@ -43,7 +47,45 @@ impl ClientDoc {
     }
 }
 
+/// How long a client read for authentication is reused. A change made on this instance
+/// applies at once; one made on another instance within this time.
+const CLIENT_CACHE_TTL: Duration = Duration::from_secs(5);
+/// More clients than this and the cache starts over (only clients that exist are cached).
+const CLIENT_CACHE_CAPACITY: usize = 10_000;
+
+/// Registered clients recently read, by id.
+#[derive(Clone, Default)]
+pub(super) struct ClientCache(Arc<RwLock<HashMap<String, (Instant, ClientDoc)>>>);
+
 impl Store {
+    /// A client, from a few-seconds cache: client authentication on every token request would
+    /// otherwise cost a database round trip each time.
+    pub async fn find_client_cached(&self, client_id: &str) -> Result<Option<ClientDoc>> {
+        let cached = self.client_cache.0.read().ok().and_then(|cache| {
+            cache
+                .get(client_id)
+                .filter(|(at, _)| at.elapsed() < CLIENT_CACHE_TTL)
+                .map(|(_, client)| client.clone())
+        });
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let found = self.find_client(client_id).await?;
+        if let (Some(client), Ok(mut cache)) = (&found, self.client_cache.0.write()) {
+            if cache.len() >= CLIENT_CACHE_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(client_id.to_owned(), (Instant::now(), client.clone()));
+        }
+        Ok(found)
+    }
+
+    fn forget_client(&self, client_id: &str) {
+        if let Ok(mut cache) = self.client_cache.0.write() {
+            cache.remove(client_id);
+        }
+    }
+
     pub async fn insert_client(&self, client: &ClientDoc) -> Result<()> {
         match self.clients().insert_one(client).await {
             Err(e) if is_duplicate_key(&e) => {
@@ -69,6 +111,7 @@ impl Store {
     /// Removes a client; `false` when there was none.
     pub async fn delete_client(&self, client_id: &str) -> Result<bool> {
         let result = self.clients().delete_one(doc! { "_id": client_id }).await?;
+        self.forget_client(client_id);
         Ok(result.deleted_count == 1)
     }
 }

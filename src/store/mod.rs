@@ -55,6 +55,7 @@ pub mod collections {
 pub struct Store {
     db: Database,
     indexes_ready: Arc<AtomicBool>,
+    client_cache: clients::ClientCache,
 }
 
 impl Store {
@@ -78,6 +79,7 @@ impl Store {
         Ok(Store {
             db: client.database(database),
             indexes_ready: Arc::new(AtomicBool::new(false)),
+            client_cache: clients::ClientCache::default(),
         })
     }
 

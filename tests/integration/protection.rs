@@ -118,6 +118,9 @@ async fn invalid_expired_and_revoked_tokens_have_distinct_descriptions() {
     );
 
     let (access, _) = user_tokens(&app, &seed, "alice", None).await;
+    // Verified once (and remembered), then expired: the memory does not outlive the token.
+    let fresh = bearer(&app.client, Method::Get, "/api/me", Some(&access), None).await;
+    assert_eq!(fresh.status, Status::Ok);
     crate::common::wall_clock_advance(2100).await;
     let expired = bearer(&app.client, Method::Get, "/api/me", Some(&access), None).await;
     assert_refused(
@@ -366,4 +369,16 @@ async fn tokens_from_a_rotated_out_key_still_pass() {
         let answer = bearer(&app.client, Method::Get, "/api/me", Some(token), None).await;
         assert_eq!(answer.status, Status::Ok);
     }
+    // Removing the old key's file retires its tokens, verified before or not.
+    let old_kid = jsonwebtoken::decode_header(&old).unwrap().kid.unwrap();
+    std::fs::remove_file(dir.path().join(format!("{old_kid}.pem"))).unwrap();
+    app.keys.reload_if_changed().unwrap();
+    let retired = bearer(&app.client, Method::Get, "/api/me", Some(&old), None).await;
+    assert_eq!(retired.status, Status::Unauthorized);
+    assert_eq!(
+        bearer(&app.client, Method::Get, "/api/me", Some(&new), None)
+            .await
+            .status,
+        Status::Ok
+    );
 }
