@@ -65,6 +65,13 @@ pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build
             }
             rocket
         }))
+        .attach(AdHoc::on_liftoff("audit writer", |rocket| {
+            Box::pin(async move {
+                if let Some(store) = rocket.state::<Store>() {
+                    store.start_audit_writer(rocket.shutdown());
+                }
+            })
+        }))
         .attach(AdHoc::on_liftoff("revocation sync", move |rocket| {
             Box::pin(async move {
                 let set = rocket.state::<revocation::RevocationSet>().cloned();

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{now, Store};
 use crate::error::Result;
+use tokio::sync::mpsc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,7 +71,8 @@ impl AuditEvent {
 }
 
 impl Store {
-    /// Writes one event and mirrors it to the log.
+    /// Records one event and mirrors it to the log: queued for the batch writer when one runs,
+    /// written at once otherwise (the command line).
     pub async fn audit(&self, event: AuditEvent) -> Result<()> {
         tracing::info!(
             target: "portcullis::audit",
@@ -85,13 +87,37 @@ impl Store {
             remote_addr = event.remote_addr.as_deref(),
             "audit"
         );
+        if let Some(queue) = self.audit_queue.sender() {
+            match queue
+                .send(super::audit_queue::Message::Event(Box::new(event)))
+                .await
+            {
+                Ok(()) => return Ok(()),
+                // The writer has stopped (shutdown): write directly.
+                Err(mpsc::error::SendError(message)) => match message {
+                    super::audit_queue::Message::Event(event) => {
+                        self.audit_events().insert_one(&*event).await?;
+                    }
+                    super::audit_queue::Message::Flush(_) => {}
+                },
+            }
+            return Ok(());
+        }
         self.audit_events().insert_one(&event).await?;
         Ok(())
     }
 
-    /// The newest events first, at most `limit`.
+    pub(super) async fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<()> {
+        if !events.is_empty() {
+            self.audit_events().insert_many(events).await?;
+        }
+        Ok(())
+    }
+
+    /// The newest events first, at most `limit` (this instance's queued events included).
     pub async fn recent_audit_events(&self, limit: i64) -> Result<Vec<AuditEvent>> {
         use futures_util::TryStreamExt;
+        self.flush_audit().await;
         let cursor = self
             .audit_events()
             .find(doc! {})

@@ -2,6 +2,7 @@
 //! every query relies on. Nothing here knows about HTTP.
 
 mod audit;
+mod audit_queue;
 mod clients;
 mod codes;
 mod consents;
@@ -56,6 +57,7 @@ pub struct Store {
     db: Database,
     indexes_ready: Arc<AtomicBool>,
     client_cache: clients::ClientCache,
+    audit_queue: audit_queue::AuditQueue,
 }
 
 impl Store {
@@ -80,6 +82,7 @@ impl Store {
             db: client.database(database),
             indexes_ready: Arc::new(AtomicBool::new(false)),
             client_cache: clients::ClientCache::default(),
+            audit_queue: audit_queue::AuditQueue::default(),
         })
     }
 
