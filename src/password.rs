@@ -1,7 +1,7 @@
 //! Argon2id password hashing. Hashing is deliberately slow and memory-hungry (19 MiB at the
-//! default cost), so it runs on a small pool of dedicated threads, one per core, never on the
+//! default cost), so it runs on a small pool of dedicated threads (cores − 1), never on the
 //! async workers that serve token verification. Each pool thread keeps one reusable block of
-//! Argon2 memory: the server's memory stays bounded at cores × cost, instead of every thread of
+//! Argon2 memory: the server's memory stays bounded at threads × cost, instead of every thread of
 //! a general blocking pool keeping freed 19 MiB chunks in its own allocator arena.
 
 use std::sync::{Arc, Mutex};
@@ -100,11 +100,13 @@ impl PasswordHasher {
     }
 }
 
-/// One thread per core, sharing a queue of jobs.
+/// One thread per core but one (at least one), sharing a queue of jobs: a burst of password
+/// logins then always leaves a core to the async workers that verify tokens.
 fn start_pool() -> mpsc::Sender<Job> {
     let (sender, receiver) = mpsc::channel::<Job>(QUEUE_CAPACITY);
     let receiver = Arc::new(Mutex::new(receiver));
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let threads = cores.saturating_sub(1).max(1);
     for index in 0..threads {
         let receiver = receiver.clone();
         let spawned = std::thread::Builder::new()

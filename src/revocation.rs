@@ -25,8 +25,10 @@ pub struct RevocationSet {
 }
 
 struct Inner {
-    /// Revocation id → expiry in Unix milliseconds.
-    entries: HashMap<String, i64>,
+    /// Revoked access token `jti` → expiry in Unix milliseconds.
+    jtis: HashMap<String, i64>,
+    /// Revoked refresh-token family → expiry in Unix milliseconds.
+    families: HashMap<String, i64>,
     /// The newest `revoked_at` seen.
     watermark: Option<DateTime>,
     last_sync: Option<Instant>,
@@ -36,7 +38,8 @@ impl Default for RevocationSet {
     fn default() -> Self {
         RevocationSet {
             inner: Arc::new(RwLock::new(Inner {
-                entries: HashMap::new(),
+                jtis: HashMap::new(),
+                families: HashMap::new(),
                 watermark: None,
                 last_sync: None,
             })),
@@ -52,8 +55,8 @@ impl RevocationSet {
             // A poisoned lock means a panic elsewhere: refuse rather than accept.
             return true;
         };
-        let live = |id: String| inner.entries.get(&id).is_some_and(|exp| *exp > now);
-        live(format!("jti:{jti}")) || family.is_some_and(|f| live(format!("family:{f}")))
+        let live = |map: &HashMap<String, i64>, id: &str| map.get(id).is_some_and(|exp| *exp > now);
+        live(&inner.jtis, jti) || family.is_some_and(|f| live(&inner.families, f))
     }
 
     /// Adds a revocation this instance just stored.
@@ -80,7 +83,8 @@ impl RevocationSet {
                 inner.add(revocation);
             }
             let now = now().timestamp_millis();
-            inner.entries.retain(|_, expiry| *expiry > now);
+            inner.jtis.retain(|_, expiry| *expiry > now);
+            inner.families.retain(|_, expiry| *expiry > now);
             inner.last_sync = Some(Instant::now());
         }
         Ok(())
@@ -96,7 +100,9 @@ impl RevocationSet {
     }
 
     pub fn len(&self) -> usize {
-        self.inner.read().map_or(0, |inner| inner.entries.len())
+        self.inner
+            .read()
+            .map_or(0, |inner| inner.jtis.len() + inner.families.len())
     }
 
     pub fn is_empty(&self) -> bool {
@@ -107,7 +113,14 @@ impl RevocationSet {
 impl Inner {
     fn add(&mut self, revocation: &RevocationDoc) {
         let expiry = revocation.expires_at.timestamp_millis();
-        let entry = self.entries.entry(revocation.id.clone()).or_insert(expiry);
+        let (map, id) = if let Some(jti) = revocation.id.strip_prefix("jti:") {
+            (&mut self.jtis, jti)
+        } else if let Some(family) = revocation.id.strip_prefix("family:") {
+            (&mut self.families, family)
+        } else {
+            return;
+        };
+        let entry = map.entry(id.to_owned()).or_insert(expiry);
         *entry = (*entry).max(expiry);
         if self
             .watermark

@@ -34,6 +34,13 @@ impl Rejection {
 /// Most tokens a verifier remembers as verified; past it the memory starts over.
 const VERIFIED_CACHE_CAPACITY: usize = 50_000;
 
+/// A token that verified: its claims and the key that signed it.
+#[derive(Clone)]
+struct Verified {
+    claims: Arc<AccessClaims>,
+    kid: Arc<str>,
+}
+
 /// Verifies access tokens against one issuer's keys and revocations.
 #[derive(Clone)]
 pub struct TokenVerifier {
@@ -44,7 +51,7 @@ pub struct TokenVerifier {
     /// SHA-256 of a token that verified → its claims, so a client presenting the same token
     /// again costs a hash and a look-up instead of an RSA verification. Expiry, the signing key
     /// still being loaded, and revocation are checked on every request all the same.
-    verified: Arc<Mutex<HashMap<[u8; 32], Arc<AccessClaims>>>>,
+    verified: Arc<Mutex<HashMap<[u8; 32], Verified>>>,
 }
 
 impl TokenVerifier {
@@ -75,37 +82,41 @@ impl TokenVerifier {
             .lock()
             .ok()
             .and_then(|cache| cache.get(&key).cloned());
-        if let Some(claims) = cached {
+        if let Some(Verified { claims, kid }) = cached {
             if claims.exp.saturating_add(self.leeway) < unix_now() {
                 return Err(Rejection::Expired);
             }
             // A key removed from the folder takes its tokens with it.
-            if let Ok(header) = decode_header(token) {
-                if header
-                    .kid
-                    .is_some_and(|kid| self.keys.snapshot().find(&kid).is_some())
-                {
-                    return Ok(claims);
-                }
+            if self.keys.snapshot().find(&kid).is_none() {
+                return Err(Rejection::Invalid);
             }
-            return Err(Rejection::Invalid);
+            return Ok(claims);
         }
-        let claims = Arc::new(self.verify_signed(token)?);
+        let (claims, kid) = self.verify_signed_with_kid(token)?;
+        let claims = Arc::new(claims);
         if let Ok(mut cache) = self.verified.lock() {
             if cache.len() >= VERIFIED_CACHE_CAPACITY {
                 let now = unix_now();
-                cache.retain(|_, claims| claims.exp.saturating_add(self.leeway) >= now);
+                cache.retain(|_, entry| entry.claims.exp.saturating_add(self.leeway) >= now);
                 if cache.len() >= VERIFIED_CACHE_CAPACITY {
                     cache.clear();
                 }
             }
-            cache.insert(key, claims.clone());
+            let entry = Verified {
+                claims: claims.clone(),
+                kid: kid.into(),
+            };
+            cache.insert(key, entry);
         }
         Ok(claims)
     }
 
     /// Checks signature and claims only; revocation is the caller's second question.
     pub fn verify_signed(&self, token: &str) -> Result<AccessClaims, Rejection> {
+        self.verify_signed_with_kid(token).map(|(claims, _)| claims)
+    }
+
+    fn verify_signed_with_kid(&self, token: &str) -> Result<(AccessClaims, String), Rejection> {
         let header = decode_header(token).map_err(|_| Rejection::Invalid)?;
         let typ_ok = header.typ.as_deref().is_some_and(|typ| {
             typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
@@ -120,7 +131,7 @@ impl TokenVerifier {
             .and_then(|kid| keys.find(kid))
             .ok_or(Rejection::Invalid)?;
         decode::<AccessClaims>(token, key.decoding_key(), &self.validation)
-            .map(|data| data.claims)
+            .map(|data| (data.claims, key.kid().to_owned()))
             .map_err(|e| match e.kind() {
                 ErrorKind::ExpiredSignature => Rejection::Expired,
                 _ => Rejection::Invalid,
