@@ -36,4 +36,19 @@ MONGODB_URI="$TEST_MONGODB_URI" ./scripts/contract.sh
 # The benchmark, one second per scenario, only to prove it runs (numbers live in bench/).
 MONGODB_URI="$TEST_MONGODB_URI" ./bench/run.sh --quick
 
-cargo test --all-targets "$@"
+TEST_LOG="$(mktemp -t portcullis-test.XXXXXX.log)"
+trap 'stop_db; rm -f "$DB_LOG" "$TEST_LOG"' EXIT
+cargo test --all-targets "$@" 2>&1 | tee "$TEST_LOG"
+
+# One closing line for every test binary together (the last binary cargo runs, the benchmark's
+# load generator, has no tests of its own).
+python3 - "$TEST_LOG" <<'PY'
+import re, sys
+passed = failed = 0
+for line in open(sys.argv[1], errors="replace"):
+    match = re.match(r"test result: \w+\. (\d+) passed; (\d+) failed", line)
+    if match:
+        passed += int(match.group(1))
+        failed += int(match.group(2))
+print(f"total: {passed} passed, {failed} failed")
+PY

@@ -4,7 +4,7 @@
 
 use rocket::http::{ContentType, Header, Method, Status};
 
-use crate::common::{app_with, basic, bearer, seed, token, Answer, TestApp};
+use crate::common::{app_with, basic, bearer, csrf_of, seed, token, Answer, TestApp};
 
 async fn password_grant(app: &TestApp, secret: &str, user: &str, password: &str) -> Answer {
     token(
@@ -65,8 +65,7 @@ async fn repeated_failures_lock_the_name_whether_or_not_it_exists() {
         .into_string()
         .await
         .unwrap();
-    let start = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = page[start..].split('"').next().unwrap().to_owned();
+    let csrf = csrf_of(&page);
     let form = app
         .client
         .post("/login")

@@ -6,7 +6,7 @@ use rocket::http::{ContentType, Method, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use url::Url;
 
-use crate::common::{app, app_with, basic, bearer, post_form, seed, TestApp};
+use crate::common::{app, app_with, basic, bearer, csrf_of, post_form, seed, sign_in, TestApp};
 
 const CALLBACK: &str = "https://client.example/cb";
 const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
@@ -58,34 +58,6 @@ fn authorize_url(client_id: &str, redirect: &str, scope: &str, extra: &str) -> S
 
 fn location(response: &LocalResponse<'_>) -> Option<String> {
     response.headers().get_one("Location").map(str::to_owned)
-}
-
-/// The `csrf` hidden field of a page.
-fn csrf_of(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
-    html[start..].split('"').next().unwrap().to_owned()
-}
-
-/// Signs in through the login page (the client keeps the session cookie).
-async fn sign_in(client: &Client, username: &str, password: &str) {
-    let page = client
-        .get("/login")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
-    let form = format!(
-        "csrf={}&username={username}&password={password}",
-        csrf_of(&page)
-    );
-    let response = client
-        .post("/login")
-        .header(ContentType::Form)
-        .body(form)
-        .dispatch()
-        .await;
-    assert_eq!(response.status(), Status::SeeOther, "sign-in failed");
 }
 
 /// Runs GET /oauth/authorize and, when the consent page shows, approves it. Returns the

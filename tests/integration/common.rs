@@ -391,3 +391,35 @@ pub async fn wall_clock_advance(millis: u64) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+/// The `csrf` hidden field of a page.
+pub fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("csrf field") + 19;
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+/// Signs in through the login page (the client keeps the session cookie).
+pub async fn sign_in(client: &Client, username: &str, password: &str) {
+    let page = client
+        .get("/login")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    let form = format!(
+        "csrf={}&username={username}&password={password}",
+        csrf_of(&page)
+    );
+    let response = client
+        .post("/login")
+        .header(rocket::http::ContentType::Form)
+        .body(form)
+        .dispatch()
+        .await;
+    assert_eq!(
+        response.status(),
+        rocket::http::Status::SeeOther,
+        "sign-in failed"
+    );
+}

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use rocket::http::{ContentType, Status};
 use url::Url;
 
-use crate::common::{app_with, basic, post_form, seed, token};
+use crate::common::{app_with, basic, csrf_of, post_form, seed, sign_in, token};
 
 #[derive(Clone)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -41,11 +41,6 @@ fn captured_logs() -> &'static Captured {
         let _ = tracing_log::LogTracer::init();
         logs
     })
-}
-
-fn csrf_of(html: &str) -> String {
-    let start = html.find("name=\"csrf\" value=\"").unwrap() + 19;
-    html[start..].split('"').next().unwrap().to_owned()
 }
 
 #[rocket::async_test]
@@ -122,25 +117,7 @@ async fn a_full_flow_logs_no_secret() {
     .unwrap();
     let third_party_secret = third_party_secret.unwrap().expose().to_owned();
     secrets.push(third_party_secret.clone());
-    let page = app
-        .client
-        .get("/login")
-        .dispatch()
-        .await
-        .into_string()
-        .await
-        .unwrap();
-    let signed_in = app
-        .client
-        .post("/login")
-        .header(ContentType::Form)
-        .body(format!(
-            "csrf={}&username=carol&password={password}",
-            csrf_of(&page)
-        ))
-        .dispatch()
-        .await;
-    assert_eq!(signed_in.status(), Status::SeeOther);
+    sign_in(&app.client, "carol", password).await;
     let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
     let authorize = "/oauth/authorize?response_type=code&client_id=web&redirect_uri=https%3A%2F%2Fweb.example%2Fcb&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256";
     let consent = app
