@@ -98,16 +98,6 @@ impl RevocationSet {
             .and_then(|inner| inner.last_sync)
             .map(|at| at.elapsed())
     }
-
-    pub fn len(&self) -> usize {
-        self.inner
-            .read()
-            .map_or(0, |inner| inner.jtis.len() + inner.families.len())
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl Inner {

@@ -8,7 +8,7 @@ use rocket::{Request, Response};
 
 use crate::oauth::verify::Rejection;
 
-/// The realm named in challenges.
+/// The realm named in every `WWW-Authenticate` challenge (Bearer and Basic).
 pub const REALM: &str = "portcullis";
 
 #[derive(Debug, Clone, PartialEq, Eq)]

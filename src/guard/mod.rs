@@ -19,7 +19,7 @@ use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest};
 use rocket::Request;
 
-pub use error::GuardError;
+pub use error::{GuardError, REALM};
 pub use require::{
     Admin, AdminScope, DataRead, DataWrite, Profile, RequireRole, RequireScope, RequiredRole,
     RequiredScope,

@@ -10,6 +10,7 @@ use rocket::Request;
 
 use super::form::{decode, OAuthForm};
 use crate::config::Config;
+use crate::guard::MAX_AUTHORIZATION_LEN;
 use crate::keys::KeyRing;
 use crate::oauth::client_auth::{self, PresentedClient};
 use crate::oauth::context::{OAuthContext, RequestMeta};
@@ -18,9 +19,6 @@ use crate::oauth::verify::TokenVerifier;
 use crate::password::PasswordHasher;
 use crate::secrets::SecretString;
 use crate::store::{ClientDoc, Store};
-
-/// Longest `Authorization` header accepted.
-pub const MAX_AUTHORIZATION_LEN: usize = 8 * 1024;
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for OAuthContext<'r> {

@@ -6,10 +6,8 @@ use rocket::response::{self, Responder};
 use rocket::serde::json::{json, Json};
 use rocket::{Request, Response};
 
+use crate::guard::REALM;
 use crate::oauth::error::{ErrorCode, OAuthError};
-
-/// The realm named in `WWW-Authenticate` challenges.
-pub const REALM: &str = "portcullis";
 
 /// Wraps a response with `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
 pub struct NoStore<R>(pub R);

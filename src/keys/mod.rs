@@ -207,8 +207,4 @@ impl KeyRing {
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
