@@ -10,7 +10,7 @@ import sys
 RSA_SIGN_MS = 0.73  # one RS256 (RSA-2048) signature on one core of the reference machine
 ARGON2_MS = 17.0  # Argon2id m=19456 KiB, t=2, p=1 on one core of the reference machine
 
-results_path, database, quick, connections, seconds = sys.argv[1:]
+results_path, database, quick, connections, seconds, soak_path = sys.argv[1:]
 rows = [json.loads(line) for line in open(results_path)]
 by = {row["scenario"]: row for row in rows}
 
@@ -55,6 +55,11 @@ checks = [
      f"{max(r['peak_rss_mb'] for r in rows):.1f} MB"),
     ("No errors", all(r["errors"] == 0 for r in rows), f"{sum(r['errors'] for r in rows)} errors"),
 ]
+# Resident memory sampled every 10 s of the soak; flat = the last sample within 10% of the first.
+soak = [float(line) for line in open(soak_path)] if os.path.exists(soak_path) else []
+if soak:
+    checks.append(("Server RSS flat across the soak (last within 10% of first)",
+                   soak[-1] <= 1.1 * soak[0], " → ".join(f"{mb:.1f}" for mb in soak) + " MB"))
 targets = ["| Target | Met | Measured |", "| --- | --- | --- |"]
 for name, met, measured in checks:
     targets.append(f"| {name} | {'yes' if met else '**no**'} | {measured} |")
@@ -78,6 +83,7 @@ document = template.format(
     seconds=seconds,
     table="\n".join(table),
     targets="\n".join(targets),
+    soak_seconds=10 * len(soak),
 )
 with open(os.path.join(root, "docs", "benchmarks.md"), "w") as out:
     out.write(document)

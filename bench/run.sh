@@ -88,7 +88,7 @@ done
 peak_rss_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$SERVER_PID/status"; }
 
 run() {
-    "$LOAD" --url "http://127.0.0.1:$PORT" --scenario "$1" --seconds "$SECONDS_PER_SCENARIO" \
+    "$LOAD" --url "http://127.0.0.1:$PORT" --scenario "$1" --seconds "${3:-$SECONDS_PER_SCENARIO}" \
         --connections "${2:-$CONNECTIONS}" --client-id bench --client-secret "$SECRET" \
         --username bench --password "$PASSWORD"
 }
@@ -105,4 +105,20 @@ line="$(run me)"
 wait "$BESIDE"
 echo "$line" | python3 -c "import json,sys; r=json.load(sys.stdin); r['scenario']='me (under password load)'; r['peak_rss_mb']=float(sys.argv[1]); print(json.dumps(r))" "$(peak_rss_mb)" >>"$RESULTS"
 
-python3 "$ROOT/bench/report.py" "$RESULTS" "$DATABASE" "$QUICK" "$CONNECTIONS" "$SECONDS_PER_SCENARIO"
+# Soak: token refreshes and API calls together for a minute, the server's resident memory
+# sampled every ten seconds; it must stay flat (full runs only).
+SOAK="$WORK/soak.txt"
+if [ "$QUICK" = 0 ]; then
+    SOAK_SECONDS="${BENCH_SOAK_SECONDS:-60}"
+    run refresh 4 "$SOAK_SECONDS" >/dev/null &
+    SOAK_REFRESH=$!
+    run me "$CONNECTIONS" "$SOAK_SECONDS" >/dev/null &
+    SOAK_ME=$!
+    for _ in $(seq 1 $((SOAK_SECONDS / 10))); do
+        sleep 10
+        awk '/VmRSS/ { printf "%.1f\n", $2 / 1024 }' "/proc/$SERVER_PID/status" >>"$SOAK"
+    done
+    wait "$SOAK_REFRESH" "$SOAK_ME"
+fi
+
+python3 "$ROOT/bench/report.py" "$RESULTS" "$DATABASE" "$QUICK" "$CONNECTIONS" "$SECONDS_PER_SCENARIO" "$SOAK"

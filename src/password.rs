@@ -112,6 +112,7 @@ fn start_pool() -> mpsc::Sender<Job> {
         let spawned = std::thread::Builder::new()
             .name(format!("argon2-{index}"))
             .spawn(move || {
+                yield_to_request_threads();
                 let mut memory = Vec::new();
                 loop {
                     let job = match receiver.lock() {
@@ -129,6 +130,22 @@ fn start_pool() -> mpsc::Sender<Job> {
         }
     }
     sender
+}
+
+/// Lowers this thread's scheduling priority (nice 10): hashing is throughput work, and when
+/// the machine is busy the async workers verifying tokens should get the CPU first. Logins
+/// still get every cycle the request threads leave idle.
+fn yield_to_request_threads() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: setpriority(2) takes plain integers; on Linux, PRIO_PROCESS with a thread id
+        // changes only that thread. A failure leaves the default priority, which is harmless.
+        let changed =
+            unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
+        if changed != 0 {
+            tracing::debug!("could not lower the password hashing thread's priority");
+        }
+    }
 }
 
 /// Verifies against a PHC string with the parameters stored in it (so raising the configured

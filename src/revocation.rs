@@ -7,7 +7,6 @@
 //! or under a skewed clock are still seen. While the database is unreachable the last known set
 //! keeps serving and `/readyz` reports how stale it is.
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -26,9 +25,9 @@ pub struct RevocationSet {
 
 struct Inner {
     /// Revoked access token `jti` → expiry in Unix milliseconds.
-    jtis: HashMap<String, i64>,
+    jtis: foldhash::HashMap<String, i64>,
     /// Revoked refresh-token family → expiry in Unix milliseconds.
-    families: HashMap<String, i64>,
+    families: foldhash::HashMap<String, i64>,
     /// The newest `revoked_at` seen.
     watermark: Option<DateTime>,
     last_sync: Option<Instant>,
@@ -38,8 +37,8 @@ impl Default for RevocationSet {
     fn default() -> Self {
         RevocationSet {
             inner: Arc::new(RwLock::new(Inner {
-                jtis: HashMap::new(),
-                families: HashMap::new(),
+                jtis: foldhash::HashMap::default(),
+                families: foldhash::HashMap::default(),
                 watermark: None,
                 last_sync: None,
             })),
@@ -55,7 +54,9 @@ impl RevocationSet {
             // A poisoned lock means a panic elsewhere: refuse rather than accept.
             return true;
         };
-        let live = |map: &HashMap<String, i64>, id: &str| map.get(id).is_some_and(|exp| *exp > now);
+        let live = |map: &foldhash::HashMap<String, i64>, id: &str| {
+            map.get(id).is_some_and(|exp| *exp > now)
+        };
         live(&inner.jtis, jti) || family.is_some_and(|f| live(&inner.families, f))
     }
 

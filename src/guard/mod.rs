@@ -14,6 +14,8 @@
 mod error;
 mod require;
 
+use std::sync::Arc;
+
 use rocket::http::HeaderMap;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest};
@@ -31,24 +33,40 @@ pub use crate::oauth::verify::TokenVerifier;
 /// Longest `Authorization` header accepted.
 pub const MAX_AUTHORIZATION_LEN: usize = 8 * 1024;
 
-/// A verified, unrevoked access token. Verification runs once per request, however many
-/// guards ask for it.
+/// The verdict on a request's bearer token, reached once per request however many guards ask.
+fn verdict<'r>(request: &'r Request<'_>) -> &'r Result<Arc<AccessClaims>, GuardError> {
+    request.local_cache(|| {
+        let verifier = request
+            .rocket()
+            .state::<TokenVerifier>()
+            .ok_or(GuardError::Misconfigured)?;
+        let token = bearer_token(request.headers())?;
+        verifier.verify_shared(token).map_err(GuardError::Token)
+    })
+}
+
+/// A verified, unrevoked access token, borrowed from the request: the cheapest guard.
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for &'r AccessClaims {
+    type Error = GuardError;
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, GuardError> {
+        match verdict(request) {
+            Ok(claims) => Outcome::Success(claims),
+            Err(error) => reject(error.clone()),
+        }
+    }
+}
+
+/// A verified, unrevoked access token, owned by the handler.
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for AccessClaims {
     type Error = GuardError;
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, GuardError> {
-        let verdict: &Result<AccessClaims, GuardError> = request.local_cache(|| {
-            let verifier = request
-                .rocket()
-                .state::<TokenVerifier>()
-                .ok_or(GuardError::Misconfigured)?;
-            let token = bearer_token(request.headers())?;
-            verifier.verify(token).map_err(GuardError::Token)
-        });
-        match verdict {
-            Ok(claims) => Outcome::Success(claims.clone()),
-            Err(error) => Outcome::Error((error.status(), error.clone())),
+        match verdict(request) {
+            Ok(claims) => Outcome::Success(AccessClaims::clone(claims)),
+            Err(error) => reject(error.clone()),
         }
     }
 }
@@ -87,11 +105,21 @@ pub fn bearer_token<'a>(headers: &'a HeaderMap<'_>) -> Result<&'a str, GuardErro
 /// RFC 6750 §2.1: `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="`.
 fn is_b64token(token: &str) -> bool {
     let body = token.trim_end_matches('=');
-    !body.is_empty()
-        && body.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+    !body.is_empty() && body.bytes().all(|b| B64TOKEN_CHARS[usize::from(b)])
 }
+
+/// The characters of `b64token` before the padding, as a table: this runs on every request.
+const B64TOKEN_CHARS: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
 
 /// The status a rejected request gets, for guards built on this one.
 pub(crate) fn reject<T>(error: GuardError) -> request::Outcome<T, GuardError> {

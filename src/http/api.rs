@@ -54,19 +54,28 @@ fn bad_request(description: &str) -> ApiError {
     ))
 }
 
+/// The body of `GET /api/me`, borrowed from the token's claims.
+#[derive(serde::Serialize)]
+struct Me<'a> {
+    id: &'a str,
+    username: &'a str,
+    role: Option<&'a str>,
+    scopes: Vec<&'a str>,
+}
+
 /// The caller, for any valid user token.
 #[get("/api/me")]
-fn me(auth: Result<AccessClaims, GuardError>) -> Result<Json<Value>, ApiError> {
+fn me(auth: Result<&AccessClaims, GuardError>) -> Result<Json<Me<'_>>, ApiError> {
     let claims = auth?;
-    let Some(username) = claims.username else {
+    let Some(username) = claims.username.as_deref() else {
         return Err(GuardError::UserRequired.into());
     };
-    Ok(Json(json!({
-        "id": claims.sub,
-        "username": username,
-        "role": claims.role,
-        "scopes": claims.scope.split(' ').filter(|s| !s.is_empty()).collect::<Vec<_>>(),
-    })))
+    Ok(Json(Me {
+        id: &claims.sub,
+        username,
+        role: claims.role.as_deref(),
+        scopes: claims.scope.split(' ').filter(|s| !s.is_empty()).collect(),
+    }))
 }
 
 /// The caller's note; needs `data:read`.

@@ -1,6 +1,8 @@
 //! Request guards shared by the OAuth endpoints: the managed state as an `OAuthContext`, the
 //! request facts the audit trail records, and HTTP Basic client credentials.
 
+use std::sync::Arc;
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use rocket::http::Status;
@@ -87,7 +89,7 @@ pub async fn authenticate_client(
     meta: &RequestMeta,
     basic: BasicCredentials,
     form: &mut OAuthForm,
-) -> Result<ClientDoc, OAuthError> {
+) -> Result<Arc<ClientDoc>, OAuthError> {
     let presented = PresentedClient {
         basic: basic.0,
         body_id: form.take("client_id"),

@@ -1,6 +1,8 @@
 //! `POST /oauth/revoke` (RFC 7009), `POST /oauth/introspect` (RFC 7662) and
 //! `POST /oauth/logout`: client-authenticated like the token endpoint, never cached.
 
+use std::sync::Arc;
+
 use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{post, routes, Route};
@@ -28,7 +30,7 @@ async fn authenticated_token(
     meta: &RequestMeta,
     basic: Result<BasicCredentials, OAuthError>,
     form: Result<OAuthForm, OAuthError>,
-) -> Result<(ClientDoc, String, Option<String>), OAuthError> {
+) -> Result<(Arc<ClientDoc>, String, Option<String>), OAuthError> {
     let mut form = form?;
     let client = authenticate_client(ctx, meta, basic?, &mut form).await?;
     let token = form

@@ -2,6 +2,8 @@
 //! `client_secret_post`, or a bare `client_id` for public clients. Secrets are compared as
 //! SHA-256 digests in constant time.
 
+use std::sync::Arc;
+
 use super::context::OAuthContext;
 use super::error::OAuthError;
 use crate::secrets::{constant_time_eq, SecretString};
@@ -24,7 +26,7 @@ pub async fn authenticate(
     ctx: &OAuthContext<'_>,
     presented: PresentedClient,
     remote_addr: Option<&str>,
-) -> Result<ClientDoc, OAuthError> {
+) -> Result<Arc<ClientDoc>, OAuthError> {
     let (client_id, secret) = match presented {
         // RFC 6749 §2.3: a client MUST NOT use more than one authentication method.
         PresentedClient {

@@ -5,7 +5,6 @@
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::tokens::{unix_now, AccessClaims};
@@ -51,7 +50,7 @@ pub struct TokenVerifier {
     /// SHA-256 of a token that verified → its claims, so a client presenting the same token
     /// again costs a hash and a look-up instead of an RSA verification. Expiry, the signing key
     /// still being loaded, and revocation are checked on every request all the same.
-    verified: Arc<Mutex<HashMap<[u8; 32], Verified>>>,
+    verified: Arc<Mutex<foldhash::HashMap<[u8; 32], Verified>>>,
 }
 
 impl TokenVerifier {
@@ -68,7 +67,7 @@ impl TokenVerifier {
             revocations,
             validation,
             leeway: config.token_leeway_secs,
-            verified: Arc::new(Mutex::new(HashMap::new())),
+            verified: Arc::new(Mutex::new(foldhash::HashMap::default())),
         }
     }
 
@@ -140,6 +139,12 @@ impl TokenVerifier {
 
     /// The whole check: signature, claims, revocation.
     pub fn verify(&self, token: &str) -> Result<AccessClaims, Rejection> {
+        self.verify_shared(token)
+            .map(|claims| AccessClaims::clone(&claims))
+    }
+
+    /// [`verify`](Self::verify) without copying the claims out of the verified-token cache.
+    pub fn verify_shared(&self, token: &str) -> Result<Arc<AccessClaims>, Rejection> {
         let claims = self.verified(token)?;
         if self
             .revocations
@@ -147,7 +152,7 @@ impl TokenVerifier {
         {
             return Err(Rejection::Revoked);
         }
-        Ok(AccessClaims::clone(&claims))
+        Ok(claims)
     }
 
     pub fn revocations(&self) -> &RevocationSet {

@@ -1,6 +1,5 @@
 //! The `clients` collection: registered OAuth clients (RFC 6749 §2).
 
-use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -53,31 +52,36 @@ const CLIENT_CACHE_TTL: Duration = Duration::from_secs(5);
 /// More clients than this and the cache starts over (only clients that exist are cached).
 const CLIENT_CACHE_CAPACITY: usize = 10_000;
 
+/// A client as read at an instant.
+type CachedClient = (Instant, Arc<ClientDoc>);
+
 /// Registered clients recently read, by id.
 #[derive(Clone, Default)]
-pub(super) struct ClientCache(Arc<RwLock<HashMap<String, (Instant, ClientDoc)>>>);
+pub(super) struct ClientCache(Arc<RwLock<foldhash::HashMap<String, CachedClient>>>);
 
 impl Store {
     /// A client, from a few-seconds cache: client authentication on every token request would
     /// otherwise cost a database round trip each time.
-    pub async fn find_client_cached(&self, client_id: &str) -> Result<Option<ClientDoc>> {
+    pub async fn find_client_cached(&self, client_id: &str) -> Result<Option<Arc<ClientDoc>>> {
         let cached = self.client_cache.0.read().ok().and_then(|cache| {
             cache
                 .get(client_id)
                 .filter(|(at, _)| at.elapsed() < CLIENT_CACHE_TTL)
-                .map(|(_, client)| client.clone())
+                .map(|(_, client)| Arc::clone(client))
         });
         if cached.is_some() {
             return Ok(cached);
         }
-        let found = self.find_client(client_id).await?;
-        if let (Some(client), Ok(mut cache)) = (&found, self.client_cache.0.write()) {
+        let Some(found) = self.find_client(client_id).await?.map(Arc::new) else {
+            return Ok(None);
+        };
+        if let Ok(mut cache) = self.client_cache.0.write() {
             if cache.len() >= CLIENT_CACHE_CAPACITY {
                 cache.clear();
             }
-            cache.insert(client_id.to_owned(), (Instant::now(), client.clone()));
+            cache.insert(client_id.to_owned(), (Instant::now(), Arc::clone(&found)));
         }
-        Ok(found)
+        Ok(Some(found))
     }
 
     fn forget_client(&self, client_id: &str) {
