@@ -16,6 +16,9 @@ pub enum Error {
     Conflict(String),
     #[error("{0} not found")]
     NotFound(String),
+    /// A valid request the current state does not allow (deleting your own account, ...).
+    #[error("refused: {0}")]
+    Refused(String),
     #[error("invalid {field}: {reason}")]
     Invalid { field: &'static str, reason: String },
     #[error("internal error: {0}")]

@@ -1,5 +1,6 @@
-//! The in-memory set of revoked, not yet expired access tokens (`jti:<jti>`) and refresh-token
-//! families (`family:<id>`), so checking a token costs no database round trip.
+//! The in-memory set of revoked, not yet expired access tokens (`jti:<jti>`), refresh-token
+//! families (`family:<id>`) and deleted users and clients (`user:<id>`, `client:<id>`: every
+//! token issued to them before the deletion), so checking a token costs no database round trip.
 //!
 //! Consistency: a revocation made on this instance is in the set at once; one made on another
 //! instance sharing the database arrives with the next poll (every `revocation_poll_ms`). Each
@@ -13,6 +14,7 @@ use std::time::{Duration, Instant};
 use mongodb::bson::DateTime;
 
 use crate::error::Result;
+use crate::oauth::tokens::AccessClaims;
 use crate::store::{now, RevocationDoc, Store};
 
 /// How far back each poll looks before the newest revocation it has seen.
@@ -28,6 +30,9 @@ struct Inner {
     jtis: foldhash::HashMap<String, i64>,
     /// Revoked refresh-token family → expiry in Unix milliseconds.
     families: foldhash::HashMap<String, i64>,
+    /// Deleted user or client (`user:<id>`, `client:<id>`) → (tokens issued at or before this
+    /// Unix second are refused, expiry in Unix milliseconds).
+    subjects: foldhash::HashMap<String, (i64, i64)>,
     /// The newest `revoked_at` seen.
     watermark: Option<DateTime>,
     last_sync: Option<Instant>,
@@ -39,6 +44,7 @@ impl Default for RevocationSet {
             inner: Arc::new(RwLock::new(Inner {
                 jtis: foldhash::HashMap::default(),
                 families: foldhash::HashMap::default(),
+                subjects: foldhash::HashMap::default(),
                 watermark: None,
                 last_sync: None,
             })),
@@ -47,8 +53,9 @@ impl Default for RevocationSet {
 }
 
 impl RevocationSet {
-    /// Whether an access token is revoked, by its `jti` or by its refresh-token family.
-    pub fn is_revoked(&self, jti: &str, family: Option<&str>) -> bool {
+    /// Whether an access token is revoked: by its `jti`, its refresh-token family, or its
+    /// user or client having been deleted.
+    pub fn is_revoked(&self, claims: &AccessClaims) -> bool {
         let now = now().timestamp_millis();
         let Ok(inner) = self.inner.read() else {
             // A poisoned lock means a panic elsewhere: refuse rather than accept.
@@ -57,7 +64,12 @@ impl RevocationSet {
         let live = |map: &foldhash::HashMap<String, i64>, id: &str| {
             map.get(id).is_some_and(|exp| *exp > now)
         };
-        live(&inner.jtis, jti) || family.is_some_and(|f| live(&inner.families, f))
+        live(&inner.jtis, &claims.jti)
+            || claims
+                .sid
+                .as_deref()
+                .is_some_and(|f| live(&inner.families, f))
+            || (!inner.subjects.is_empty() && inner.subject_revoked(claims, now))
     }
 
     /// Adds a revocation this instance just stored.
@@ -86,6 +98,7 @@ impl RevocationSet {
             let now = now().timestamp_millis();
             inner.jtis.retain(|_, expiry| *expiry > now);
             inner.families.retain(|_, expiry| *expiry > now);
+            inner.subjects.retain(|_, (_, expiry)| *expiry > now);
             inner.last_sync = Some(Instant::now());
         }
         Ok(())
@@ -102,8 +115,28 @@ impl RevocationSet {
 }
 
 impl Inner {
+    fn subject_revoked(&self, claims: &AccessClaims, now: i64) -> bool {
+        let revoked = |id: String| {
+            self.subjects
+                .get(&id)
+                .is_some_and(|(cutoff, expiry)| *expiry > now && claims.iat as i64 <= *cutoff)
+        };
+        (claims.username.is_some() && revoked(format!("user:{}", claims.sub)))
+            || revoked(format!("client:{}", claims.client_id))
+    }
+
     fn add(&mut self, revocation: &RevocationDoc) {
         let expiry = revocation.expires_at.timestamp_millis();
+        if let Some(issued_before) = revocation.issued_before {
+            let cutoff = issued_before.timestamp_millis().div_euclid(1000);
+            let entry = self
+                .subjects
+                .entry(revocation.id.clone())
+                .or_insert((cutoff, expiry));
+            *entry = (entry.0.max(cutoff), entry.1.max(expiry));
+            self.advance_watermark(revocation.revoked_at);
+            return;
+        }
         let (map, id) = if let Some(jti) = revocation.id.strip_prefix("jti:") {
             (&mut self.jtis, jti)
         } else if let Some(family) = revocation.id.strip_prefix("family:") {
@@ -113,11 +146,12 @@ impl Inner {
         };
         let entry = map.entry(id.to_owned()).or_insert(expiry);
         *entry = (*entry).max(expiry);
-        if self
-            .watermark
-            .is_none_or(|mark| revocation.revoked_at > mark)
-        {
-            self.watermark = Some(revocation.revoked_at);
+        self.advance_watermark(revocation.revoked_at);
+    }
+
+    fn advance_watermark(&mut self, revoked_at: DateTime) {
+        if self.watermark.is_none_or(|mark| revoked_at > mark) {
+            self.watermark = Some(revoked_at);
         }
     }
 }

@@ -6,6 +6,7 @@ use clap::Subcommand;
 use crate::config::Config;
 use crate::error::Result;
 use crate::services::clients::{self, NewClient};
+use crate::services::Actor;
 use crate::store::ClientKind;
 
 #[derive(Debug, Subcommand)]
@@ -72,7 +73,7 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
                 default_scopes,
                 can_introspect: introspect,
             };
-            let (client, secret) = clients::create_client(&store, new).await?;
+            let (client, secret) = clients::create_client(&store, &Actor::CommandLine, new).await?;
             println!("client_id: {}", client.client_id);
             if let Some(secret) = secret {
                 println!("client_secret: {}", secret.expose());
@@ -99,7 +100,7 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
             }
         }
         ClientCommand::Remove { client_id } => {
-            clients::remove_client(&store, &client_id).await?;
+            clients::remove_client(&store, config, &Actor::CommandLine, &client_id).await?;
             println!("removed client {client_id}");
         }
     }

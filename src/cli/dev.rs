@@ -9,6 +9,7 @@ use crate::password::PasswordHasher;
 use crate::secrets::random_token;
 use crate::services::clients::{create_client, NewClient};
 use crate::services::users::create_user;
+use crate::services::Actor;
 use crate::store::{ClientKind, Store};
 
 pub const DEMO_ADMIN: &str = "admin";
@@ -21,7 +22,16 @@ pub async fn seed_demo_data(store: &Store, config: &Config) -> Result<()> {
     }
     let password = random_token()?;
     let hasher = PasswordHasher::new(config.argon2);
-    create_user(store, &hasher, config, DEMO_ADMIN, &password, "admin").await?;
+    create_user(
+        store,
+        &hasher,
+        config,
+        &Actor::CommandLine,
+        DEMO_ADMIN,
+        &password,
+        "admin",
+    )
+    .await?;
     let all_scopes: Vec<String> = config
         .roles
         .values()
@@ -32,6 +42,7 @@ pub async fn seed_demo_data(store: &Store, config: &Config) -> Result<()> {
         .collect();
     let (client, secret) = create_client(
         store,
+        &Actor::CommandLine,
         NewClient {
             client_id: Some(DEMO_CLIENT.into()),
             name: "Demo client".into(),

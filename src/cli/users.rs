@@ -9,7 +9,7 @@ use clap::Subcommand;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::password::PasswordHasher;
-use crate::services::users;
+use crate::services::{users, Actor};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -42,8 +42,16 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
         UserCommand::Add { username, role } => {
             let password = read_password()?;
             let hasher = PasswordHasher::new(config.argon2);
-            let user =
-                users::create_user(&store, &hasher, config, &username, &password, &role).await?;
+            let user = users::create_user(
+                &store,
+                &hasher,
+                config,
+                &Actor::CommandLine,
+                &username,
+                &password,
+                &role,
+            )
+            .await?;
             println!(
                 "created user {} ({}) with role {}",
                 user.username, user.id, user.role
@@ -63,19 +71,22 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
             }
         }
         UserCommand::Disable { username } => {
-            let user = users::set_disabled(&store, config, &username, true).await?;
+            let user =
+                users::set_disabled(&store, config, &Actor::CommandLine, &username, true).await?;
             println!("disabled {}", user.username);
         }
         UserCommand::Enable { username } => {
-            let user = users::set_disabled(&store, config, &username, false).await?;
+            let user =
+                users::set_disabled(&store, config, &Actor::CommandLine, &username, false).await?;
             println!("enabled {}", user.username);
         }
         UserCommand::SetRole { username, role } => {
-            let user = users::set_role(&store, config, &username, &role).await?;
+            let user =
+                users::set_role(&store, config, &Actor::CommandLine, &username, &role).await?;
             println!("{} now has role {}", user.username, user.role);
         }
         UserCommand::Unlock { username } => {
-            if users::unlock(&store, &username).await? {
+            if users::unlock(&store, &Actor::CommandLine, &username).await? {
                 println!("unlocked {username}");
             } else {
                 println!("{username} was not locked");
@@ -84,7 +95,15 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
         UserCommand::SetPassword { username } => {
             let password = read_password()?;
             let hasher = PasswordHasher::new(config.argon2);
-            let user = users::set_password(&store, &hasher, config, &username, &password).await?;
+            let user = users::set_password(
+                &store,
+                &hasher,
+                config,
+                &Actor::CommandLine,
+                &username,
+                &password,
+            )
+            .await?;
             println!("password changed for {}", user.username);
         }
     }

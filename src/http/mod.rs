@@ -1,5 +1,6 @@
 //! The HTTP surface: each module owns its routes; this one mounts them and the catchers.
 
+mod admin;
 mod api;
 mod authorize;
 mod catchers;
@@ -25,6 +26,7 @@ pub fn routes() -> Vec<Route> {
         register::routes(),
         revocation::routes(),
         api::routes(),
+        admin::routes(),
         pages::routes(),
         authorize::routes(),
     ]

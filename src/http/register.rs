@@ -13,6 +13,7 @@ use crate::http::responses::RetryAfter;
 use crate::oauth::context::RequestMeta;
 use crate::password::PasswordHasher;
 use crate::services::users::create_user;
+use crate::services::Actor;
 use crate::store::Store;
 
 /// The role self-registered accounts get.
@@ -100,6 +101,7 @@ async fn create(
         store,
         hasher,
         config,
+        &Actor::SelfService,
         &body.username,
         &body.password,
         SELF_REGISTERED_ROLE,

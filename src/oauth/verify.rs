@@ -146,10 +146,7 @@ impl TokenVerifier {
     /// [`verify`](Self::verify) without copying the claims out of the verified-token cache.
     pub fn verify_shared(&self, token: &str) -> Result<Arc<AccessClaims>, Rejection> {
         let claims = self.verified(token)?;
-        if self
-            .revocations
-            .is_revoked(&claims.jti, claims.sid.as_deref())
-        {
+        if self.revocations.is_revoked(&claims) {
             return Err(Rejection::Revoked);
         }
         Ok(claims)

@@ -7,10 +7,16 @@ use crate::error::{Error, Result};
 use crate::oauth::grant_type;
 use crate::oauth::scope::Scope;
 use crate::secrets::{random_id, random_token, SecretString};
-use crate::store::{now, AuditEvent, AuditKind, ClientDoc, ClientKind, Store};
+use mongodb::bson::doc;
+
+use super::Actor;
+use crate::config::Config;
+use crate::store::{now, AuditEvent, AuditKind, ClientDoc, ClientKind, RevocationDoc, Store};
 
 /// Longest redirect URI accepted, in bytes.
 pub const MAX_REDIRECT_URI_LEN: usize = 2048;
+/// Most redirect URIs one client registers.
+pub const MAX_REDIRECT_URIS: usize = 32;
 
 /// What an operator asks for when registering a client.
 #[derive(Debug, Clone)]
@@ -31,12 +37,164 @@ pub struct NewClient {
 /// the only time it exists outside the client.
 pub async fn create_client(
     store: &Store,
+    actor: &Actor,
     new: NewClient,
 ) -> Result<(ClientDoc, Option<SecretString>)> {
-    let client_id = match new.client_id {
-        Some(id) => check_client_id(&id).map(|()| id)?,
+    let client_id = match &new.client_id {
+        Some(id) => check_client_id(id).map(|()| id.clone())?,
         None => random_id()?,
     };
+    let registration = validate(&new)?;
+    let secret = match new.kind {
+        ClientKind::Confidential => Some(SecretString::new(random_token()?)),
+        ClientKind::Public => None,
+    };
+    let at = now();
+    let client = ClientDoc {
+        client_id,
+        name: registration.name,
+        kind: new.kind,
+        secret_hash: secret.as_ref().map(SecretString::hash),
+        redirect_uris: registration.redirect_uris,
+        grant_types: registration.grant_types,
+        scopes: registration.scopes,
+        default_scopes: registration.default_scopes,
+        can_introspect: new.can_introspect,
+        created_at: at,
+        updated_at: at,
+    };
+    store.insert_client(&client).await?;
+    let mut event = AuditEvent::new(AuditKind::ClientCreated);
+    event.client_id = Some(client.client_id.clone());
+    store.audit(actor.stamp(event)).await?;
+    Ok((client, secret))
+}
+
+/// Changes to a registration; `None` keeps what is there.
+#[derive(Debug, Clone, Default)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub grant_types: Option<Vec<String>>,
+    pub scopes: Option<Vec<String>>,
+    pub default_scopes: Option<Vec<String>>,
+    pub can_introspect: Option<bool>,
+}
+
+impl ClientChanges {
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.redirect_uris.is_none()
+            && self.grant_types.is_none()
+            && self.scopes.is_none()
+            && self.default_scopes.is_none()
+            && self.can_introspect.is_none()
+    }
+}
+
+/// Applies changes to a client, checking the result as a whole exactly as registration does.
+/// Narrowing the scopes keeps existing tokens valid until they expire; revoke them (or delete
+/// the client) to take access away at once.
+pub async fn update_client(
+    store: &Store,
+    actor: &Actor,
+    client_id: &str,
+    changes: ClientChanges,
+) -> Result<ClientDoc> {
+    let current = store
+        .find_client(client_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("client {client_id:?}")))?;
+    let scopes_changed = changes.scopes.is_some();
+    let merged = NewClient {
+        client_id: None,
+        name: changes.name.unwrap_or(current.name),
+        kind: current.kind,
+        redirect_uris: changes.redirect_uris.unwrap_or(current.redirect_uris),
+        grant_types: changes.grant_types.unwrap_or(current.grant_types),
+        scopes: changes.scopes.unwrap_or(current.scopes),
+        // New scopes without new defaults: the defaults follow (as on registration).
+        default_scopes: changes
+            .default_scopes
+            .or((!scopes_changed).then_some(current.default_scopes)),
+        can_introspect: changes.can_introspect.unwrap_or(current.can_introspect),
+    };
+    let registration = validate(&merged)?;
+    let updated = store
+        .update_client(
+            client_id,
+            doc! {
+                "name": registration.name,
+                "redirect_uris": registration.redirect_uris,
+                "grant_types": registration.grant_types,
+                "scopes": registration.scopes,
+                "default_scopes": registration.default_scopes,
+                "can_introspect": merged.can_introspect,
+            },
+        )
+        .await?;
+    let mut event = AuditEvent::new(AuditKind::ClientUpdated);
+    event.client_id = Some(client_id.to_owned());
+    store.audit(actor.stamp(event)).await?;
+    Ok(updated)
+}
+
+/// A new secret for a confidential client; the old one stops working at once (on other
+/// instances, within the client cache's few seconds).
+pub async fn rotate_secret(store: &Store, actor: &Actor, client_id: &str) -> Result<SecretString> {
+    let client = store
+        .find_client(client_id)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("client {client_id:?}")))?;
+    if client.kind == ClientKind::Public {
+        return Err(Error::Refused("a public client has no secret".to_owned()));
+    }
+    let secret = SecretString::new(random_token()?);
+    store
+        .update_client(client_id, doc! { "secret_hash": secret.hash() })
+        .await?;
+    let mut event = AuditEvent::new(AuditKind::ClientSecretRotated);
+    event.client_id = Some(client_id.to_owned());
+    store.audit(actor.stamp(event)).await?;
+    Ok(secret)
+}
+
+/// Deletes a client: its refresh tokens and remembered consents go, and a `client:`
+/// revocation refuses every access token issued to it.
+pub async fn remove_client(
+    store: &Store,
+    config: &Config,
+    actor: &Actor,
+    client_id: &str,
+) -> Result<()> {
+    if !store.delete_client(client_id).await? {
+        return Err(Error::NotFound(format!("client {client_id:?}")));
+    }
+    let horizon = crate::store::in_secs(config.access_token_ttl_secs + config.token_leeway_secs);
+    store
+        .revoke_client_refresh_tokens(client_id, horizon)
+        .await?;
+    store
+        .insert_revocation(&RevocationDoc::client(client_id, horizon))
+        .await?;
+    // A client registered later under the same id must ask for consent afresh.
+    store.delete_client_consents(client_id).await?;
+    let mut event = AuditEvent::new(AuditKind::ClientRemoved);
+    event.client_id = Some(client_id.to_owned());
+    store.audit(actor.stamp(event)).await
+}
+
+/// A registration's checked fields.
+struct Registration {
+    name: String,
+    redirect_uris: Vec<String>,
+    grant_types: Vec<String>,
+    scopes: Vec<String>,
+    default_scopes: Vec<String>,
+}
+
+/// The rules a registration follows, on creation and on every change.
+fn validate(new: &NewClient) -> Result<Registration> {
     let name = new.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 128 || name.chars().any(char::is_control) {
         return Err(Error::invalid(
@@ -56,6 +214,12 @@ pub async fn create_client(
             "must be a subset of the client's scopes",
         ));
     }
+    if new.redirect_uris.len() > MAX_REDIRECT_URIS {
+        return Err(Error::invalid(
+            "redirect_uris",
+            format!("at most {MAX_REDIRECT_URIS} redirect URIs"),
+        ));
+    }
     for uri in &new.redirect_uris {
         check_redirect_uri(uri)?;
     }
@@ -69,39 +233,13 @@ pub async fn create_client(
             "the authorization_code grant needs at least one redirect URI",
         ));
     }
-    let secret = match new.kind {
-        ClientKind::Confidential => Some(SecretString::new(random_token()?)),
-        ClientKind::Public => None,
-    };
-    let at = now();
-    let client = ClientDoc {
-        client_id,
+    Ok(Registration {
         name,
-        kind: new.kind,
-        secret_hash: secret.as_ref().map(SecretString::hash),
-        redirect_uris: new.redirect_uris,
+        redirect_uris: new.redirect_uris.clone(),
         grant_types,
         scopes: scopes.to_vec(),
         default_scopes: default_scopes.to_vec(),
-        can_introspect: new.can_introspect,
-        created_at: at,
-        updated_at: at,
-    };
-    store.insert_client(&client).await?;
-    let mut event = AuditEvent::new(AuditKind::ClientCreated);
-    event.client_id = Some(client.client_id.clone());
-    store.audit(event).await?;
-    Ok((client, secret))
-}
-
-/// Removes a client. Its refresh tokens stop working at once (the grant checks the client).
-pub async fn remove_client(store: &Store, client_id: &str) -> Result<()> {
-    if !store.delete_client(client_id).await? {
-        return Err(Error::NotFound(format!("client {client_id:?}")));
-    }
-    let mut event = AuditEvent::new(AuditKind::ClientRemoved);
-    event.client_id = Some(client_id.to_owned());
-    store.audit(event).await
+    })
 }
 
 fn check_client_id(id: &str) -> Result<()> {

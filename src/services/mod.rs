@@ -1,5 +1,8 @@
 //! Account and client management shared by the CLI and the HTTP API, so every rule (name
 //! syntax, password strength, what a change revokes) is written once.
 
+mod actor;
 pub mod clients;
 pub mod users;
+
+pub use actor::Actor;

@@ -1,14 +1,15 @@
 //! User accounts: creation with validated names and Argon2id passwords, role changes, and the
 //! changes that must end the user's refresh tokens (new password, disabled account).
 
-use mongodb::bson::doc;
 use mongodb::bson::oid::ObjectId;
+use mongodb::bson::{doc, DateTime};
 use unicode_normalization::UnicodeNormalization;
 
+use super::Actor;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::password::{check_new_password, PasswordHasher};
-use crate::store::{now, AuditEvent, AuditKind, Store, UserDoc};
+use crate::store::{now, AuditEvent, AuditKind, RevocationDoc, Store, UserDoc};
 
 /// Longest username accepted, in characters.
 pub const MAX_USERNAME_CHARS: usize = 64;
@@ -59,6 +60,7 @@ pub async fn create_user(
     store: &Store,
     hasher: &PasswordHasher,
     config: &Config,
+    actor: &Actor,
     username: &str,
     password: &str,
     role: &str,
@@ -81,7 +83,8 @@ pub async fn create_user(
     let mut event = AuditEvent::new(AuditKind::UserCreated);
     event.user_id = Some(user.id.to_hex());
     event.username = Some(user.username.clone());
-    store.audit(event).await?;
+    event.reason = Some(format!("role {role}"));
+    store.audit(actor.stamp(event)).await?;
     Ok(user)
 }
 
@@ -95,16 +98,20 @@ pub async fn find_user(store: &Store, username: &str) -> Result<Option<UserDoc>>
 
 async fn update(
     store: &Store,
+    actor: &Actor,
     username: &str,
     changes: mongodb::bson::Document,
 ) -> Result<UserDoc> {
     let name =
         parse_username(username).map_err(|_| Error::NotFound(format!("user {username:?}")))?;
+    let what = changes.keys().cloned().collect::<Vec<_>>().join(", ");
     let user = store.update_user(&name.key, changes).await?;
     let mut event = AuditEvent::new(AuditKind::UserUpdated);
     event.user_id = Some(user.id.to_hex());
     event.username = Some(user.username.clone());
-    store.audit(event).await?;
+    // Names the fields changed (`password_hash` is a name, not a value).
+    event.reason = Some(what);
+    store.audit(actor.stamp(event)).await?;
     Ok(user)
 }
 
@@ -113,13 +120,14 @@ pub async fn set_password(
     store: &Store,
     hasher: &PasswordHasher,
     config: &Config,
+    actor: &Actor,
     username: &str,
     password: &str,
 ) -> Result<UserDoc> {
     check_new_password(password)?;
     let hash = hasher.hash(password).await?;
-    let user = update(store, username, doc! { "password_hash": hash }).await?;
-    revoke_user_tokens(store, config, &user).await?;
+    let user = update(store, actor, username, doc! { "password_hash": hash }).await?;
+    revoke_user_tokens(store, config, actor, &user).await?;
     Ok(user)
 }
 
@@ -127,25 +135,26 @@ pub async fn set_password(
 pub async fn set_disabled(
     store: &Store,
     config: &Config,
+    actor: &Actor,
     username: &str,
     disabled: bool,
 ) -> Result<UserDoc> {
-    let user = update(store, username, doc! { "disabled": disabled }).await?;
+    let user = update(store, actor, username, doc! { "disabled": disabled }).await?;
     if disabled {
-        revoke_user_tokens(store, config, &user).await?;
+        revoke_user_tokens(store, config, actor, &user).await?;
     }
     Ok(user)
 }
 
 /// Lifts a lockout (and forgets the failures) of an account name.
-pub async fn unlock(store: &Store, username: &str) -> Result<bool> {
+pub async fn unlock(store: &Store, actor: &Actor, username: &str) -> Result<bool> {
     let name = parse_username(username)?;
     let had_lock = store.clear_login_failures(&name.key).await?;
     if had_lock {
         let mut event = AuditEvent::new(AuditKind::AccountUnlocked);
         event.username = Some(name.display);
         event.reason = Some("administrator".into());
-        store.audit(event).await?;
+        store.audit(actor.stamp(event)).await?;
     }
     Ok(had_lock)
 }
@@ -155,27 +164,122 @@ pub async fn unlock(store: &Store, username: &str) -> Result<bool> {
 pub async fn set_role(
     store: &Store,
     config: &Config,
+    actor: &Actor,
     username: &str,
     role: &str,
 ) -> Result<UserDoc> {
     check_role(config, role)?;
-    update(store, username, doc! { "role": role }).await
+    update(store, actor, username, doc! { "role": role }).await
 }
 
 /// Revokes the user's refresh-token families (recorded, so the access tokens issued from
 /// them are refused too until they expire) and ends the user's browser sessions.
-async fn revoke_user_tokens(store: &Store, config: &Config, user: &UserDoc) -> Result<()> {
-    let access_expiry =
-        crate::store::in_secs(config.access_token_ttl_secs + config.token_leeway_secs);
+/// What ending a user's sessions ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    pub sessions: u64,
+    pub families: usize,
+}
+
+/// Ends every browser session and revokes every refresh-token family of the user (and the
+/// access tokens issued from those families).
+pub async fn end_sessions(
+    store: &Store,
+    config: &Config,
+    actor: &Actor,
+    user: &UserDoc,
+) -> Result<Ended> {
     let families = store
-        .revoke_user_refresh_tokens(&user.id.to_hex(), access_expiry)
+        .revoke_user_refresh_tokens(&user.id.to_hex(), access_token_horizon(config))
+        .await?;
+    let sessions = store.delete_user_sessions(&user.id.to_hex()).await?;
+    let mut event = AuditEvent::new(AuditKind::SessionsEnded);
+    event.user_id = Some(user.id.to_hex());
+    event.username = Some(user.username.clone());
+    store.audit(actor.stamp(event)).await?;
+    Ok(Ended { sessions, families })
+}
+
+/// Deletes the account: its sessions end, its refresh tokens are revoked, and a `user:`
+/// revocation refuses every access token it still holds, with or without a refresh family.
+pub async fn delete_user(
+    store: &Store,
+    config: &Config,
+    actor: &Actor,
+    username: &str,
+) -> Result<()> {
+    let user = find_user(store, username)
+        .await?
+        .ok_or_else(|| Error::NotFound(format!("user {username:?}")))?;
+    let user_id = user.id.to_hex();
+    let horizon = access_token_horizon(config);
+    store.revoke_user_refresh_tokens(&user_id, horizon).await?;
+    store.delete_user_sessions(&user_id).await?;
+    store
+        .insert_revocation(&RevocationDoc::user(&user_id, horizon))
+        .await?;
+    store.delete_user_data(&user).await?;
+    let mut event = AuditEvent::new(AuditKind::UserDeleted);
+    event.user_id = Some(user_id);
+    event.username = Some(user.username);
+    store.audit(actor.stamp(event)).await
+}
+
+/// A user by the hex id the admin API shows; anything else is simply not found.
+pub async fn find_user_by_id(store: &Store, id: &str) -> Result<Option<UserDoc>> {
+    match ObjectId::parse_str(id) {
+        Ok(id) => store.find_user_by_id(id).await,
+        Err(_) => Ok(None),
+    }
+}
+
+/// A page of users in username order, those whose name starts with `prefix` (compared as
+/// the case-folded key, so `Al` finds `alice`), after the key `after`.
+pub async fn search_users(
+    store: &Store,
+    prefix: &str,
+    after: Option<&str>,
+    limit: i64,
+) -> Result<Vec<UserDoc>> {
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        parse_username(prefix)
+            .map_err(|_| Error::invalid("prefix", "is not part of a valid username"))?
+            .key
+    };
+    store.users_by_key_prefix(&prefix, after, limit).await
+}
+
+/// When the account's sign-in lock ends, if it is locked now.
+pub async fn locked_until(store: &Store, user: &UserDoc) -> Result<Option<DateTime>> {
+    Ok(store
+        .login_failures(&user.username_key)
+        .await?
+        .and_then(|failures| failures.locked_until)
+        .filter(|until| *until > now()))
+}
+
+/// How long an access token issued now can stay valid: what a revocation must cover.
+fn access_token_horizon(config: &Config) -> DateTime {
+    crate::store::in_secs(config.access_token_ttl_secs + config.token_leeway_secs)
+}
+
+async fn revoke_user_tokens(
+    store: &Store,
+    config: &Config,
+    actor: &Actor,
+    user: &UserDoc,
+) -> Result<()> {
+    let families = store
+        .revoke_user_refresh_tokens(&user.id.to_hex(), access_token_horizon(config))
         .await?;
     let sessions = store.delete_user_sessions(&user.id.to_hex()).await?;
     if families > 0 || sessions > 0 {
         let mut event = AuditEvent::new(AuditKind::RefreshTokensRevoked);
         event.user_id = Some(user.id.to_hex());
         event.reason = Some("account_changed".into());
-        store.audit(event).await?;
+        store.audit(actor.stamp(event)).await?;
     }
     Ok(())
 }

@@ -23,7 +23,11 @@ pub enum AuditKind {
     TokenRevoked,
     UserCreated,
     UserUpdated,
+    UserDeleted,
+    SessionsEnded,
     ClientCreated,
+    ClientUpdated,
+    ClientSecretRotated,
     ClientRemoved,
 }
 
@@ -50,6 +54,12 @@ pub struct AuditEvent {
     pub reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub remote_addr: Option<String>,
+    /// Who made a change: an administrator's username, or `command line`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// The administrator's user id, for changes made through the admin API.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<String>,
 }
 
 impl AuditEvent {
@@ -66,8 +76,25 @@ impl AuditEvent {
             scope: None,
             reason: None,
             remote_addr: None,
+            actor: None,
+            actor_id: None,
         }
     }
+}
+
+/// Which events to read, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub kind: Option<AuditKind>,
+    /// Events at or after this time.
+    pub since: Option<DateTime>,
+    /// Events before this time.
+    pub until: Option<DateTime>,
+    /// Events that come after this one, newest first (the previous page's last event).
+    pub before: Option<ObjectId>,
+    pub limit: i64,
 }
 
 impl Store {
@@ -85,6 +112,7 @@ impl Store {
             scope = event.scope.as_deref(),
             reason = event.reason.as_deref(),
             remote_addr = event.remote_addr.as_deref(),
+            actor = event.actor.as_deref(),
             "audit"
         );
         if let Some(queue) = self.audit_queue.sender() {
@@ -112,6 +140,54 @@ impl Store {
             self.audit_events().insert_many(events).await?;
         }
         Ok(())
+    }
+
+    /// Events matching the query, newest first (this instance's queued events included).
+    pub async fn query_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
+        use futures_util::TryStreamExt;
+        self.flush_audit().await;
+        let mut filter = doc! {};
+        if let Some(user_id) = &query.user_id {
+            filter.insert("user_id", user_id);
+        }
+        if let Some(client_id) = &query.client_id {
+            filter.insert("client_id", client_id);
+        }
+        if let Some(kind) = query.kind {
+            let kind = mongodb::bson::to_bson(&kind)
+                .map_err(|e| crate::error::Error::Internal(e.to_string()))?;
+            filter.insert("kind", kind);
+        }
+        let mut at = doc! {};
+        if let Some(since) = query.since {
+            at.insert("$gte", since);
+        }
+        if let Some(until) = query.until {
+            at.insert("$lt", until);
+        }
+        if !at.is_empty() {
+            filter.insert("at", at);
+        }
+        if let Some(before) = query.before {
+            // Strictly after the cursor event in (at, _id) descending order.
+            let Some(mark) = self.audit_events().find_one(doc! { "_id": before }).await? else {
+                return Ok(Vec::new());
+            };
+            filter.insert(
+                "$or",
+                vec![
+                    doc! { "at": { "$lt": mark.at } },
+                    doc! { "at": mark.at, "_id": { "$lt": before } },
+                ],
+            );
+        }
+        let cursor = self
+            .audit_events()
+            .find(filter)
+            .sort(doc! { "at": -1, "_id": -1 })
+            .limit(query.limit)
+            .await?;
+        Ok(cursor.try_collect().await?)
     }
 
     /// The newest events first, at most `limit` (this instance's queued events included).

@@ -4,10 +4,11 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::{doc, DateTime, Document};
+use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
-use super::{is_duplicate_key, Store};
+use super::{is_duplicate_key, now, Store};
 use crate::error::{Error, Result};
 
 /// RFC 6749 §2.1 client types.
@@ -113,6 +114,33 @@ impl Store {
     }
 
     /// Removes a client; `false` when there was none.
+    /// A page of clients in id order, after the id `after`.
+    pub async fn clients_page(&self, after: Option<&str>, limit: i64) -> Result<Vec<ClientDoc>> {
+        let filter = match after {
+            Some(id) => doc! { "_id": { "$gt": id } },
+            None => doc! {},
+        };
+        let cursor = self
+            .clients()
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(limit)
+            .await?;
+        Ok(cursor.try_collect().await?)
+    }
+
+    /// Sets fields of a client and returns it as it now is.
+    pub async fn update_client(&self, client_id: &str, mut changes: Document) -> Result<ClientDoc> {
+        changes.insert("updated_at", now());
+        let updated = self
+            .clients()
+            .find_one_and_update(doc! { "_id": client_id }, doc! { "$set": changes })
+            .return_document(ReturnDocument::After)
+            .await?;
+        self.forget_client(client_id);
+        updated.ok_or_else(|| Error::NotFound(format!("client {client_id:?}")))
+    }
+
     pub async fn delete_client(&self, client_id: &str) -> Result<bool> {
         let result = self.clients().delete_one(doc! { "_id": client_id }).await?;
         self.forget_client(client_id);

@@ -30,6 +30,14 @@ impl Store {
             .await?)
     }
 
+    /// Forgets every consent given to a client (the client was deleted).
+    pub async fn delete_client_consents(&self, client_id: &str) -> Result<()> {
+        self.consents()
+            .delete_many(doc! { "client_id": client_id })
+            .await?;
+        Ok(())
+    }
+
     /// Adds scopes to what the user approved for the client.
     pub async fn save_consent(
         &self,

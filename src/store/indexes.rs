@@ -22,6 +22,7 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
         vec![
             plain("family_id", doc! { "family_id": 1 }),
             plain("user_id", doc! { "user_id": 1 }),
+            plain("client_id", doc! { "client_id": 1 }),
             expiring("expires_at_ttl", doc! { "expires_at": 1 }),
         ],
     )
@@ -49,7 +50,10 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
     .await?;
     create(
         &store.consents(),
-        vec![plain("user_id", doc! { "user_id": 1 })],
+        vec![
+            plain("user_id", doc! { "user_id": 1 }),
+            plain("client_id", doc! { "client_id": 1 }),
+        ],
     )
     .await?;
     create(

@@ -23,7 +23,7 @@ use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::{Collection, Database};
 
-pub use audit::{AuditEvent, AuditKind};
+pub use audit::{AuditEvent, AuditKind, AuditQuery};
 pub use clients::{ClientDoc, ClientKind};
 pub use codes::{AuthCodeDoc, CodeUse};
 pub use consents::ConsentDoc;
@@ -70,11 +70,14 @@ impl Store {
         options.app_name = Some("portcullis".into());
         options.server_selection_timeout = Some(timeout);
         options.connect_timeout = Some(timeout);
-        // Revocations, rotations and lockouts must survive a crash: acknowledged, journaled.
+        // Revocations, rotations and lockouts must survive a crash: acknowledged by a majority,
+        // journaled. A majority that cannot be reached fails the write after `timeout` instead
+        // of holding the request forever (the write may still have landed on the primary).
         options.write_concern = Some(
             WriteConcern::builder()
                 .w(Acknowledgment::Majority)
                 .journal(true)
+                .w_timeout(timeout)
                 .build(),
         );
         let client = mongodb::Client::with_options(options)?;

@@ -107,6 +107,35 @@ impl Store {
         Ok(revocation)
     }
 
+    /// The current token of each of a user's live families (each family has exactly one
+    /// token neither spent nor revoked).
+    pub async fn live_refresh_families(&self, user_id: &str) -> Result<Vec<RefreshTokenDoc>> {
+        let cursor = self
+            .refresh_tokens()
+            .find(doc! {
+                "user_id": user_id,
+                "used": false,
+                "revoked": false,
+                "expires_at": { "$gt": now() },
+            })
+            .sort(doc! { "issued_at": -1 })
+            .await?;
+        Ok(futures_util::TryStreamExt::try_collect(cursor).await?)
+    }
+
+    /// Revokes every refresh-token family issued to a client (the client was deleted).
+    pub async fn revoke_client_refresh_tokens(
+        &self,
+        client_id: &str,
+        access_expiry: DateTime,
+    ) -> Result<usize> {
+        self.revoke_families_where(
+            doc! { "client_id": client_id, "revoked": false },
+            access_expiry,
+        )
+        .await
+    }
+
     /// Revokes every refresh-token family a user holds (password change, account disabled);
     /// returns how many families were live.
     pub async fn revoke_user_refresh_tokens(
@@ -114,9 +143,18 @@ impl Store {
         user_id: &str,
         access_expiry: DateTime,
     ) -> Result<usize> {
+        self.revoke_families_where(doc! { "user_id": user_id, "revoked": false }, access_expiry)
+            .await
+    }
+
+    async fn revoke_families_where(
+        &self,
+        filter: mongodb::bson::Document,
+        access_expiry: DateTime,
+    ) -> Result<usize> {
         let families: Vec<String> = self
             .refresh_tokens()
-            .distinct("family_id", doc! { "user_id": user_id, "revoked": false })
+            .distinct("family_id", filter)
             .await?
             .into_iter()
             .filter_map(|family| family.as_str().map(str::to_owned))

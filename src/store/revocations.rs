@@ -11,11 +11,16 @@ use crate::error::Result;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RevocationDoc {
-    /// `jti:<jti>` for one access token, `family:<id>` for a refresh-token family.
+    /// `jti:<jti>` for one access token, `family:<id>` for a refresh-token family,
+    /// `user:<id>` for every token of a deleted user, `client:<id>` for every token issued to
+    /// a deleted client.
     #[serde(rename = "_id")]
     pub id: String,
     pub revoked_at: DateTime,
     pub expires_at: DateTime,
+    /// For `user:` and `client:`: tokens issued at or before this second are refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_before: Option<DateTime>,
 }
 
 impl RevocationDoc {
@@ -24,6 +29,7 @@ impl RevocationDoc {
             id: format!("jti:{jti}"),
             revoked_at: now(),
             expires_at,
+            issued_before: None,
         }
     }
 
@@ -32,6 +38,27 @@ impl RevocationDoc {
             id: format!("family:{family_id}"),
             revoked_at: now(),
             expires_at,
+            issued_before: None,
+        }
+    }
+
+    /// Every access token of a user, issued up to now.
+    pub fn user(user_id: &str, expires_at: DateTime) -> Self {
+        Self::subject(format!("user:{user_id}"), expires_at)
+    }
+
+    /// Every access token issued to a client up to now.
+    pub fn client(client_id: &str, expires_at: DateTime) -> Self {
+        Self::subject(format!("client:{client_id}"), expires_at)
+    }
+
+    fn subject(id: String, expires_at: DateTime) -> Self {
+        let at = now();
+        RevocationDoc {
+            id,
+            revoked_at: at,
+            expires_at,
+            issued_before: Some(at),
         }
     }
 }
@@ -39,14 +66,25 @@ impl RevocationDoc {
 impl Store {
     /// Records a revocation; recording the same one twice keeps the later expiry.
     pub async fn insert_revocation(&self, revocation: &RevocationDoc) -> Result<()> {
+        let mut later = doc! { "expires_at": revocation.expires_at };
+        if let Some(issued_before) = revocation.issued_before {
+            later.insert("issued_before", issued_before);
+        }
+        // A repeated subject revocation moves `revoked_at` so other instances see it again.
+        let (on_insert, set) = if revocation.issued_before.is_some() {
+            (doc! {}, doc! { "revoked_at": revocation.revoked_at })
+        } else {
+            (doc! { "revoked_at": revocation.revoked_at }, doc! {})
+        };
+        let mut update = doc! { "$max": later };
+        if !on_insert.is_empty() {
+            update.insert("$setOnInsert", on_insert);
+        }
+        if !set.is_empty() {
+            update.insert("$set", set);
+        }
         self.revocations()
-            .update_one(
-                doc! { "_id": &revocation.id },
-                doc! {
-                    "$setOnInsert": { "revoked_at": revocation.revoked_at },
-                    "$max": { "expires_at": revocation.expires_at },
-                },
-            )
+            .update_one(doc! { "_id": &revocation.id }, update)
             .upsert(true)
             .await?;
         Ok(())

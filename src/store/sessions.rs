@@ -47,6 +47,17 @@ impl Store {
         Ok(())
     }
 
+    /// A user's live browser sessions, newest first.
+    pub async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionDoc>> {
+        use futures_util::TryStreamExt;
+        let cursor = self
+            .sessions()
+            .find(doc! { "user_id": user_id, "expires_at": { "$gt": now() } })
+            .sort(doc! { "created_at": -1 })
+            .await?;
+        Ok(cursor.try_collect().await?)
+    }
+
     /// Ends every browser session of a user (password change, account disabled).
     pub async fn delete_user_sessions(&self, user_id: &str) -> Result<u64> {
         let result = self

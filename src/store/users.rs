@@ -74,6 +74,43 @@ impl Store {
         Ok(cursor.try_collect().await?)
     }
 
+    /// A page of users in key order: keys starting with `prefix`, after the key `after`.
+    /// A range on the indexed key rather than a regular expression, so nothing in the prefix
+    /// is ever read as a pattern.
+    pub async fn users_by_key_prefix(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<UserDoc>> {
+        let mut range = doc! { "$gte": prefix, "$lt": format!("{prefix}\u{10FFFF}") };
+        if let Some(after) = after {
+            range.insert("$gt", after);
+        }
+        let cursor = self
+            .users()
+            .find(doc! { "username_key": range })
+            .sort(doc! { "username_key": 1 })
+            .limit(limit)
+            .await?;
+        Ok(cursor.try_collect().await?)
+    }
+
+    /// Deletes the account and what is kept only for it: consents, the example API's note,
+    /// the failed-sign-in counter.
+    pub async fn delete_user_data(&self, user: &UserDoc) -> Result<()> {
+        let user_id = user.id.to_hex();
+        self.consents()
+            .delete_many(doc! { "user_id": &user_id })
+            .await?;
+        self.notes().delete_one(doc! { "_id": &user_id }).await?;
+        self.login_failures_collection()
+            .delete_one(doc! { "_id": &user.username_key })
+            .await?;
+        self.users().delete_one(doc! { "_id": user.id }).await?;
+        Ok(())
+    }
+
     pub async fn count_users(&self) -> Result<u64> {
         Ok(self.users().estimated_document_count().await?)
     }

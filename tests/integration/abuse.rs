@@ -83,9 +83,13 @@ async fn repeated_failures_lock_the_name_whether_or_not_it_exists() {
         .contains("Invalid username or password."));
 
     // An administrator lifts the lock.
-    assert!(portcullis::services::users::unlock(&app.store, "alice")
-        .await
-        .unwrap());
+    assert!(portcullis::services::users::unlock(
+        &app.store,
+        &portcullis::services::Actor::CommandLine,
+        "alice"
+    )
+    .await
+    .unwrap());
     let after = password_grant(&app, &seed.app_secret, "alice", "alice-password").await;
     assert_eq!(after.status, Status::Ok, "{}", after.body);
 }

@@ -30,12 +30,14 @@ async fn register_clients(app: &TestApp) -> String {
     };
     let (_, secret) = create_client(
         &app.store,
+        &portcullis::services::Actor::CommandLine,
         new("thirdparty", ClientKind::Confidential, CALLBACK),
     )
     .await
     .unwrap();
     create_client(
         &app.store,
+        &portcullis::services::Actor::CommandLine,
         new("native", ClientKind::Public, "http://127.0.0.1/cb"),
     )
     .await

@@ -160,6 +160,7 @@ async fn a_third_party_app_gets_tokens_through_the_browser() {
     let redirect_uri = format!("http://127.0.0.1:{callback_port}/callback");
     let (_, secret) = portcullis::services::clients::create_client(
         &store,
+        &portcullis::services::Actor::CommandLine,
         portcullis::services::clients::NewClient {
             client_id: Some("photos".into()),
             name: "Photo Printer".into(),

@@ -171,6 +171,7 @@ pub async fn seed(app: &TestApp) -> Seed {
         &app.store,
         &hasher,
         &app.config,
+        &portcullis::services::Actor::CommandLine,
         "alice",
         "alice-password",
         "user",
@@ -181,6 +182,7 @@ pub async fn seed(app: &TestApp) -> Seed {
         &app.store,
         &hasher,
         &app.config,
+        &portcullis::services::Actor::CommandLine,
         "root",
         "root-password",
         "admin",
@@ -205,6 +207,7 @@ pub async fn seed(app: &TestApp) -> Seed {
     let app_secret = secret(
         create_client(
             &app.store,
+            &portcullis::services::Actor::CommandLine,
             client(
                 "app",
                 ClientKind::Confidential,
@@ -218,6 +221,7 @@ pub async fn seed(app: &TestApp) -> Seed {
     let m2m_secret = secret(
         create_client(
             &app.store,
+            &portcullis::services::Actor::CommandLine,
             client(
                 "m2m",
                 ClientKind::Confidential,
@@ -231,6 +235,7 @@ pub async fn seed(app: &TestApp) -> Seed {
     let noref_secret = secret(
         create_client(
             &app.store,
+            &portcullis::services::Actor::CommandLine,
             client("noref", ClientKind::Confidential, &["password"], &all),
         )
         .await
@@ -238,6 +243,7 @@ pub async fn seed(app: &TestApp) -> Seed {
     );
     create_client(
         &app.store,
+        &portcullis::services::Actor::CommandLine,
         client(
             "mobile",
             ClientKind::Public,

@@ -3,6 +3,7 @@
 //! modules, so the suite links once.
 
 mod abuse;
+mod admin;
 mod authorize;
 mod browser;
 mod cli;

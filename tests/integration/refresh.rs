@@ -141,6 +141,7 @@ async fn password_change_and_disabling_end_refresh_tokens() {
         &app.store,
         &crate::common::fast_hasher(),
         &app.config,
+        &portcullis::services::Actor::CommandLine,
         "alice",
         "a brand new password",
     )
@@ -158,9 +159,15 @@ async fn password_change_and_disabling_end_refresh_tokens() {
     )
     .await;
     let live = answer.body["refresh_token"].as_str().unwrap().to_owned();
-    portcullis::services::users::set_disabled(&app.store, &app.config, "alice", true)
-        .await
-        .unwrap();
+    portcullis::services::users::set_disabled(
+        &app.store,
+        &app.config,
+        &portcullis::services::Actor::CommandLine,
+        "alice",
+        true,
+    )
+    .await
+    .unwrap();
     assert_eq!(
         refresh(&app, &seed, &live, "").await.body["error"],
         "invalid_grant"

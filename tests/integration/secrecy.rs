@@ -102,6 +102,7 @@ async fn a_full_flow_logs_no_secret() {
     // The browser flow, through a client registered for it.
     let (_, third_party_secret) = portcullis::services::clients::create_client(
         &app.store,
+        &portcullis::services::Actor::CommandLine,
         portcullis::services::clients::NewClient {
             client_id: Some("web".into()),
             name: "Web".into(),

@@ -12,9 +12,17 @@ use crate::common::{fast_hasher, store};
 async fn users_round_trip_and_names_are_unique_case_insensitively() {
     let (store, config, _db) = store().await;
     let hasher = fast_hasher();
-    let alice = create_user(&store, &hasher, &config, "Alice", "correct horse", "user")
-        .await
-        .unwrap();
+    let alice = create_user(
+        &store,
+        &hasher,
+        &config,
+        &portcullis::services::Actor::CommandLine,
+        "Alice",
+        "correct horse",
+        "user",
+    )
+    .await
+    .unwrap();
     let found = find_user(&store, "alice").await.unwrap().unwrap();
     assert_eq!(found.id, alice.id);
     assert_eq!(found.username, "Alice");
@@ -23,9 +31,17 @@ async fn users_round_trip_and_names_are_unique_case_insensitively() {
     assert!(!found.password_hash.contains("correct horse"));
 
     for twin in ["alice", "ALICE", "\u{ff21}lice"] {
-        let error = create_user(&store, &hasher, &config, twin, "correct horse", "user")
-            .await
-            .unwrap_err();
+        let error = create_user(
+            &store,
+            &hasher,
+            &config,
+            &portcullis::services::Actor::CommandLine,
+            twin,
+            "correct horse",
+            "user",
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(error, Error::Conflict(_)), "{twin}: {error}");
     }
 }
@@ -34,35 +50,80 @@ async fn users_round_trip_and_names_are_unique_case_insensitively() {
 async fn user_changes_are_validated_and_stored() {
     let (store, config, _db) = store().await;
     let hasher = fast_hasher();
-    create_user(&store, &hasher, &config, "bob", "correct horse", "user")
-        .await
-        .unwrap();
+    create_user(
+        &store,
+        &hasher,
+        &config,
+        &portcullis::services::Actor::CommandLine,
+        "bob",
+        "correct horse",
+        "user",
+    )
+    .await
+    .unwrap();
     assert!(matches!(
-        create_user(&store, &hasher, &config, "carol", "short", "user").await,
+        create_user(
+            &store,
+            &hasher,
+            &config,
+            &portcullis::services::Actor::CommandLine,
+            "carol",
+            "short",
+            "user"
+        )
+        .await,
         Err(Error::Invalid {
             field: "password",
             ..
         })
     ));
     assert!(matches!(
-        create_user(&store, &hasher, &config, "carol", "long enough", "root").await,
+        create_user(
+            &store,
+            &hasher,
+            &config,
+            &portcullis::services::Actor::CommandLine,
+            "carol",
+            "long enough",
+            "root"
+        )
+        .await,
         Err(Error::Invalid { field: "role", .. })
     ));
     assert_eq!(
-        set_role(&store, &config, "BOB", "admin")
-            .await
-            .unwrap()
-            .role,
+        set_role(
+            &store,
+            &config,
+            &portcullis::services::Actor::CommandLine,
+            "BOB",
+            "admin"
+        )
+        .await
+        .unwrap()
+        .role,
         "admin"
     );
     assert!(
-        set_disabled(&store, &config, "bob", true)
-            .await
-            .unwrap()
-            .disabled
+        set_disabled(
+            &store,
+            &config,
+            &portcullis::services::Actor::CommandLine,
+            "bob",
+            true
+        )
+        .await
+        .unwrap()
+        .disabled
     );
     assert!(matches!(
-        set_role(&store, &config, "nobody", "admin").await,
+        set_role(
+            &store,
+            &config,
+            &portcullis::services::Actor::CommandLine,
+            "nobody",
+            "admin"
+        )
+        .await,
         Err(Error::NotFound(_))
     ));
 }
@@ -80,7 +141,13 @@ async fn clients_round_trip_with_a_hashed_secret() {
         default_scopes: None,
         can_introspect: false,
     };
-    let (client, secret) = create_client(&store, new.clone()).await.unwrap();
+    let (client, secret) = create_client(
+        &store,
+        &portcullis::services::Actor::CommandLine,
+        new.clone(),
+    )
+    .await
+    .unwrap();
     let secret = secret.expect("confidential clients get a secret");
     assert_eq!(secret.expose().len(), 43);
     let stored = store.find_client("billing").await.unwrap().unwrap();
@@ -88,7 +155,12 @@ async fn clients_round_trip_with_a_hashed_secret() {
     assert_eq!(stored.default_scopes, client.scopes);
 
     assert!(matches!(
-        create_client(&store, new.clone()).await,
+        create_client(
+            &store,
+            &portcullis::services::Actor::CommandLine,
+            new.clone()
+        )
+        .await,
         Err(Error::Conflict(_))
     ));
 
@@ -129,7 +201,10 @@ async fn clients_round_trip_with_a_hashed_secret() {
             ..bad
         };
         assert!(
-            matches!(create_client(&store, bad).await, Err(Error::Invalid { .. })),
+            matches!(
+                create_client(&store, &portcullis::services::Actor::CommandLine, bad).await,
+                Err(Error::Invalid { .. })
+            ),
             "case {i}"
         );
     }
@@ -183,6 +258,7 @@ async fn query_operators_in_input_are_plain_strings() {
         &store,
         &fast_hasher(),
         &config,
+        &portcullis::services::Actor::CommandLine,
         "dave",
         "correct horse",
         "user",

@@ -160,9 +160,15 @@ async fn wrong_password_unknown_user_and_disabled_user_look_the_same() {
         auth(),
     )
     .await;
-    portcullis::services::users::set_disabled(&app.store, &app.config, "alice", true)
-        .await
-        .unwrap();
+    portcullis::services::users::set_disabled(
+        &app.store,
+        &app.config,
+        &portcullis::services::Actor::CommandLine,
+        "alice",
+        true,
+    )
+    .await
+    .unwrap();
     let disabled = token(
         &app,
         "grant_type=password&username=alice&password=alice-password",

@@ -17,6 +17,7 @@ use crate::oauth::context::RequestMeta;
 use crate::oauth::error::OAuthError;
 use crate::password::PasswordHasher;
 use crate::services::users::create_user;
+use crate::services::Actor;
 use crate::store::Store;
 
 pub fn routes() -> Vec<Route> {
@@ -70,6 +71,7 @@ async fn register(
         store,
         hasher,
         config,
+        &Actor::SelfService,
         &username,
         &password,
         SELF_REGISTERED_ROLE,

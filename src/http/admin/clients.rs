@@ -1,0 +1,179 @@
+//! `/admin/v1/clients`: registered OAuth clients. A secret is shown once, when it is made.
+
+use rocket::http::{ContentType, Status};
+use rocket::serde::json::{json, Json, Value};
+use rocket::serde::Deserialize;
+use rocket::{delete, get, patch, post, routes, Route, State};
+
+use super::{body, page_size, rfc3339, AdminCaller, AdminError, AdminResult};
+use crate::config::Config;
+use crate::guard::GuardError;
+use crate::services::clients::{self, ClientChanges, NewClient};
+use crate::store::{ClientDoc, ClientKind, Store};
+
+pub fn routes() -> Vec<Route> {
+    routes![create, list, get_one, update, rotate_secret, remove]
+}
+
+type Caller<'r> = Result<AdminCaller, GuardError>;
+type Body<'r, T> = Result<Json<T>, rocket::serde::json::Error<'r>>;
+
+fn view(client: &ClientDoc) -> Value {
+    json!({
+        "client_id": client.client_id,
+        "name": client.name,
+        "public": client.kind == ClientKind::Public,
+        "redirect_uris": client.redirect_uris,
+        "grant_types": client.grant_types,
+        "scopes": client.scopes,
+        "default_scopes": client.default_scopes,
+        "can_introspect": client.can_introspect,
+        "created_at": rfc3339(client.created_at),
+        "updated_at": rfc3339(client.updated_at),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "rocket::serde", deny_unknown_fields)]
+struct NewClientBody {
+    client_id: Option<String>,
+    name: String,
+    #[serde(default)]
+    public: bool,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    grant_types: Vec<String>,
+    #[serde(default)]
+    scopes: Vec<String>,
+    default_scopes: Option<Vec<String>>,
+    #[serde(default)]
+    can_introspect: bool,
+}
+
+/// Registers a client; a confidential client's secret is in this answer and nowhere else.
+#[post("/admin/v1/clients", data = "<new>")]
+async fn create(
+    caller: Caller<'_>,
+    content_type: Option<&ContentType>,
+    new: Body<'_, NewClientBody>,
+    store: &State<Store>,
+) -> AdminResult<(Status, Json<Value>)> {
+    let caller = caller?;
+    let new = body(content_type, new)?;
+    let kind = if new.public {
+        ClientKind::Public
+    } else {
+        ClientKind::Confidential
+    };
+    let (client, secret) = clients::create_client(
+        store,
+        &caller.actor,
+        NewClient {
+            client_id: new.client_id,
+            name: new.name,
+            kind,
+            redirect_uris: new.redirect_uris,
+            grant_types: new.grant_types,
+            scopes: new.scopes,
+            default_scopes: new.default_scopes,
+            can_introspect: new.can_introspect,
+        },
+    )
+    .await?;
+    let mut answer = view(&client);
+    answer["client_secret"] = json!(secret.as_ref().map(|s| s.expose()));
+    Ok((Status::Created, Json(answer)))
+}
+
+/// Clients in id order; `after` is the previous page's `next`.
+#[get("/admin/v1/clients?<after>&<limit>")]
+async fn list(
+    caller: Caller<'_>,
+    after: Option<&str>,
+    limit: Option<&str>,
+    store: &State<Store>,
+) -> AdminResult<Json<Value>> {
+    caller?;
+    let limit = page_size(limit)?;
+    let page = store.clients_page(after, limit).await?;
+    let next = (page.len() == usize::try_from(limit).unwrap_or(usize::MAX))
+        .then(|| page.last().map(|c| c.client_id.clone()))
+        .flatten();
+    let found: Vec<Value> = page.iter().map(view).collect();
+    Ok(Json(json!({ "clients": found, "next": next })))
+}
+
+#[get("/admin/v1/clients/<id>")]
+async fn get_one(caller: Caller<'_>, id: &str, store: &State<Store>) -> AdminResult<Json<Value>> {
+    caller?;
+    let client = store
+        .find_client(id)
+        .await?
+        .ok_or_else(|| AdminError::not_found("client"))?;
+    Ok(Json(view(&client)))
+}
+
+#[derive(Deserialize)]
+#[serde(crate = "rocket::serde", deny_unknown_fields)]
+struct ClientChangesBody {
+    name: Option<String>,
+    redirect_uris: Option<Vec<String>>,
+    grant_types: Option<Vec<String>>,
+    scopes: Option<Vec<String>>,
+    default_scopes: Option<Vec<String>>,
+    can_introspect: Option<bool>,
+}
+
+/// Changes any of the client's registration; the result is checked as a whole, as on
+/// creation.
+#[patch("/admin/v1/clients/<id>", data = "<changes>")]
+async fn update(
+    caller: Caller<'_>,
+    id: &str,
+    content_type: Option<&ContentType>,
+    changes: Body<'_, ClientChangesBody>,
+    store: &State<Store>,
+) -> AdminResult<Json<Value>> {
+    let caller = caller?;
+    let changes = body(content_type, changes)?;
+    let changes = ClientChanges {
+        name: changes.name,
+        redirect_uris: changes.redirect_uris,
+        grant_types: changes.grant_types,
+        scopes: changes.scopes,
+        default_scopes: changes.default_scopes,
+        can_introspect: changes.can_introspect,
+    };
+    if changes.is_empty() {
+        return Err(AdminError::bad_request("nothing to change"));
+    }
+    let client = clients::update_client(store, &caller.actor, id, changes).await?;
+    Ok(Json(view(&client)))
+}
+
+/// A new secret for a confidential client; the old one stops working at once.
+#[post("/admin/v1/clients/<id>/secret")]
+async fn rotate_secret(
+    caller: Caller<'_>,
+    id: &str,
+    store: &State<Store>,
+) -> AdminResult<Json<Value>> {
+    let caller = caller?;
+    let secret = clients::rotate_secret(store, &caller.actor, id).await?;
+    Ok(Json(
+        json!({ "client_id": id, "client_secret": secret.expose() }),
+    ))
+}
+
+/// Deletes the client and revokes every token issued to it.
+#[delete("/admin/v1/clients/<id>")]
+async fn remove(
+    caller: Caller<'_>,
+    id: &str,
+    store: &State<Store>,
+    config: &State<Config>,
+) -> AdminResult<Status> {
+    let caller = caller?;
+    clients::remove_client(store, config, &caller.actor, id).await?;
+    Ok(Status::NoContent)
+}
