@@ -80,6 +80,59 @@ pub struct Config {
     pub shutdown_grace_secs: u32,
     /// Log filter in `tracing` syntax, e.g. `info` or `portcullis=debug,info`.
     pub log: String,
+    /// `text` (for people) or `json` (one JSON object per line, for log pipelines).
+    pub log_format: LogFormat,
+    /// Who may read `GET /metrics`.
+    pub metrics: MetricsConfig,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Access to the Prometheus metrics: from the listed addresses, or with the bearer token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Addresses (`127.0.0.1`) and networks (`10.0.0.0/8`) that may read the metrics without a
+    /// token. The client address is the socket peer, or `client_ip_header` when set.
+    pub allow: Vec<String>,
+    /// A token (at least 32 characters) that reads the metrics from anywhere, sent as
+    /// `Authorization: Bearer <token>`.
+    pub bearer_token: Option<Secret>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            allow: vec!["127.0.0.1".into(), "::1".into()],
+            bearer_token: None,
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// The allowed networks, parsed (a bare address is a network of one).
+    pub fn networks(&self) -> Result<Vec<ipnet::IpNet>, Error> {
+        self.allow
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        Error::Config(format!(
+                            "metrics.allow: {entry:?} is not an IP address or network"
+                        ))
+                    })
+            })
+            .collect()
+    }
 }
 
 /// Argon2id cost parameters (OWASP's recommended minimum by default).
@@ -203,6 +256,8 @@ impl Default for Config {
             tls: None,
             shutdown_grace_secs: 5,
             log: "info,rocket=warn".into(),
+            log_format: LogFormat::Text,
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -304,6 +359,15 @@ impl Config {
         }
         if self.token_leeway_secs > 300 {
             return invalid("token_leeway_secs", "must be at most 300");
+        }
+        self.metrics.networks()?;
+        if self
+            .metrics
+            .bearer_token
+            .as_ref()
+            .is_some_and(|token| token.expose().len() < 32)
+        {
+            return invalid("metrics.bearer_token", "must be at least 32 characters");
         }
         if self.database_timeout_ms == 0 {
             return invalid("database_timeout_ms", "must be greater than zero");

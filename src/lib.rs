@@ -12,6 +12,8 @@ pub mod error;
 pub mod guard;
 pub mod http;
 pub mod keys;
+pub mod kit;
+pub mod metrics;
 pub mod oauth;
 pub mod password;
 pub mod revocation;
@@ -33,7 +35,8 @@ pub use store::Store;
 /// How often a running server looks for a rotated key in the keys folder.
 const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 
-/// Builds the Rocket application. Nothing is global: two instances can run in one process.
+/// Builds the Rocket application. Nothing is global but the metrics recorder (shared by every
+/// instance in a process): two instances can run in one process.
 pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build> {
     let hasher = password::PasswordHasher::new(config.argon2);
     let revocations = revocation::RevocationSet::default();
@@ -42,10 +45,16 @@ pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build
     // rocket_dyn_templates reads its folder from Rocket's own configuration.
     let figment = rocket::figment::Figment::from(rocket_config(&config))
         .merge(("template_dir", config.templates_dir.clone()));
+    // The process-wide metrics recorder, installed before anything is counted.
+    metrics::handle();
+    let metrics_access = http::MetricsAccess::from_config(&config);
     rocket::custom(figment)
+        .attach(http::RequestObserver::new())
         .attach(rocket_dyn_templates::Template::fairing())
+        .manage(metrics_access)
         .manage(config)
         .manage(revocations)
+        .manage(guard::Verifier(std::sync::Arc::new(verifier.clone())))
         .manage(verifier)
         .manage(store)
         .manage(keys)

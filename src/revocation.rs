@@ -100,6 +100,9 @@ impl RevocationSet {
             inner.families.retain(|_, expiry| *expiry > now);
             inner.subjects.retain(|_, (_, expiry)| *expiry > now);
             inner.last_sync = Some(Instant::now());
+            crate::metrics::revocation_set(
+                inner.jtis.len() + inner.families.len() + inner.subjects.len(),
+            );
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ pub enum ClientCommand {
         /// Display name shown on the consent page.
         #[arg(long)]
         name: String,
-        /// Client id (default: random).
+        /// Client id, not 24 hex digits (default: random).
         #[arg(long)]
         id: Option<String>,
         /// A public client (native or browser app): no secret.
@@ -35,7 +35,7 @@ pub enum ClientCommand {
         /// Registered redirect URIs (exact match).
         #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
-        /// May call the introspection endpoint (for resource servers).
+        /// May call the introspection endpoint (for resource servers; not with --public).
         #[arg(long)]
         introspect: bool,
     },

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Config;
+use crate::config::{Config, LogFormat};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
@@ -92,16 +92,20 @@ fn run(cli: Cli) -> Result<()> {
     })
 }
 
-/// Logs go to stderr. Management commands only show warnings, so their stdout stays clean.
+/// Logs go to stderr, as text or JSON lines (`log_format`). Management commands only show warnings, so their stdout stays clean.
 fn init_logging(config: &Config, serving: bool) {
     let filter = if serving { config.log.as_str() } else { "warn" };
     let filter = tracing_subscriber::EnvFilter::try_new(filter)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let logger = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Text => logger
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        LogFormat::Json => logger.json().flatten_event(true).try_init(),
+    };
 }
 
 /// Connects to the database for a management command, with indexes in place so unique names

@@ -27,6 +27,8 @@ pub enum GuardError {
     UserRequired,
     /// The service has no token verifier configured: 500.
     Misconfigured,
+    /// The token could not be checked right now (the authorization server is unreachable).
+    Unavailable,
 }
 
 impl GuardError {
@@ -38,12 +40,13 @@ impl GuardError {
             | GuardError::InsufficientRole(_)
             | GuardError::UserRequired => Status::Forbidden,
             GuardError::Misconfigured => Status::InternalServerError,
+            GuardError::Unavailable => Status::ServiceUnavailable,
         }
     }
 
     fn code(&self) -> Option<&'static str> {
         match self {
-            GuardError::Missing | GuardError::Misconfigured => None,
+            GuardError::Missing | GuardError::Misconfigured | GuardError::Unavailable => None,
             GuardError::InvalidRequest(_) => Some("invalid_request"),
             GuardError::Token(_) => Some("invalid_token"),
             GuardError::InsufficientScope(_)
@@ -61,6 +64,7 @@ impl GuardError {
             GuardError::InsufficientRole(role) => format!("the {role} role is required"),
             GuardError::UserRequired => "a user's access token is required".into(),
             GuardError::Misconfigured => "the server cannot verify tokens".into(),
+            GuardError::Unavailable => "the token cannot be verified right now".into(),
         }
     }
 
@@ -83,12 +87,16 @@ impl GuardError {
 impl<'r> Responder<'r, 'static> for GuardError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         let body = Json(json!({
-            "error": self.code().unwrap_or("unauthorized"),
+            "error": self.code().unwrap_or(match self {
+                GuardError::Unavailable => "temporarily_unavailable",
+                GuardError::Misconfigured => "server_error",
+                _ => "unauthorized",
+            }),
             "error_description": self.description(),
         }));
         let mut response = Response::build_from(body.respond_to(request)?);
         response.status(self.status());
-        if self.status() != Status::InternalServerError {
+        if !matches!(self, GuardError::Misconfigured | GuardError::Unavailable) {
             response.header(Header::new("WWW-Authenticate", self.challenge()));
         }
         response.ok()

@@ -33,16 +33,36 @@ pub use crate::oauth::verify::TokenVerifier;
 /// Longest `Authorization` header accepted.
 pub const MAX_AUTHORIZATION_LEN: usize = 8 * 1024;
 
+/// Turns a bearer token into verified, unrevoked claims: Portcullis's own [`TokenVerifier`],
+/// or, in another service, the resource-server kit's `RemoteVerifier`.
+#[rocket::async_trait]
+pub trait BearerVerifier: Send + Sync + 'static {
+    async fn verify_bearer(&self, token: &str) -> Result<Arc<AccessClaims>, GuardError>;
+}
+
+/// The verifier the guards ask, as Rocket managed state (`rocket.manage(Verifier(...))`).
+#[derive(Clone)]
+pub struct Verifier(pub Arc<dyn BearerVerifier>);
+
+#[rocket::async_trait]
+impl BearerVerifier for TokenVerifier {
+    async fn verify_bearer(&self, token: &str) -> Result<Arc<AccessClaims>, GuardError> {
+        self.verify_shared(token).map_err(GuardError::Token)
+    }
+}
+
 /// The verdict on a request's bearer token, reached once per request however many guards ask.
-fn verdict<'r>(request: &'r Request<'_>) -> &'r Result<Arc<AccessClaims>, GuardError> {
-    request.local_cache(|| {
-        let verifier = request
-            .rocket()
-            .state::<TokenVerifier>()
-            .ok_or(GuardError::Misconfigured)?;
-        let token = bearer_token(request.headers())?;
-        verifier.verify_shared(token).map_err(GuardError::Token)
-    })
+async fn verdict<'r>(request: &'r Request<'_>) -> &'r Result<Arc<AccessClaims>, GuardError> {
+    request
+        .local_cache_async(async {
+            let verifier = request
+                .rocket()
+                .state::<Verifier>()
+                .ok_or(GuardError::Misconfigured)?;
+            let token = bearer_token(request.headers())?;
+            verifier.0.verify_bearer(token).await
+        })
+        .await
 }
 
 /// A verified, unrevoked access token, borrowed from the request: the cheapest guard.
@@ -51,7 +71,7 @@ impl<'r> FromRequest<'r> for &'r AccessClaims {
     type Error = GuardError;
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, GuardError> {
-        match verdict(request) {
+        match verdict(request).await {
             Ok(claims) => Outcome::Success(claims),
             Err(error) => reject(error.clone()),
         }
@@ -64,7 +84,7 @@ impl<'r> FromRequest<'r> for AccessClaims {
     type Error = GuardError;
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, GuardError> {
-        match verdict(request) {
+        match verdict(request).await {
             Ok(claims) => Outcome::Success(AccessClaims::clone(claims)),
             Err(error) => reject(error.clone()),
         }

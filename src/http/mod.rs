@@ -7,6 +7,8 @@ mod catchers;
 mod form;
 mod guards;
 mod health;
+mod metrics;
+mod observe;
 mod pages;
 mod rate_limit;
 mod register;
@@ -21,6 +23,7 @@ use rocket::{Catcher, Route};
 pub fn routes() -> Vec<Route> {
     [
         health::routes(),
+        metrics::routes(),
         token::routes(),
         well_known::routes(),
         register::routes(),
@@ -32,6 +35,9 @@ pub fn routes() -> Vec<Route> {
     ]
     .concat()
 }
+
+pub use metrics::MetricsAccess;
+pub use observe::RequestObserver;
 
 /// JSON answers for every error status, so no framework page or internal detail leaks.
 pub fn catchers() -> Vec<Catcher> {

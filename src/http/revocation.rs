@@ -15,7 +15,7 @@ use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::introspect::{introspect as run_introspection, Introspection};
 use crate::oauth::revoke;
-use crate::store::ClientDoc;
+use crate::store::{ClientDoc, ClientKind};
 
 /// Longest token accepted for revocation or introspection.
 const MAX_TOKEN_LEN: usize = 8 * 1024;
@@ -64,7 +64,9 @@ async fn introspect(
     form: Result<OAuthForm, OAuthError>,
 ) -> Result<NoStore<Json<Introspection>>, OAuthError> {
     let (client, token, hint) = authenticated_token(&ctx, &meta, basic, form).await?;
-    if !client.can_introspect {
+    // A public client authenticated with nothing but its id (§2.1 requires authentication),
+    // so a record that predates the registration rule still gets no answer.
+    if !client.can_introspect || client.kind == ClientKind::Public {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "the client may not introspect tokens",

@@ -31,15 +31,18 @@ pub async fn check_password(
     password: &str,
     attempt: Attempt<'_>,
 ) -> Result<Option<UserDoc>> {
+    // Before anything is hashed, the dummy hash included: Argon2 never sees more than
+    // `MAX_PASSWORD_BYTES`, whatever the form carried. No account has so long a password.
+    if password.len() > MAX_PASSWORD_BYTES {
+        audit_failure(store, username, None, "password_too_long", &attempt).await?;
+        return Ok(None);
+    }
     // A name that breaks the username rules can have no account and needs no counter.
     let Ok(name) = parse_username(username) else {
         hasher.verify(password, None).await?;
         audit_failure(store, username, None, "unknown_user", &attempt).await?;
         return Ok(None);
     };
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Ok(None);
-    }
     let throttle = store.login_failures(&name.key).await?;
     if let Some(until) = throttle.as_ref().and_then(|t| t.locked_until) {
         if until > now() {

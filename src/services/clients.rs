@@ -203,6 +203,14 @@ fn validate(new: &NewClient) -> Result<Registration> {
         ));
     }
     let grant_types = check_grant_types(&new.grant_types, new.kind)?;
+    // RFC 7662 §2.1: the introspection endpoint requires client authentication, and a public
+    // client has nothing to authenticate with; anyone could use its id to scan tokens.
+    if new.kind == ClientKind::Public && new.can_introspect {
+        return Err(Error::invalid(
+            "can_introspect",
+            "a public client cannot authenticate, so it cannot introspect tokens",
+        ));
+    }
     let scopes = check_scopes("scopes", &new.scopes)?;
     let default_scopes = match &new.default_scopes {
         Some(defaults) => check_scopes("default_scopes", defaults)?,
@@ -248,14 +256,21 @@ fn check_client_id(id: &str) -> Result<()> {
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::invalid(
+    if !valid {
+        return Err(Error::invalid(
             "client_id",
             "must be 1 to 64 of A-Z a-z 0-9 - _ .",
-        ))
+        ));
     }
+    // RFC 9700 §4.15: a client's tokens carry its id as `sub`, and a user's `sub` is a
+    // 24-hex-digit ObjectId; an id of that form could pass for a user at a resource server.
+    if id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Error::invalid(
+            "client_id",
+            "must not be 24 hex digits, the form of a user id",
+        ));
+    }
+    Ok(())
 }
 
 fn check_grant_types(grants: &[String], kind: ClientKind) -> Result<Vec<String>> {

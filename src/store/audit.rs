@@ -19,6 +19,8 @@ pub enum AuditKind {
     ClientAuthFailed,
     RefreshTokenReuse,
     AuthorizationCodeReuse,
+    /// A client presented a code issued to another client.
+    AuthorizationCodeWrongClient,
     RefreshTokensRevoked,
     TokenRevoked,
     UserCreated,
@@ -115,6 +117,7 @@ impl Store {
             actor = event.actor.as_deref(),
             "audit"
         );
+        crate::metrics::audit_event(event.kind, event.grant_type.as_deref());
         if let Some(queue) = self.audit_queue.sender() {
             match queue
                 .send(super::audit_queue::Message::Event(Box::new(event)))

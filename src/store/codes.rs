@@ -1,6 +1,7 @@
 //! The `authorization_codes` collection (RFC 6749 §4.1.2). Only a code's SHA-256 is stored.
-//! A code is spent by one atomic update; the spent record is kept a while longer, with the
-//! tokens it produced, so a second redemption can revoke them.
+//! A code is spent by one atomic update, and only by the client it was issued to; the spent
+//! record is kept a while longer, with the tokens it produced, so a second redemption can
+//! revoke them.
 
 use mongodb::bson::{doc, DateTime};
 use serde::{Deserialize, Serialize};
@@ -15,8 +16,11 @@ pub struct AuthCodeDoc {
     pub hash: String,
     pub client_id: String,
     pub user_id: String,
-    /// The redirect URI the code was issued for (RFC 6749 §4.1.3 compares it).
+    /// The redirect URI the code was delivered to.
     pub redirect_uri: String,
+    /// The authorization request's `redirect_uri` parameter exactly as sent, `None` when it
+    /// was left out: RFC 6749 §4.1.3 then requires the identical value at the token endpoint.
+    pub requested_redirect_uri: Option<String>,
     pub scopes: Vec<String>,
     /// The PKCE challenge as oxide-auth encodes it (`<challenge>S`).
     pub pkce: Option<String>,
@@ -35,8 +39,10 @@ pub struct AuthCodeDoc {
 #[derive(Debug)]
 pub enum CodeUse {
     Redeemed(AuthCodeDoc),
-    /// Presented again after a successful redemption.
+    /// Presented again by its own client after a successful redemption.
     Reused(AuthCodeDoc),
+    /// Presented by a client it was not issued to; left unspent.
+    OtherClient(AuthCodeDoc),
     /// Unknown or expired.
     Invalid,
 }
@@ -47,12 +53,20 @@ impl Store {
         Ok(())
     }
 
-    /// Spends a code in one atomic step: of two concurrent redemptions, one wins.
-    pub async fn redeem_code(&self, hash: &str) -> Result<CodeUse> {
+    /// Spends a code in one atomic step: of two concurrent redemptions, one wins. The client
+    /// is part of the condition (RFC 6749 §4.1.3: the code must have been issued to it), so
+    /// another client presenting a stolen code cannot burn it and make the rightful
+    /// redemption look like reuse.
+    pub async fn redeem_code(&self, hash: &str, client_id: &str) -> Result<CodeUse> {
         let spent = self
             .codes()
             .find_one_and_update(
-                doc! { "_id": hash, "used": false, "expires_at": { "$gt": now() } },
+                doc! {
+                    "_id": hash,
+                    "client_id": client_id,
+                    "used": false,
+                    "expires_at": { "$gt": now() },
+                },
                 doc! { "$set": { "used": true } },
             )
             .await?;
@@ -60,6 +74,7 @@ impl Store {
             return Ok(CodeUse::Redeemed(code));
         }
         Ok(match self.codes().find_one(doc! { "_id": hash }).await? {
+            Some(code) if code.client_id != client_id => CodeUse::OtherClient(code),
             Some(code) if code.used => CodeUse::Reused(code),
             _ => CodeUse::Invalid,
         })

@@ -20,6 +20,8 @@ use std::time::Duration;
 
 use mongodb::bson::doc;
 use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::event::command::CommandEvent;
+use mongodb::event::EventHandler;
 use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::{Collection, Database};
 
@@ -80,6 +82,16 @@ impl Store {
                 .w_timeout(timeout)
                 .build(),
         );
+        options.command_event_handler =
+            Some(EventHandler::callback(|event: CommandEvent| match event {
+                CommandEvent::Succeeded(done) => {
+                    crate::metrics::database_command(&done.command_name, done.duration, false)
+                }
+                CommandEvent::Failed(failed) => {
+                    crate::metrics::database_command(&failed.command_name, failed.duration, true)
+                }
+                _ => {}
+            }));
         let client = mongodb::Client::with_options(options)?;
         Ok(Store {
             db: client.database(database),

@@ -66,6 +66,8 @@ impl RevocationDoc {
 impl Store {
     /// Records a revocation; recording the same one twice keeps the later expiry.
     pub async fn insert_revocation(&self, revocation: &RevocationDoc) -> Result<()> {
+        let kind = revocation.id.split(':').next().unwrap_or("unknown");
+        crate::metrics::revocation(kind);
         let mut later = doc! { "expires_at": revocation.expires_at };
         if let Some(issued_before) = revocation.issued_before {
             later.insert("issued_before", issued_before);

@@ -255,3 +255,48 @@ async fn hostile_input_is_refused_cleanly() {
         response.status()
     );
 }
+
+#[rocket::async_test]
+async fn an_overlong_password_is_refused_before_any_hashing() {
+    let app = app_with(|_| {}).await;
+    seed(&app).await;
+    let page = app
+        .client
+        .get("/login")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let long = "x".repeat(1025);
+    // A known name and one the username rules refuse (which used to reach the dummy hash).
+    for username in ["alice", "no+such+name%21"] {
+        let form = app
+            .client
+            .post("/login")
+            .header(ContentType::Form)
+            .body(format!("csrf={csrf}&username={username}&password={long}"))
+            .dispatch()
+            .await;
+        assert_eq!(form.status(), Status::Unauthorized, "{username}");
+        assert!(form
+            .into_string()
+            .await
+            .unwrap()
+            .contains("Invalid username or password."));
+    }
+    // The length check comes first: both are recorded as too long, neither as an unknown user
+    // (the reason written after the dummy hash).
+    let events = app.store.recent_audit_events(20).await.unwrap();
+    let reasons: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == portcullis::store::AuditKind::LoginFailed)
+        .filter_map(|e| e.reason.clone())
+        .collect();
+    assert_eq!(
+        reasons,
+        ["password_too_long", "password_too_long"],
+        "{reasons:?}"
+    );
+}

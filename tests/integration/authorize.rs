@@ -8,14 +8,14 @@ use url::Url;
 
 use crate::common::{app, app_with, basic, bearer, csrf_of, post_form, seed, sign_in, TestApp};
 
-const CALLBACK: &str = "https://client.example/cb";
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+pub const CALLBACK: &str = "https://client.example/cb";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 /// RFC 7636 Appendix B: the S256 challenge of `VERIFIER`.
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// A confidential third-party client (`thirdparty`) and a public native one (`native`).
-async fn register_clients(app: &TestApp) -> String {
+pub async fn register_clients(app: &TestApp) -> String {
     use portcullis::services::clients::{create_client, NewClient};
     use portcullis::store::ClientKind;
     let new = |id: &str, kind, uri: &str| NewClient {
@@ -45,7 +45,7 @@ async fn register_clients(app: &TestApp) -> String {
     secret.unwrap().expose().to_owned()
 }
 
-fn authorize_url(client_id: &str, redirect: &str, scope: &str, extra: &str) -> String {
+pub fn authorize_url(client_id: &str, redirect: &str, scope: &str, extra: &str) -> String {
     let mut url = Url::parse("http://portcullis.test/oauth/authorize").unwrap();
     url.query_pairs_mut()
         .append_pair("response_type", "code")
@@ -64,7 +64,7 @@ fn location(response: &LocalResponse<'_>) -> Option<String> {
 
 /// Runs GET /oauth/authorize and, when the consent page shows, approves it. Returns the
 /// final redirect's query parameters.
-async fn authorize(client: &Client, url: &str, approve: bool) -> Vec<(String, String)> {
+pub async fn authorize(client: &Client, url: &str, approve: bool) -> Vec<(String, String)> {
     let response = client.get(url.to_owned()).dispatch().await;
     let redirect = if response.status() == Status::Ok {
         let page = response.into_string().await.unwrap();
@@ -93,14 +93,14 @@ async fn authorize(client: &Client, url: &str, approve: bool) -> Vec<(String, St
         .collect()
 }
 
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
     pairs
         .iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
 }
 
-async fn exchange(
+pub async fn exchange(
     app: &TestApp,
     secret: &str,
     code: &str,

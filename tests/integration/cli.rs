@@ -314,3 +314,78 @@ fn usage_errors_are_one_line() {
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
+
+/// A server process that is killed when the test ends, however it ends.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Sends one plain HTTP/1.1 GET and returns the whole answer.
+fn http_get(port: u16, path: &str, extra_header: &str) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra_header}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer)
+}
+
+#[test]
+fn json_logs_carry_each_request_with_its_id() {
+    let cli = Cli::new();
+    let port = free_closed_port();
+    let child = cli
+        .command(&["serve"])
+        .env("PORTCULLIS_PORT", port.to_string())
+        .env("PORTCULLIS_ISSUER", format!("http://127.0.0.1:{port}"))
+        .env("PORTCULLIS_LOG_FORMAT", "json")
+        .env(
+            "PORTCULLIS_TEMPLATES_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut server = Running(child);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let answer = loop {
+        match http_get(port, "/healthz", "X-Request-Id: trace-42") {
+            Ok(answer) => break answer,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(100))
+            }
+            Err(error) => panic!("the server did not start: {error}"),
+        }
+    };
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-request-id: trace-42"),
+        "{answer}"
+    );
+
+    let _ = server.0.kill();
+    let _ = server.0.wait();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut server.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+        .collect();
+    let logged = lines
+        .iter()
+        .find(|line| line["request_id"] == "trace-42")
+        .unwrap_or_else(|| panic!("no line for the request in {stderr}"));
+    assert_eq!(logged["status"], 200);
+    assert_eq!(logged["path"], "/healthz");
+    assert_eq!(logged["target"], "portcullis::http");
+}

@@ -233,6 +233,37 @@ async fn introspection_is_only_for_clients_allowed_to() {
 }
 
 #[rocket::async_test]
+async fn a_public_client_never_introspects() {
+    let app = app().await;
+    let seed = seed(&app).await;
+    let (access, _) = user_tokens(&app, &seed, "alice", None).await;
+    // Registration refuses the combination; a record written before that rule is refused at
+    // the endpoint, since a public client authenticates with nothing but its id.
+    let client = mongodb::Client::with_uri_str(app.config.mongodb_uri.expose())
+        .await
+        .unwrap();
+    client
+        .database(&app.config.database)
+        .collection::<mongodb::bson::Document>("clients")
+        .update_one(
+            mongodb::bson::doc! { "_id": "mobile" },
+            mongodb::bson::doc! { "$set": { "can_introspect": true } },
+        )
+        .await
+        .unwrap();
+    let refused = post_form(
+        &app.client,
+        "/oauth/introspect",
+        &format!("client_id=mobile&token={access}"),
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, Status::Forbidden, "{}", refused.body);
+    assert_eq!(refused.body["error"], "unauthorized_client");
+    assert!(refused.body.get("active").is_none());
+}
+
+#[rocket::async_test]
 async fn logout_revokes_the_token_and_its_family() {
     let app = app().await;
     let seed = seed(&app).await;

@@ -272,3 +272,95 @@ async fn query_operators_in_input_are_plain_strings() {
         .is_none());
     assert!(find_user(&store, "$ne").await.unwrap().is_none());
 }
+
+#[rocket::async_test]
+async fn registrations_that_blur_clients_and_users_are_refused() {
+    use portcullis::services::clients::{update_client, ClientChanges};
+    let (store, config, _db) = store().await;
+    let actor = portcullis::services::Actor::CommandLine;
+    let public = NewClient {
+        client_id: Some("phone".into()),
+        name: "Phone".into(),
+        kind: ClientKind::Public,
+        redirect_uris: vec!["com.example.phone:/cb".into()],
+        grant_types: vec!["authorization_code".into()],
+        scopes: vec!["profile".into()],
+        default_scopes: None,
+        can_introspect: true,
+    };
+    // RFC 7662 §2.1: introspection needs client authentication, which a public client lacks.
+    assert!(matches!(
+        create_client(&store, &actor, public.clone()).await,
+        Err(Error::Invalid {
+            field: "can_introspect",
+            ..
+        })
+    ));
+    let public = NewClient {
+        can_introspect: false,
+        ..public
+    };
+    create_client(&store, &actor, public.clone()).await.unwrap();
+    let allow = ClientChanges {
+        can_introspect: Some(true),
+        ..ClientChanges::default()
+    };
+    assert!(matches!(
+        update_client(&store, &actor, "phone", allow).await,
+        Err(Error::Invalid {
+            field: "can_introspect",
+            ..
+        })
+    ));
+    assert!(
+        !store
+            .find_client("phone")
+            .await
+            .unwrap()
+            .unwrap()
+            .can_introspect
+    );
+
+    // RFC 9700 §4.15: a client id shaped like a user's `sub` (an ObjectId) is refused.
+    let user = portcullis::services::users::create_user(
+        &store,
+        &fast_hasher(),
+        &config,
+        &actor,
+        "erin",
+        "correct horse",
+        "user",
+    )
+    .await
+    .unwrap();
+    let sub = user.id.to_hex();
+    for id in [
+        sub.clone(),
+        sub.to_uppercase(),
+        "0123456789abcdef01234567".into(),
+    ] {
+        let named = NewClient {
+            client_id: Some(id.clone()),
+            ..public.clone()
+        };
+        assert!(
+            matches!(
+                create_client(&store, &actor, named).await,
+                Err(Error::Invalid {
+                    field: "client_id",
+                    ..
+                })
+            ),
+            "{id}"
+        );
+        assert!(store.find_client(&id).await.unwrap().is_none());
+    }
+    // Only that form: 24 characters that are not all hex digits, or 23 hex digits, are fine.
+    for id in ["billing-reports-frontend", &sub[..23]] {
+        let named = NewClient {
+            client_id: Some(id.to_owned()),
+            ..public.clone()
+        };
+        create_client(&store, &actor, named).await.unwrap();
+    }
+}

@@ -1,5 +1,6 @@
-//! The oxide-auth endpoint behind `/oauth/authorize`: the registrar, the authorizer, the PKCE
-//! extension, and the consent decision (sign-in first, then a remembered or fresh consent).
+//! The oxide-auth endpoint behind `/oauth/authorize`: the registrar, the authorizer, the
+//! request extension (PKCE challenge, `redirect_uri` as sent), and the consent decision
+//! (sign-in first, then a remembered or fresh consent).
 
 use async_trait::async_trait;
 use oxide_auth::endpoint::{OAuthError, OwnerConsent, Scopes, Solicitation, Template as Kind};
@@ -12,7 +13,7 @@ use serde::Serialize;
 use super::adapter::{OAuthRequest, OAuthResponse};
 use crate::config::Config;
 use crate::http::pages::PageError;
-use crate::oauth::authorize::{MongoAuthorizer, MongoRegistrar, PkceExtension};
+use crate::oauth::authorize::{MongoAuthorizer, MongoRegistrar, RequestExtension};
 use crate::oauth::scope::Scope;
 use crate::secrets::constant_time_eq;
 use crate::store::Store;
@@ -20,7 +21,7 @@ use crate::store::Store;
 pub struct AuthorizeEndpoint {
     registrar: MongoRegistrar,
     authorizer: MongoAuthorizer,
-    pkce: PkceExtension,
+    extension: RequestExtension,
     solicitor: ConsentSolicitor,
 }
 
@@ -29,7 +30,7 @@ impl AuthorizeEndpoint {
         AuthorizeEndpoint {
             registrar: MongoRegistrar::new(store.clone()),
             authorizer: MongoAuthorizer::new(store.clone()),
-            pkce: PkceExtension::new(store.clone(), config.require_pkce),
+            extension: RequestExtension::new(store.clone(), config.require_pkce),
             solicitor: ConsentSolicitor {
                 store: store.clone(),
                 config: config.clone(),
@@ -82,7 +83,7 @@ impl Endpoint<OAuthRequest> for AuthorizeEndpoint {
     }
 
     fn extension(&mut self) -> Option<&mut (dyn Extension + Send)> {
-        Some(&mut self.pkce)
+        Some(&mut self.extension)
     }
 }
 

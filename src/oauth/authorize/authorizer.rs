@@ -2,16 +2,13 @@
 //! bits, stored as SHA-256 with the grant it stands for, valid for one minute, spent once.
 
 use async_trait::async_trait;
-use oxide_auth::primitives::grant::{Extensions, Grant, Value};
-use oxide_auth::primitives::registrar::ExactUrl;
+use oxide_auth::primitives::grant::Grant;
 use oxide_auth_async::primitives::Authorizer;
 
+use super::extension::{PKCE, REQUESTED_REDIRECT_URI};
 use super::{CODE_TTL_SECS, SPENT_CODE_RETENTION_SECS};
 use crate::secrets::{random_token, sha256_b64};
-use crate::store::{in_secs, AuthCodeDoc, CodeUse, Store};
-
-/// The PKCE extension's identifier inside a grant.
-const PKCE: &str = "pkce";
+use crate::store::{in_secs, AuthCodeDoc, Store};
 
 pub struct MongoAuthorizer {
     store: Store,
@@ -27,16 +24,21 @@ impl MongoAuthorizer {
 impl Authorizer for MongoAuthorizer {
     async fn authorize(&mut self, grant: Grant) -> Result<String, ()> {
         let code = random_token().map_err(|_| ())?;
-        let pkce = grant
-            .extensions
-            .private()
-            .find(|(id, _)| *id == PKCE)
-            .and_then(|(_, value)| value.map(str::to_owned));
+        let private = |name: &str| {
+            grant
+                .extensions
+                .private()
+                .find(|(id, _)| *id == name)
+                .and_then(|(_, value)| value.map(str::to_owned))
+        };
+        let pkce = private(PKCE);
+        let requested_redirect_uri = private(REQUESTED_REDIRECT_URI);
         let doc = AuthCodeDoc {
             hash: sha256_b64(&code),
             client_id: grant.client_id,
             user_id: grant.owner_id,
             redirect_uri: grant.redirect_uri.to_string(),
+            requested_redirect_uri,
             scopes: grant.scope.iter().map(str::to_owned).collect(),
             pkce,
             expires_at: in_secs(CODE_TTL_SECS),
@@ -52,35 +54,11 @@ impl Authorizer for MongoAuthorizer {
         Ok(code)
     }
 
-    /// Spends the code and hands back its grant. The token endpoint calls
-    /// `Store::redeem_code` itself, because it also needs to tell reuse apart.
-    async fn extract(&mut self, code: &str) -> Result<Option<Grant>, ()> {
-        let redeemed = self
-            .store
-            .redeem_code(&sha256_b64(code))
-            .await
-            .map_err(|_| ())?;
-        let CodeUse::Redeemed(doc) = redeemed else {
-            return Ok(None);
-        };
-        Ok(Some(grant_of(&doc)?))
+    /// Never redeems: codes are spent only by the token endpoint
+    /// (`oauth::grants::authorization_code`), which binds the spend to the authenticated
+    /// client and tells reuse apart. oxide-auth's access-token flow, the only caller, is not
+    /// used, and this method could not know the client.
+    async fn extract(&mut self, _code: &str) -> Result<Option<Grant>, ()> {
+        Ok(None)
     }
-}
-
-/// The oxide-auth grant a stored code stands for.
-pub fn grant_of(doc: &AuthCodeDoc) -> Result<Grant, ()> {
-    let mut extensions = Extensions::new();
-    if let Some(pkce) = &doc.pkce {
-        extensions.set_raw(PKCE.to_owned(), Value::private(Some(pkce.clone())));
-    }
-    let redirect_uri: ExactUrl = doc.redirect_uri.parse().map_err(|_| ())?;
-    Ok(Grant {
-        owner_id: doc.user_id.clone(),
-        client_id: doc.client_id.clone(),
-        scope: doc.scopes.join(" ").parse().map_err(|_| ())?,
-        redirect_uri: redirect_uri.to_url(),
-        until: chrono::DateTime::from_timestamp_millis(doc.expires_at.timestamp_millis())
-            .ok_or(())?,
-        extensions,
-    })
 }

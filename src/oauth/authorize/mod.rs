@@ -1,14 +1,17 @@
 //! The authorization-code grant's server side (RFC 6749 §4.1 with PKCE, RFC 7636), built on
 //! oxide-auth: a registrar over the `clients` collection, an authorizer over the
-//! `authorization_codes` collection, and the PKCE extension. The HTTP glue and the consent
+//! `authorization_codes` collection, and the extension that keeps the PKCE challenge and the
+//! request's `redirect_uri` with the code. The HTTP glue and the consent
 //! decision live in `http::authorize`.
 
 mod authorizer;
+mod extension;
 mod pkce;
 mod registrar;
 
 pub use authorizer::MongoAuthorizer;
-pub use pkce::{pkce_for, verify_pkce, PkceExtension};
+pub use extension::RequestExtension;
+pub use pkce::{pkce_for, verify_pkce};
 pub use registrar::MongoRegistrar;
 
 /// How long an authorization code can be redeemed (RFC 6749 §4.1.2: short, 10 minutes at

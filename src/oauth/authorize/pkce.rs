@@ -1,11 +1,10 @@
 //! PKCE (RFC 7636) through oxide-auth's `Pkce`: `S256` only (`plain` is refused), required
-//! for public clients and, by default, for every client.
+//! for public clients and, by default, for every client; a verifier for a code issued without
+//! a challenge is refused.
 
-use async_trait::async_trait;
 use oxide_auth::code_grant::authorization::Request;
 use oxide_auth::code_grant::extensions::Pkce;
 use oxide_auth::primitives::grant::{Extensions, Value};
-use oxide_auth_async::code_grant::authorization::Extension;
 
 use crate::store::{ClientKind, Store};
 
@@ -32,51 +31,39 @@ pub fn verify_pkce(pkce: &Pkce, stored: Option<&str>, verifier: Option<&str>) ->
     if verifier.is_some_and(|v| !well_formed(v)) {
         return false;
     }
+    // RFC 9700 §4.8.2: a verifier for a code issued without a challenge is refused, or an
+    // attacker could inject a code obtained without PKCE into a session that uses it (a PKCE
+    // downgrade). oxide-auth's optional `Pkce` would ignore the verifier.
+    if stored.is_none() && verifier.is_some() {
+        return false;
+    }
     let stored = stored.map(|s| Value::private(Some(s.to_owned())));
     pkce.verify(stored, verifier.map(Into::into)).is_ok()
 }
 
-/// The authorization request's PKCE parameters, checked and kept with the grant.
-pub struct PkceExtension {
-    store: Store,
+/// The authorization request's PKCE parameters, checked, as the grant keeps them: a client
+/// that must use PKCE and sends no challenge, a `plain` one or a malformed one is refused.
+pub async fn challenge(
+    store: &Store,
     require_all: bool,
-}
-
-impl PkceExtension {
-    pub fn new(store: Store, require_all: bool) -> Self {
-        PkceExtension { store, require_all }
+    request: &(dyn Request + Sync),
+) -> Result<Extensions, ()> {
+    let kind = match request.client_id() {
+        Some(id) => store
+            .find_client(&id)
+            .await
+            .map_err(|_| ())?
+            .map(|client| client.kind),
+        None => None,
+    };
+    let pkce = pkce_for(kind, require_all);
+    let challenge = request.extension("code_challenge");
+    if challenge.as_deref().is_some_and(|c| !well_formed(c)) {
+        return Err(());
     }
-}
-
-impl oxide_auth_async::endpoint::Extension for PkceExtension {
-    fn authorization(&mut self) -> Option<&mut (dyn Extension + Send)> {
-        Some(self)
+    let mut extensions = Extensions::new();
+    if let Some(value) = pkce.challenge(request.extension("code_challenge_method"), challenge)? {
+        extensions.set(&pkce, value);
     }
-}
-
-#[async_trait]
-impl Extension for PkceExtension {
-    async fn extend(&mut self, request: &(dyn Request + Sync)) -> Result<Extensions, ()> {
-        let kind = match request.client_id() {
-            Some(id) => self
-                .store
-                .find_client(&id)
-                .await
-                .map_err(|_| ())?
-                .map(|client| client.kind),
-            None => None,
-        };
-        let pkce = pkce_for(kind, self.require_all);
-        let challenge = request.extension("code_challenge");
-        if challenge.as_deref().is_some_and(|c| !well_formed(c)) {
-            return Err(());
-        }
-        let mut extensions = Extensions::new();
-        if let Some(value) =
-            pkce.challenge(request.extension("code_challenge_method"), challenge)?
-        {
-            extensions.set(&pkce, value);
-        }
-        Ok(extensions)
-    }
+    Ok(extensions)
 }

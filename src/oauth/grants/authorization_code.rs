@@ -1,6 +1,6 @@
 //! The authorization code grant's token request (RFC 6749 §4.1.3, PKCE per RFC 7636 §4.6):
-//! the code is spent atomically; a second redemption is refused and revokes what the first
-//! one issued (RFC 6749 §4.1.2).
+//! the code is spent atomically, and only by the client it was issued to; a second redemption
+//! is refused and revokes what the first one issued (RFC 6749 §4.1.2).
 
 use mongodb::bson::oid::ObjectId;
 
@@ -13,7 +13,7 @@ use crate::oauth::revoke::{revoke_access_claims_by_id, revoke_family};
 use crate::oauth::scope::Scope;
 use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
 use crate::secrets::sha256_b64;
-use crate::store::{in_secs, AuditEvent, AuditKind, ClientDoc, CodeUse};
+use crate::store::{in_secs, AuditEvent, AuditKind, AuthCodeDoc, ClientDoc, CodeUse};
 
 const INVALID: &str = "authorization code is invalid, expired or already used";
 
@@ -25,37 +25,39 @@ pub async fn grant(
 ) -> Result<IssuedTokens, OAuthError> {
     let code = request.require("code", 512)?;
     let hash = sha256_b64(code);
-    let doc = match ctx.store.redeem_code(&hash).await? {
+    let doc = match ctx.store.redeem_code(&hash, &client.client_id).await? {
         CodeUse::Redeemed(doc) => doc,
         CodeUse::Reused(doc) => {
-            if doc.client_id == client.client_id {
-                if let Some(family) = &doc.family_id {
-                    revoke_family(ctx, family).await?;
-                }
-                if let (Some(jti), Some(expiry)) = (&doc.jti, doc.access_expires_at) {
-                    revoke_access_claims_by_id(ctx, jti, expiry).await?;
-                }
-                let mut event = AuditEvent::new(AuditKind::AuthorizationCodeReuse);
-                event.client_id = Some(doc.client_id);
-                event.user_id = Some(doc.user_id);
-                event.remote_addr = meta.remote_addr.clone();
-                ctx.store.audit(event).await?;
+            if let Some(family) = &doc.family_id {
+                revoke_family(ctx, family).await?;
             }
+            if let (Some(jti), Some(expiry)) = (&doc.jti, doc.access_expires_at) {
+                revoke_access_claims_by_id(ctx, jti, expiry).await?;
+            }
+            let mut event = AuditEvent::new(AuditKind::AuthorizationCodeReuse);
+            event.client_id = Some(doc.client_id);
+            event.user_id = Some(doc.user_id);
+            event.remote_addr = meta.remote_addr.clone();
+            ctx.store.audit(event).await?;
+            return Err(OAuthError::invalid_grant(INVALID));
+        }
+        CodeUse::OtherClient(doc) => {
+            // The code leaked to another client (RFC 9700 §4.5). It stays redeemable by its
+            // own client; the record names the presenting client and the user it was for.
+            let mut event = AuditEvent::new(AuditKind::AuthorizationCodeWrongClient);
+            event.client_id = Some(client.client_id.clone());
+            event.user_id = Some(doc.user_id);
+            event.reason = Some("issued_to_another_client".into());
+            event.remote_addr = meta.remote_addr.clone();
+            ctx.store.audit(event).await?;
             return Err(OAuthError::invalid_grant(INVALID));
         }
         CodeUse::Invalid => return Err(OAuthError::invalid_grant(INVALID)),
     };
-    if doc.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant(INVALID));
-    }
-    // §4.1.3: the redirect_uri must be the one the code was issued for. Without the parameter
-    // the client must have exactly one registered URI (so it cannot have chosen another).
-    let redirect_ok = match request.get("redirect_uri") {
-        Some(given) => url::Url::parse(given).ok() == url::Url::parse(&doc.redirect_uri).ok(),
-        None => client.redirect_uris.len() == 1,
-    };
-    if !redirect_ok {
-        return Err(OAuthError::invalid_grant("redirect_uri does not match"));
+    if !redirect_uri_matches(&doc, request.get("redirect_uri")) {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        ));
     }
     let pkce = pkce_for(Some(client.kind), ctx.config.require_pkce);
     if !verify_pkce(&pkce, doc.pkce.as_deref(), request.get("code_verifier")) {
@@ -100,4 +102,19 @@ pub async fn grant(
         )
         .await?;
     Ok(issued)
+}
+
+/// RFC 6749 §4.1.3: `redirect_uri` is REQUIRED when the authorization request included it, and
+/// then identical to it (no normalisation: the same string). When that request left it out,
+/// which the registrar allows only for a client with a single registered URI (§3.1.2.3), the
+/// token request may leave it out too; if it sends one anyway, it must name that URI.
+fn redirect_uri_matches(code: &AuthCodeDoc, given: Option<&str>) -> bool {
+    match (code.requested_redirect_uri.as_deref(), given) {
+        (Some(sent), Some(given)) => sent == given,
+        (Some(_), None) => false,
+        (None, Some(given)) => {
+            url::Url::parse(given).ok() == url::Url::parse(&code.redirect_uri).ok()
+        }
+        (None, None) => true,
+    }
 }

@@ -1,0 +1,107 @@
+//! The resource-server kit: Portcullis's guards ([`crate::guard`]) for another Rocket service
+//! that knows only Portcullis's issuer URL.
+//!
+//! ```ignore
+//! use portcullis::guard::{GuardError, RequireScope, DataRead};
+//! use portcullis::kit::{ResourceServer, KitConfig};
+//!
+//! #[get("/reports")]
+//! fn reports(auth: Result<RequireScope<DataRead>, GuardError>) -> Result<String, GuardError> {
+//!     let RequireScope(claims, _) = auth?;
+//!     Ok(format!("reports for {}", claims.sub))
+//! }
+//!
+//! rocket::build()
+//!     .attach(ResourceServer::new(KitConfig::new("https://auth.example.com")))
+//!     .mount("/", routes![reports])
+//! ```
+//!
+//! At ignite the kit reads the issuer's RFC 8414 metadata (its `issuer` must be the configured
+//! one, §3.3), then verifies tokens locally against the issuer's JWKS: RS256 only, `typ`
+//! `at+jwt`, `iss`, `aud`, `exp`, `nbf` (RFC 9068 §4). The key set is cached and fetched
+//! again when a token names an unknown `kid` — at most once per `jwks_refetch_interval`, so
+//! tokens with made-up key ids cannot make the service hammer the issuer. With introspection
+//! credentials the kit also asks `/oauth/introspect` whether each token is still active
+//! (RFC 7662), remembering each answer for `introspection_cache`, so a revoked token is
+//! refused within that time.
+
+mod introspection;
+mod remote_keys;
+mod verifier;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::{Build, Rocket};
+
+pub use verifier::{KitError, RemoteVerifier};
+
+use crate::guard::Verifier;
+
+/// What the kit needs to know; only the issuer is required.
+#[derive(Debug, Clone)]
+pub struct KitConfig {
+    /// Portcullis's issuer URL, exactly as in its tokens' `iss`.
+    pub issuer: String,
+    /// Audiences this service accepts (one must be in the token's `aud`).
+    pub audience: Vec<String>,
+    /// Clock skew allowed on `exp` and `nbf`.
+    pub leeway: Duration,
+    /// Least time between two fetches of the key set caused by unknown key ids.
+    pub jwks_refetch_interval: Duration,
+    /// Client credentials of a client allowed to introspect; `None` skips revocation checks
+    /// (tokens are then trusted until they expire).
+    pub introspection: Option<(String, String)>,
+    /// How long an introspection answer is reused.
+    pub introspection_cache: Duration,
+    /// Time limit of each request to the issuer.
+    pub timeout: Duration,
+}
+
+impl KitConfig {
+    pub fn new(issuer: impl Into<String>) -> Self {
+        KitConfig {
+            issuer: issuer.into().trim_end_matches('/').to_owned(),
+            audience: vec!["portcullis-api".to_owned()],
+            leeway: Duration::from_secs(10),
+            jwks_refetch_interval: Duration::from_secs(30),
+            introspection: None,
+            introspection_cache: Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The fairing: builds a [`RemoteVerifier`] at ignite and manages it as the guards'
+/// [`Verifier`]. Ignition fails when the issuer cannot be read, so a misconfigured service
+/// does not start answering 401 to everyone.
+pub struct ResourceServer {
+    config: KitConfig,
+}
+
+impl ResourceServer {
+    pub fn new(config: KitConfig) -> Self {
+        ResourceServer { config }
+    }
+}
+
+#[rocket::async_trait]
+impl Fairing for ResourceServer {
+    fn info(&self) -> Info {
+        Info {
+            name: "Portcullis resource server",
+            kind: Kind::Ignite,
+        }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        match RemoteVerifier::connect(self.config.clone()).await {
+            Ok(verifier) => Ok(rocket.manage(Verifier(Arc::new(verifier)))),
+            Err(error) => {
+                tracing::error!(%error, issuer = %self.config.issuer, "cannot read the issuer");
+                Err(rocket)
+            }
+        }
+    }
+}

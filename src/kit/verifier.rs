@@ -1,0 +1,131 @@
+//! [`RemoteVerifier`]: verifies Portcullis access tokens in another service.
+
+use std::sync::Arc;
+
+use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
+use serde::Deserialize;
+
+use super::introspection::Introspector;
+use super::remote_keys::RemoteKeys;
+use super::KitConfig;
+use crate::guard::{AccessClaims, BearerVerifier, GuardError};
+use crate::oauth::verify::Rejection;
+
+/// The RFC 8414 metadata members the kit reads.
+#[derive(Deserialize)]
+struct Metadata {
+    issuer: String,
+    jwks_uri: String,
+    introspection_endpoint: Option<String>,
+}
+
+/// Why the kit could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum KitError {
+    #[error("cannot read the issuer's metadata: {0}")]
+    Unreachable(#[from] reqwest::Error),
+    #[error("the metadata names issuer {found:?}, not {expected:?} (RFC 8414 §3.3)")]
+    WrongIssuer { expected: String, found: String },
+    #[error("introspection credentials were given but the issuer has no introspection endpoint")]
+    NoIntrospection,
+}
+
+pub struct RemoteVerifier {
+    http: reqwest::Client,
+    keys: RemoteKeys,
+    introspection: Option<Introspector>,
+    validation: Validation,
+}
+
+impl RemoteVerifier {
+    /// Reads the issuer's metadata and key set.
+    pub async fn connect(config: KitConfig) -> Result<Self, KitError> {
+        crate::keys::jwt_crypto::install();
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .user_agent(concat!("portcullis-kit/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        let metadata: Metadata = http
+            .get(format!(
+                "{}/.well-known/oauth-authorization-server",
+                config.issuer
+            ))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        if metadata.issuer != config.issuer {
+            return Err(KitError::WrongIssuer {
+                expected: config.issuer,
+                found: metadata.issuer,
+            });
+        }
+        let keys = RemoteKeys::new(metadata.jwks_uri, config.jwks_refetch_interval);
+        keys.fetch(&http).await?;
+        let introspection = match (config.introspection, metadata.introspection_endpoint) {
+            (Some(credentials), Some(endpoint)) => Some(Introspector::new(
+                endpoint,
+                credentials,
+                config.introspection_cache,
+            )),
+            (Some(_), None) => return Err(KitError::NoIntrospection),
+            (None, _) => None,
+        };
+        // RFC 9068 §4: the algorithm is pinned, and iss, aud, exp, nbf are checked.
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&[config.issuer.as_str()]);
+        validation.set_audience(&config.audience);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = config.leeway.as_secs();
+        Ok(RemoteVerifier {
+            http,
+            keys,
+            introspection,
+            validation,
+        })
+    }
+}
+
+#[rocket::async_trait]
+impl BearerVerifier for RemoteVerifier {
+    async fn verify_bearer(&self, token: &str) -> Result<Arc<AccessClaims>, GuardError> {
+        let invalid = GuardError::Token(Rejection::Invalid);
+        let header = decode_header(token).map_err(|_| invalid.clone())?;
+        let typ_ok = header.typ.as_deref().is_some_and(|typ| {
+            typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+        });
+        if header.alg != Algorithm::RS256 || !typ_ok {
+            return Err(invalid);
+        }
+        let kid = header.kid.ok_or_else(|| invalid.clone())?;
+        let key = match self.keys.find(&self.http, &kid).await {
+            Ok(Some(key)) => key,
+            Ok(None) => return Err(invalid),
+            Err(error) => {
+                tracing::warn!(%error, "cannot fetch the issuer's keys");
+                return Err(GuardError::Unavailable);
+            }
+        };
+        let claims = decode::<AccessClaims>(token, &key, &self.validation)
+            .map_err(|e| match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
+                    GuardError::Token(Rejection::Expired)
+                }
+                _ => invalid.clone(),
+            })?
+            .claims;
+        if let Some(introspection) = &self.introspection {
+            match introspection.is_active(&self.http, token).await {
+                Ok(true) => {}
+                Ok(false) => return Err(GuardError::Token(Rejection::Revoked)),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot reach the introspection endpoint");
+                    return Err(GuardError::Unavailable);
+                }
+            }
+        }
+        Ok(Arc::new(claims))
+    }
+}

@@ -1,0 +1,319 @@
+//! The resource-server kit end to end: Portcullis and `examples/resource_server.rs` run as
+//! separate processes on free ports. A user's token works on the example API; a revoked token
+//! is refused there (introspection); tokens with made-up key ids do not make the example
+//! hammer Portcullis's JWKS; after a key rotation on Portcullis the example accepts tokens
+//! signed with the new key without a restart.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde_json::Value;
+
+use crate::common::{free_closed_port, mongodb_uri, temp_dir, unique_database, DatabaseGuard};
+
+/// A process that is killed when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Portcullis's binary with this test's database, keys and port.
+struct Portcullis {
+    database: String,
+    keys: PathBuf,
+    port: u16,
+}
+
+impl Portcullis {
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("MONGODB_URI", mongodb_uri())
+            .env("PORTCULLIS_DATABASE", &self.database)
+            .env("PORTCULLIS_KEYS_DIR", &self.keys)
+            .env("PORTCULLIS_PORT", self.port.to_string())
+            .env("PORTCULLIS_ISSUER", self.issuer())
+            .env("PORTCULLIS_ARGON2__MEMORY_KIB", "1024")
+            .env("PORTCULLIS_ARGON2__ITERATIONS", "1")
+            .env("PORTCULLIS_LOG", "warn")
+            .env(
+                "PORTCULLIS_TEMPLATES_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
+            )
+            .current_dir(env!("CARGO_TARGET_TMPDIR"));
+        command
+    }
+
+    /// Runs a management command and returns its standard output.
+    fn run(&self, args: &[&str], stdin: &str) -> String {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    }
+
+    fn issuer(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+/// The example binary, built next to the test binary by `cargo test`.
+fn example_binary() -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_portcullis"));
+    let path = bin
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join("resource_server");
+    assert!(
+        path.exists(),
+        "{} is missing: build it with `cargo build --example resource_server`",
+        path.display()
+    );
+    path
+}
+
+async fn wait_until_up(http: &reqwest::Client, url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http.get(url).send().await.is_err() {
+        assert!(Instant::now() < deadline, "{url} did not come up");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn secret_of(output: &str) -> String {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix("client_secret: "))
+        .unwrap()
+        .to_owned()
+}
+
+async fn password_token(http: &reqwest::Client, issuer: &str, secret: &str, scope: &str) -> String {
+    let answer: Value = http
+        .post(format!("{issuer}/oauth/token"))
+        .basic_auth("kit-app", Some(secret))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", "alice"),
+            ("password", "alice-password"),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn call(http: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
+    let response = http.get(url).bearer_auth(token).send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn kid_of(token: &str) -> String {
+    let header = token.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+/// How many JWKS requests Portcullis has answered (its own metrics, read from loopback).
+async fn jwks_fetches(http: &reqwest::Client, issuer: &str) -> f64 {
+    let text = http
+        .get(format!("{issuer}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let series =
+        "portcullis_http_requests_total{method=\"GET\",route=\"/.well-known/jwks.json\",status=\"200\"}";
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[rocket::async_test]
+async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation() {
+    let database = unique_database();
+    let _db = DatabaseGuard {
+        name: database.clone(),
+    };
+    let keys = temp_dir();
+    let portcullis = Portcullis {
+        database,
+        keys: keys.path().to_path_buf(),
+        port: free_closed_port(),
+    };
+    portcullis.run(&["keys", "generate"], "");
+    portcullis.run(
+        &["user", "add", "alice", "--role", "admin"],
+        "alice-password\n",
+    );
+    let app_secret = secret_of(&portcullis.run(
+        &[
+            "client",
+            "add",
+            "--name",
+            "App",
+            "--id",
+            "kit-app",
+            "--grant-type",
+            "password",
+            "--scope",
+            "profile,data:read,data:write,admin",
+        ],
+        "",
+    ));
+    let rs_secret = secret_of(&portcullis.run(
+        &[
+            "client",
+            "add",
+            "--name",
+            "Reports API",
+            "--id",
+            "kit-rs",
+            "--grant-type",
+            "client_credentials",
+            "--scope",
+            "data:read",
+            "--introspect",
+        ],
+        "",
+    ));
+    let _server = Running(
+        portcullis
+            .command(&["serve"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let issuer = portcullis.issuer();
+    wait_until_up(&http, &format!("{issuer}/healthz")).await;
+
+    let rs_port = free_closed_port();
+    let _example = Running(
+        Command::new(example_binary())
+            .env_clear()
+            .env("PORTCULLIS_ISSUER_URL", &issuer)
+            .env("RS_PORT", rs_port.to_string())
+            .env("RS_INTROSPECTION_CLIENT_ID", "kit-rs")
+            .env("RS_INTROSPECTION_CLIENT_SECRET", &rs_secret)
+            .env("RS_JWKS_REFETCH_SECS", "1")
+            .env("RS_INTROSPECTION_CACHE_SECS", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let api = format!("http://127.0.0.1:{rs_port}");
+    wait_until_up(&http, &format!("{api}/health")).await;
+
+    // Scopes and roles, checked by the kit's guards.
+    let token = password_token(&http, &issuer, &app_secret, "data:read admin").await;
+    let (status, body) = call(&http, &format!("{api}/reports"), &token).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        call(&http, &format!("{api}/admin/stats"), &token).await.0,
+        200
+    );
+    let refused = http
+        .post(format!("{api}/reports"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403);
+    assert!(refused.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
+    let anonymous = http.get(format!("{api}/whoami")).send().await.unwrap();
+    assert_eq!(anonymous.status().as_u16(), 401);
+
+    // Made-up key ids: refused, and at most one JWKS fetch for all of them.
+    let before = jwks_fetches(&http, &issuer).await;
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    for n in 0..10 {
+        let header = format!(r#"{{"alg":"RS256","typ":"at+jwt","kid":"forged-{n}"}}"#);
+        parts[0] = URL_SAFE_NO_PAD.encode(header);
+        let (status, _) = call(&http, &format!("{api}/reports"), &parts.join(".")).await;
+        assert_eq!(status, 401);
+    }
+    let fetched = jwks_fetches(&http, &issuer).await - before;
+    assert!(
+        fetched <= 1.0,
+        "{fetched} JWKS fetches for ten forged key ids"
+    );
+
+    // Revoked at Portcullis: refused by the example once its cached answer (1 s) is gone.
+    let revoked = http
+        .post(format!("{issuer}/oauth/revoke"))
+        .basic_auth("kit-app", Some(&app_secret))
+        .form(&[("token", token.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 200);
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let (status, body) = call(&http, &format!("{api}/reports"), &token).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(
+        body["error_description"],
+        "the access token has been revoked"
+    );
+
+    // Key rotation on Portcullis (it re-reads its keys folder every 10 s): new tokens carry the
+    // new key id, and the example fetches the new key by itself.
+    let old_kid = kid_of(&token);
+    portcullis.run(&["keys", "rotate"], "");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let fresh = loop {
+        let fresh = password_token(&http, &issuer, &app_secret, "data:read").await;
+        if kid_of(&fresh) != old_kid {
+            break fresh;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Portcullis never signed with the new key"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    tokio::time::sleep(Duration::from_millis(1_100)).await; // past the refetch interval
+    let (status, body) = call(&http, &format!("{api}/whoami"), &fresh).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["username"], "alice");
+}
