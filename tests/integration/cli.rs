@@ -5,7 +5,8 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use crate::common::{
-    free_closed_port, mongodb_uri, shared_keys_dir, temp_dir, unique_database, DatabaseGuard,
+    free_closed_port, portcullis_command, shared_keys_dir, temp_dir, unique_database,
+    DatabaseGuard, Running,
 };
 
 /// The binary with a clean environment pointing at one test database.
@@ -28,18 +29,7 @@ impl Cli {
     }
 
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-        command
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("MONGODB_URI", mongodb_uri())
-            .env("PORTCULLIS_DATABASE", &self.database)
-            .env("PORTCULLIS_KEYS_DIR", &self.keys_dir)
-            .env("PORTCULLIS_ARGON2__MEMORY_KIB", "1024")
-            .env("PORTCULLIS_ARGON2__ITERATIONS", "1")
-            .current_dir(env!("CARGO_TARGET_TMPDIR"));
-        command
+        portcullis_command(&self.database, &self.keys_dir, args)
     }
 
     fn run(&self, args: &[&str], stdin: &str) -> Output {
@@ -315,16 +305,6 @@ fn usage_errors_are_one_line() {
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
 }
 
-/// A server process that is killed when the test ends, however it ends.
-struct Running(std::process::Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Sends one plain HTTP/1.1 GET and returns the whole answer.
 fn http_get(port: u16, path: &str, extra_header: &str) -> std::io::Result<String> {
     use std::io::Read;
@@ -347,10 +327,6 @@ fn json_logs_carry_each_request_with_its_id() {
         .env("PORTCULLIS_PORT", port.to_string())
         .env("PORTCULLIS_ISSUER", format!("http://127.0.0.1:{port}"))
         .env("PORTCULLIS_LOG_FORMAT", "json")
-        .env(
-            "PORTCULLIS_TEMPLATES_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
-        )
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -9,6 +9,37 @@ use std::time::Duration;
 use portcullis::{build_rocket, Config, KeyRing, Store};
 use rocket::local::asynchronous::Client;
 
+/// The `portcullis` binary with a clean environment: one test database, a keys folder, cheap
+/// Argon2 and the project's templates.
+pub fn portcullis_command(database: &str, keys_dir: &Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("MONGODB_URI", mongodb_uri())
+        .env("PORTCULLIS_DATABASE", database)
+        .env("PORTCULLIS_KEYS_DIR", keys_dir)
+        .env("PORTCULLIS_ARGON2__MEMORY_KIB", "1024")
+        .env("PORTCULLIS_ARGON2__ITERATIONS", "1")
+        .env(
+            "PORTCULLIS_TEMPLATES_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
+        )
+        .current_dir(env!("CARGO_TARGET_TMPDIR"));
+    command
+}
+
+/// A child process killed when the test ends, however it ends.
+pub struct Running(pub std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The database server started by `scripts/test.sh`.
 pub fn mongodb_uri() -> String {
     std::env::var("TEST_MONGODB_URI")

@@ -5,24 +5,16 @@
 //! signed with the new key without a restart.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::Value;
 
-use crate::common::{free_closed_port, mongodb_uri, temp_dir, unique_database, DatabaseGuard};
-
-/// A process that is killed when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::common::{
+    free_closed_port, portcullis_command, temp_dir, unique_database, DatabaseGuard, Running,
+};
 
 /// Portcullis's binary with this test's database, keys and port.
 struct Portcullis {
@@ -33,24 +25,11 @@ struct Portcullis {
 
 impl Portcullis {
     fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_portcullis"));
+        let mut command = portcullis_command(&self.database, &self.keys, args);
         command
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("MONGODB_URI", mongodb_uri())
-            .env("PORTCULLIS_DATABASE", &self.database)
-            .env("PORTCULLIS_KEYS_DIR", &self.keys)
             .env("PORTCULLIS_PORT", self.port.to_string())
             .env("PORTCULLIS_ISSUER", self.issuer())
-            .env("PORTCULLIS_ARGON2__MEMORY_KIB", "1024")
-            .env("PORTCULLIS_ARGON2__ITERATIONS", "1")
-            .env("PORTCULLIS_LOG", "warn")
-            .env(
-                "PORTCULLIS_TEMPLATES_DIR",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
-            )
-            .current_dir(env!("CARGO_TARGET_TMPDIR"));
+            .env("PORTCULLIS_LOG", "warn");
         command
     }
 
