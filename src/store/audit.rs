@@ -31,6 +31,8 @@ pub enum AuditKind {
     ClientUpdated,
     ClientSecretRotated,
     ClientRemoved,
+    KeyGenerated,
+    KeyActivated,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -7,6 +7,7 @@
 
 mod audit;
 mod clients;
+mod keys;
 mod users;
 
 use rocket::http::{ContentType, Status};
@@ -20,7 +21,13 @@ use crate::guard::{AccessClaims, GuardError};
 use crate::services::Actor;
 
 pub fn routes() -> Vec<Route> {
-    [users::routes(), clients::routes(), audit::routes()].concat()
+    [
+        users::routes(),
+        clients::routes(),
+        keys::routes(),
+        audit::routes(),
+    ]
+    .concat()
 }
 
 /// The role and the scope an admin call needs, both.
