@@ -76,11 +76,17 @@ fn seconds(name: &str, default: u64) -> Duration {
     Duration::from_secs(value.unwrap_or(default))
 }
 
-#[rocket::launch]
-fn rocket() -> _ {
+#[rocket::main]
+async fn main() -> std::process::ExitCode {
+    // The kit reports through `tracing`: show its warnings and errors.
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
     let Ok(issuer) = std::env::var("PORTCULLIS_ISSUER_URL") else {
         eprintln!("error: set PORTCULLIS_ISSUER_URL to Portcullis's issuer URL");
-        std::process::exit(2);
+        return std::process::ExitCode::from(2);
     };
     let mut kit = KitConfig::new(issuer);
     kit.audience = vec![setting("RS_AUDIENCE", "portcullis-api")];
@@ -99,10 +105,24 @@ fn rocket() -> _ {
             setting("RS_PORT", "8100").parse::<u16>().unwrap_or(8100),
         ))
         .merge(("log_level", "critical"));
-    rocket::custom(figment)
+    // Rocket's cookie key; this API sets no cookies, so a fresh one per start is enough.
+    let figment = match portcullis::secrets::random_bytes::<64>() {
+        Ok(key) => figment.merge(("secret_key", key.to_vec())),
+        Err(_) => figment,
+    };
+    let launched = rocket::custom(figment)
         .attach(ResourceServer::new(kit))
         .mount(
             "/",
             routes![whoami, list_reports, add_report, stats, health],
         )
+        .launch()
+        .await;
+    match launched {
+        Ok(_) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }
