@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod code_exchange;
 mod common;
+mod compliance;
 mod config;
 mod faults;
 mod health;
