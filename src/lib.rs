@@ -91,6 +91,11 @@ pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build
                 }
             })
         }))
+        .attach(AdHoc::on_liftoff("metrics upkeep", |rocket| {
+            Box::pin(async move {
+                tokio::spawn(metrics::keep_up(rocket.shutdown()));
+            })
+        }))
         .attach(AdHoc::on_liftoff("key reload", |rocket| {
             Box::pin(async move {
                 if let Some(keys) = rocket.state::<KeyRing>().cloned() {

@@ -5,7 +5,7 @@
 //! Label values are always bounded sets (route templates, status codes, grant types, database
 //! command names), never user input.
 
-use std::sync::OnceLock;
+use std::sync::{OnceLock, RwLock};
 use std::time::Duration;
 
 use metrics::{counter, gauge, histogram};
@@ -39,21 +39,98 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
+/// How often recorded histogram samples are folded into their buckets. The recorder keeps
+/// raw samples until then, so without this its memory grows with traffic.
+const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Folds histogram samples into buckets every few seconds until `shutdown` completes.
+pub async fn keep_up(shutdown: impl std::future::Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        handle().run_upkeep();
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tokio::time::sleep(UPKEEP_INTERVAL) => {}
+        }
+    }
+}
+
+/// The two series of one route, method and status.
+#[derive(Clone)]
+struct HttpSeries {
+    requests: metrics::Counter,
+    duration: metrics::Histogram,
+}
+
+/// Route template → (method, status) → its series. Registering a series builds and hashes a
+/// label set; a request then costs two map look-ups instead, under a read lock.
+type HttpSeriesByRoute =
+    foldhash::HashMap<String, foldhash::HashMap<(&'static str, u16), HttpSeries>>;
+
+fn http_series(method: &'static str, route: &str, status: u16) -> HttpSeries {
+    static SERIES: OnceLock<RwLock<HttpSeriesByRoute>> = OnceLock::new();
+    let series = SERIES.get_or_init(RwLock::default);
+    let known = series
+        .read()
+        .ok()
+        .and_then(|routes| routes.get(route)?.get(&(method, status)).cloned());
+    if let Some(known) = known {
+        return known;
+    }
+    let status_label: metrics::SharedString = match status_text(status) {
+        Some(text) => text.into(),
+        None => status.to_string().into(),
+    };
+    let made = HttpSeries {
+        requests: counter!(
+            "portcullis_http_requests_total",
+            "method" => method,
+            "route" => route.to_owned(),
+            "status" => status_label
+        ),
+        duration: histogram!(
+            "portcullis_http_request_duration_seconds",
+            "method" => method,
+            "route" => route.to_owned()
+        ),
+    };
+    if let Ok(mut routes) = series.write() {
+        routes
+            .entry(route.to_owned())
+            .or_default()
+            .insert((method, status), made.clone());
+    }
+    made
+}
+
 /// One HTTP request: `route` is the matched route's template (`/admin/v1/users/<id>`), or
-/// `unmatched`.
-pub fn http_request(method: &str, route: &str, status: u16, elapsed: Duration) {
-    let labels = [
-        ("method", method.to_owned()),
-        ("route", route.to_owned()),
-        ("status", status.to_string()),
-    ];
-    counter!("portcullis_http_requests_total", &labels).increment(1);
-    histogram!(
-        "portcullis_http_request_duration_seconds",
-        "method" => method.to_owned(),
-        "route" => route.to_owned()
-    )
-    .record(elapsed.as_secs_f64());
+/// `unmatched`. Routes are a fixed set, so the series map stays small.
+pub fn http_request(method: &'static str, route: &str, status: u16, elapsed: Duration) {
+    let series = http_series(method, route, status);
+    series.requests.increment(1);
+    series.duration.record(elapsed.as_secs_f64());
+}
+
+fn status_text(status: u16) -> Option<&'static str> {
+    Some(match status {
+        200 => "200",
+        201 => "201",
+        204 => "204",
+        302 => "302",
+        303 => "303",
+        400 => "400",
+        401 => "401",
+        403 => "403",
+        404 => "404",
+        405 => "405",
+        409 => "409",
+        413 => "413",
+        415 => "415",
+        429 => "429",
+        500 => "500",
+        503 => "503",
+        _ => return None,
+    })
 }
 
 /// The security events worth a counter, from the audit trail every one of them goes through.
