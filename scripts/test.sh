@@ -36,6 +36,10 @@ MONGODB_URI="$TEST_MONGODB_URI" ./scripts/contract.sh
 # The benchmark, one second per scenario, only to prove it runs (numbers live in bench/).
 MONGODB_URI="$TEST_MONGODB_URI" ./bench/run.sh --quick
 
+# The example resource server, as a program: the kit's end-to-end test runs it beside Portcullis
+# (`cargo test` builds examples only as test targets, under hashed names).
+cargo build --quiet --example resource_server
+
 TEST_LOG="$(mktemp -t portcullis-test.XXXXXX.log)"
 trap 'stop_db; rm -f "$DB_LOG" "$TEST_LOG"' EXIT
 cargo test --all-targets "$@" 2>&1 | tee "$TEST_LOG"

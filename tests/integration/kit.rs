@@ -73,7 +73,7 @@ fn example_binary() -> PathBuf {
         .join("resource_server");
     assert!(
         path.exists(),
-        "{} is missing: build it with `cargo build --example resource_server`",
+        "{} is missing: scripts/test.sh builds it (`cargo build --example resource_server`)",
         path.display()
     );
     path
