@@ -781,7 +781,14 @@ async fn the_audit_trail_is_queried_newest_first_in_pages() {
     assert_eq!(first.status, Status::Ok, "{}", first.body);
     let events = first.body["events"].as_array().unwrap();
     assert_eq!(events.len(), 2);
-    assert!(events[0]["at"].as_str().unwrap() >= events[1]["at"].as_str().unwrap());
+    let at = |event: &Value| {
+        chrono::DateTime::parse_from_rfc3339(event["at"].as_str().unwrap()).unwrap()
+    };
+    assert!(
+        at(&events[0]) >= at(&events[1]),
+        "newest first: {}",
+        first.body
+    );
     let next = first.body["next"].as_str().unwrap();
     let second = call(
         &app,
