@@ -30,8 +30,8 @@ struct Inner {
     jtis: foldhash::HashMap<String, i64>,
     /// Revoked refresh-token family → expiry in Unix milliseconds.
     families: foldhash::HashMap<String, i64>,
-    /// Deleted user or client (`user:<id>`, `client:<id>`) → (tokens issued at or before this
-    /// Unix second are refused, expiry in Unix milliseconds).
+    /// Deleted, disabled or re-keyed user, deleted client (`user:<id>`, `client:<id>`) →
+    /// (tokens whose `iat` is before this Unix second are refused, expiry in Unix ms).
     subjects: foldhash::HashMap<String, (i64, i64)>,
     /// The newest `revoked_at` seen.
     watermark: Option<DateTime>,
@@ -122,7 +122,7 @@ impl Inner {
         let revoked = |id: String| {
             self.subjects
                 .get(&id)
-                .is_some_and(|(cutoff, expiry)| *expiry > now && claims.iat as i64 <= *cutoff)
+                .is_some_and(|(cutoff, expiry)| *expiry > now && (claims.iat as i64) < *cutoff)
         };
         (claims.username.is_some() && revoked(format!("user:{}", claims.sub)))
             || revoked(format!("client:{}", claims.client_id))

@@ -128,6 +128,11 @@ pub async fn set_password(
     let hash = hasher.hash(password).await?;
     let user = update(store, actor, username, doc! { "password_hash": hash }).await?;
     revoke_user_tokens(store, config, actor, &user).await?;
+    // Access tokens outside any refresh family (clients without refresh tokens) too.
+    let horizon = access_token_horizon(config);
+    store
+        .insert_revocation(&RevocationDoc::user_earlier(&user.id.to_hex(), horizon))
+        .await?;
     Ok(user)
 }
 
@@ -142,6 +147,10 @@ pub async fn set_disabled(
     let user = update(store, actor, username, doc! { "disabled": disabled }).await?;
     if disabled {
         revoke_user_tokens(store, config, actor, &user).await?;
+        let horizon = access_token_horizon(config);
+        store
+            .insert_revocation(&RevocationDoc::user(&user.id.to_hex(), horizon))
+            .await?;
     }
     Ok(user)
 }

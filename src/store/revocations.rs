@@ -18,7 +18,7 @@ pub struct RevocationDoc {
     pub id: String,
     pub revoked_at: DateTime,
     pub expires_at: DateTime,
-    /// For `user:` and `client:`: tokens issued at or before this second are refused.
+    /// For `user:` and `client:`: tokens whose `iat` is before this second are refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub issued_before: Option<DateTime>,
 }
@@ -42,23 +42,33 @@ impl RevocationDoc {
         }
     }
 
-    /// Every access token of a user, issued up to now.
+    /// Every access token of a user issued up to and including this second (the account was
+    /// deleted or disabled: nothing newer can exist).
     pub fn user(user_id: &str, expires_at: DateTime) -> Self {
-        Self::subject(format!("user:{user_id}"), expires_at)
+        Self::subject(format!("user:{user_id}"), expires_at, 1_000)
     }
 
-    /// Every access token issued to a client up to now.
+    /// Every access token of a user issued in an earlier second (the password changed). The
+    /// user signing in again within this second must keep the new token; a token minted in
+    /// the same second just before the change survives, a window under one second.
+    pub fn user_earlier(user_id: &str, expires_at: DateTime) -> Self {
+        Self::subject(format!("user:{user_id}"), expires_at, 0)
+    }
+
+    /// Every access token issued to a client up to and including this second.
     pub fn client(client_id: &str, expires_at: DateTime) -> Self {
-        Self::subject(format!("client:{client_id}"), expires_at)
+        Self::subject(format!("client:{client_id}"), expires_at, 1_000)
     }
 
-    fn subject(id: String, expires_at: DateTime) -> Self {
+    /// `issued_before` is compared in whole seconds, as `iat` is: tokens whose `iat` is
+    /// before its second are refused. `ahead_ms` moves it past the current second.
+    fn subject(id: String, expires_at: DateTime, ahead_ms: i64) -> Self {
         let at = now();
         RevocationDoc {
             id,
             revoked_at: at,
             expires_at,
-            issued_before: Some(at),
+            issued_before: Some(DateTime::from_millis(at.timestamp_millis() + ahead_ms)),
         }
     }
 }

@@ -917,3 +917,54 @@ async fn keys_are_listed_generated_and_rotated() {
     assert_eq!(events[0]["actor"], "root");
     assert_eq!(events[0]["reason"], format!("kid {signing}"));
 }
+
+#[rocket::async_test]
+async fn password_changes_and_disabling_reach_tokens_outside_refresh_families() {
+    let app = app().await;
+    let seed = seed(&app).await;
+    let admin = admin_token(&app, &seed).await;
+    let alice_id = seed.alice.id.to_hex();
+    // `noref` issues no refresh tokens, so its access tokens belong to no family.
+    let login = |password: &str| format!("grant_type=password&username=alice&password={password}");
+    let noref = || Some(basic("noref", &seed.noref_secret));
+    let old = token(&app, &login("alice-password"), noref()).await;
+    let old = old.body["access_token"].as_str().unwrap().to_owned();
+    crate::common::wall_clock_advance(1_100).await;
+
+    let reset = call(
+        &app,
+        &admin,
+        Method::Put,
+        &format!("/admin/v1/users/{alice_id}/password"),
+        Some(json!({ "password": "another password" })),
+    )
+    .await;
+    assert_eq!(reset.status, Status::NoContent);
+    // A sign-in right after the change keeps its token; the earlier one is refused.
+    let fresh = token(&app, &login("another+password"), noref()).await;
+    let fresh = fresh.body["access_token"].as_str().unwrap().to_owned();
+    crate::common::wall_clock_advance(1_200).await;
+    assert_eq!(
+        call(&app, &old, Method::Get, "/api/me", None).await.status,
+        Status::Unauthorized
+    );
+    assert_eq!(
+        call(&app, &fresh, Method::Get, "/api/me", None)
+            .await
+            .status,
+        Status::Ok
+    );
+
+    let disabled = call(
+        &app,
+        &admin,
+        Method::Patch,
+        &format!("/admin/v1/users/{alice_id}"),
+        Some(json!({ "disabled": true })),
+    )
+    .await;
+    assert_eq!(disabled.status, Status::Ok);
+    crate::common::wall_clock_advance(1_200).await;
+    let me = call(&app, &fresh, Method::Get, "/api/me", None).await;
+    assert_eq!(me.status, Status::Unauthorized, "{}", me.body);
+}
