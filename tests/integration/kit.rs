@@ -2,7 +2,8 @@
 //! separate processes on free ports. A user's token works on the example API; a revoked token
 //! is refused there (introspection); tokens with made-up key ids do not make the example
 //! hammer Portcullis's JWKS; after a key rotation on Portcullis the example accepts tokens
-//! signed with the new key without a restart.
+//! signed with the new key without a restart, and stops accepting the old key once Portcullis
+//! withdraws it.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -29,7 +30,8 @@ impl Portcullis {
         command
             .env("PORTCULLIS_PORT", self.port.to_string())
             .env("PORTCULLIS_ISSUER", self.issuer())
-            .env("PORTCULLIS_LOG", "warn");
+            .env("PORTCULLIS_LOG", "warn")
+            .env("PORTCULLIS_JWKS_MAX_AGE_SECS", "1");
         command
     }
 
@@ -278,6 +280,7 @@ async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation()
     // Key rotation on Portcullis (it re-reads its keys folder every 10 s): new tokens carry the
     // new key id, and the example fetches the new key by itself.
     let old_kid = kid_of(&token);
+    let before_rotation = password_token(&http, &issuer, &app_secret, "data:read").await;
     portcullis.run(&["keys", "rotate"], "");
     let deadline = Instant::now() + Duration::from_secs(30);
     let fresh = loop {
@@ -295,4 +298,42 @@ async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation()
     let (status, body) = call(&http, &format!("{api}/whoami"), &fresh).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["username"], "alice");
+    let (status, _) = call(&http, &format!("{api}/whoami"), &before_rotation).await;
+    assert_eq!(
+        status, 200,
+        "the old key still verifies until it is withdrawn"
+    );
+
+    // Withdrawing the old key (its file removed): once Portcullis's JWKS drops it and the
+    // example's cached set is past its max-age (1 s here), its tokens are refused there too.
+    std::fs::remove_file(keys.path().join(format!("{old_kid}.pem"))).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let jwks: Value = http
+            .get(format!("{issuer}/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == old_kid)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "Portcullis never withdrew the old key"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let (status, body) = call(&http, &format!("{api}/whoami"), &before_rotation).await;
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = call(&http, &format!("{api}/whoami"), &fresh).await;
+    assert_eq!(status, 200);
 }
