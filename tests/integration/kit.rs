@@ -254,9 +254,11 @@ async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation()
         let (status, _) = call(&http, &format!("{api}/reports"), &parts.join(".")).await;
         assert_eq!(status, 401);
     }
+    // One fetch for the unknown ids, and at most one more if the 1-second max-age of the cached
+    // set ran out during the loop on a slow machine: never one per forged token.
     let fetched = jwks_fetches(&http, &issuer).await - before;
     assert!(
-        fetched <= 1.0,
+        fetched <= 2.0,
         "{fetched} JWKS fetches for ten forged key ids"
     );
 
