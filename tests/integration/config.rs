@@ -81,6 +81,13 @@ fn invalid_values_are_refused_by_name() {
         ("session_secret = \"c2hvcnQ=\"", "session_secret"),
         ("[roles]\nuser = [\"bad scope\"]", "roles.user"),
         ("database = \"a/b\"", "database"),
+        ("log_format = \"xml\"", "log_format"),
+        ("[metrics]\nallow = [\"10.0.0.0/33\"]", "metrics.allow"),
+        ("[metrics]\nallow = [\"localhost\"]", "metrics.allow"),
+        (
+            "[metrics]\nbearer_token = \"short\"",
+            "metrics.bearer_token",
+        ),
     ];
     for (toml, key) in cases {
         let error = message(from_toml(toml));
@@ -98,7 +105,12 @@ fn a_named_config_file_must_exist() {
 
 #[test]
 fn secrets_are_redacted_in_debug_output() {
-    let config = from_toml("mongodb_uri = \"mongodb://user:hunter2@db.example\"").unwrap();
+    let config = from_toml(
+        "mongodb_uri = \"mongodb://user:hunter2@db.example\"\n\
+         [metrics]\nbearer_token = \"metrics-token-metrics-token-metrics-token\"",
+    )
+    .unwrap();
     let printed = format!("{config:?}");
     assert!(!printed.contains("hunter2"), "{printed}");
+    assert!(!printed.contains("metrics-token"), "{printed}");
 }
