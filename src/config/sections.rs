@@ -1,0 +1,129 @@
+//! The parts of the configuration that are tables of their own (`[argon2]`, `[tls]`,
+//! `[lockout]`, `[rate_limits]`, `[metrics]`) and the log format.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::Secret;
+use crate::error::Error;
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// Access to the Prometheus metrics: from the listed addresses, or with the bearer token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// Addresses (`127.0.0.1`) and networks (`10.0.0.0/8`) that may read the metrics without a
+    /// token. The client address is the socket peer, or `client_ip_header` when set.
+    pub allow: Vec<String>,
+    /// A token (at least 32 characters) that reads the metrics from anywhere, sent as
+    /// `Authorization: Bearer <token>`.
+    pub bearer_token: Option<Secret>,
+}
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            allow: vec!["127.0.0.1".into(), "::1".into()],
+            bearer_token: None,
+        }
+    }
+}
+
+impl MetricsConfig {
+    /// The allowed networks, parsed (a bare address is a network of one).
+    pub fn networks(&self) -> Result<Vec<ipnet::IpNet>, Error> {
+        self.allow
+            .iter()
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        Error::Config(format!(
+                            "metrics.allow: {entry:?} is not an IP address or network"
+                        ))
+                    })
+            })
+            .collect()
+    }
+}
+
+/// Argon2id cost parameters (OWASP's recommended minimum by default).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Argon2Config {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl Default for Argon2Config {
+    fn default() -> Self {
+        Argon2Config {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
+    }
+}
+
+/// PEM files for built-in TLS.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct TlsFiles {
+    /// Certificate chain, leaf first.
+    pub certs: PathBuf,
+    /// The certificate's private key.
+    pub key: PathBuf,
+}
+
+/// Account lockout: after `threshold` failures within `window_secs` the account name is locked
+/// for `base_secs`, doubling with each further lock up to `max_secs`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LockoutConfig {
+    pub threshold: u32,
+    pub window_secs: u64,
+    pub base_secs: u64,
+    pub max_secs: u64,
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        LockoutConfig {
+            threshold: 5,
+            window_secs: 15 * 60,
+            base_secs: 60,
+            max_secs: 3600,
+        }
+    }
+}
+
+/// Per-address request limits, per minute (0 = no limit).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct RateLimitConfig {
+    pub token_per_minute: u32,
+    pub login_per_minute: u32,
+    pub register_per_minute: u32,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            token_per_minute: 60_000,
+            login_per_minute: 300,
+            register_per_minute: 30,
+        }
+    }
+}
