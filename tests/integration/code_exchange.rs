@@ -5,7 +5,7 @@
 use rocket::http::{Header, Method, Status};
 use url::Url;
 
-use crate::authorize::{
+use crate::code_flow::{
     authorize, authorize_url, exchange, param, register_clients, CALLBACK, VERIFIER,
 };
 use crate::common::{app, app_with, basic, bearer, post_form, seed, sign_in, Answer, TestApp};

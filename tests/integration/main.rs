@@ -8,6 +8,7 @@ mod authorize;
 mod browser;
 mod cli;
 mod code_exchange;
+mod code_flow;
 mod common;
 mod compliance;
 mod config;

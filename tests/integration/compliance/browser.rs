@@ -4,7 +4,7 @@ use mongodb::bson::doc;
 use portcullis::store::AuditKind;
 use rocket::http::{ContentType, Header, Method, Status};
 
-use crate::authorize::{authorize_url, register_clients, CALLBACK};
+use crate::code_flow::{authorize_url, register_clients, CALLBACK};
 use crate::common::{answer, app, app_with, basic, seed, sign_in, user_tokens, TestApp};
 
 /// RFC 9700 §4.16; RFC 6749 §10.13: the sign-in page, the consent page and the error page

@@ -4,7 +4,7 @@ use mongodb::bson::{doc, DateTime, Document};
 use portcullis::secrets::sha256_b64;
 use rocket::http::Status;
 
-use crate::authorize::{exchange, register_clients, VERIFIER};
+use crate::code_flow::{exchange, register_clients, VERIFIER};
 use crate::common::{app, basic, post_form, seed, sign_in, token};
 
 use super::{database, fresh_code};

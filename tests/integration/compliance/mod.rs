@@ -8,7 +8,7 @@ mod browser;
 mod clients;
 mod storage;
 
-use crate::authorize::{authorize, authorize_url, param, CALLBACK};
+use crate::code_flow::{authorize, authorize_url, param, CALLBACK};
 use crate::common::TestApp;
 
 const NO_CREDENTIALS: &str = "Bearer realm=\"portcullis\"";

@@ -4,7 +4,7 @@ use mongodb::bson::{doc, Document};
 use portcullis::secrets::sha256_b64;
 use rocket::http::Status;
 
-use crate::authorize::{exchange, register_clients, VERIFIER};
+use crate::code_flow::{exchange, register_clients, VERIFIER};
 use crate::common::{app, basic, post_form, seed, sign_in, user_tokens};
 
 use super::{database, fresh_code};
