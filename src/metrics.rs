@@ -77,16 +77,12 @@ fn http_series(method: &'static str, route: &str, status: u16) -> HttpSeries {
     if let Some(known) = known {
         return known;
     }
-    let status_label: metrics::SharedString = match status_text(status) {
-        Some(text) => text.into(),
-        None => status.to_string().into(),
-    };
     let made = HttpSeries {
         requests: counter!(
             "portcullis_http_requests_total",
             "method" => method,
             "route" => route.to_owned(),
-            "status" => status_label
+            "status" => status.to_string()
         ),
         duration: histogram!(
             "portcullis_http_request_duration_seconds",
@@ -109,28 +105,6 @@ pub fn http_request(method: &'static str, route: &str, status: u16, elapsed: Dur
     let series = http_series(method, route, status);
     series.requests.increment(1);
     series.duration.record(elapsed.as_secs_f64());
-}
-
-fn status_text(status: u16) -> Option<&'static str> {
-    Some(match status {
-        200 => "200",
-        201 => "201",
-        204 => "204",
-        302 => "302",
-        303 => "303",
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        405 => "405",
-        409 => "409",
-        413 => "413",
-        415 => "415",
-        429 => "429",
-        500 => "500",
-        503 => "503",
-        _ => return None,
-    })
 }
 
 /// The security events worth a counter, from the audit trail every one of them goes through.

@@ -30,9 +30,11 @@ struct Inner {
     jtis: foldhash::HashMap<String, i64>,
     /// Revoked refresh-token family → expiry in Unix milliseconds.
     families: foldhash::HashMap<String, i64>,
-    /// Deleted, disabled or re-keyed user, deleted client (`user:<id>`, `client:<id>`) →
-    /// (tokens whose `iat` is before this Unix second are refused, expiry in Unix ms).
-    subjects: foldhash::HashMap<String, (i64, i64)>,
+    /// Deleted, disabled or re-keyed user (`user:<id>`) → (tokens whose `iat` is before this
+    /// Unix second are refused, expiry in Unix milliseconds).
+    users: foldhash::HashMap<String, (i64, i64)>,
+    /// Deleted client (`client:<id>`) → the same.
+    clients: foldhash::HashMap<String, (i64, i64)>,
     /// The newest `revoked_at` seen.
     watermark: Option<DateTime>,
     last_sync: Option<Instant>,
@@ -44,7 +46,8 @@ impl Default for RevocationSet {
             inner: Arc::new(RwLock::new(Inner {
                 jtis: foldhash::HashMap::default(),
                 families: foldhash::HashMap::default(),
-                subjects: foldhash::HashMap::default(),
+                users: foldhash::HashMap::default(),
+                clients: foldhash::HashMap::default(),
                 watermark: None,
                 last_sync: None,
             })),
@@ -64,12 +67,18 @@ impl RevocationSet {
         let live = |map: &foldhash::HashMap<String, i64>, id: &str| {
             map.get(id).is_some_and(|exp| *exp > now)
         };
+        let issued_before = |map: &foldhash::HashMap<String, (i64, i64)>, id: &str| {
+            map.get(id).is_some_and(|(cutoff, expiry)| {
+                *expiry > now && i64::try_from(claims.iat).unwrap_or(i64::MAX) < *cutoff
+            })
+        };
         live(&inner.jtis, &claims.jti)
             || claims
                 .sid
                 .as_deref()
                 .is_some_and(|f| live(&inner.families, f))
-            || (!inner.subjects.is_empty() && inner.subject_revoked(claims, now))
+            || (claims.username.is_some() && issued_before(&inner.users, &claims.sub))
+            || issued_before(&inner.clients, &claims.client_id)
     }
 
     /// Adds a revocation this instance just stored.
@@ -98,10 +107,11 @@ impl RevocationSet {
             let now = now().timestamp_millis();
             inner.jtis.retain(|_, expiry| *expiry > now);
             inner.families.retain(|_, expiry| *expiry > now);
-            inner.subjects.retain(|_, (_, expiry)| *expiry > now);
+            inner.users.retain(|_, (_, expiry)| *expiry > now);
+            inner.clients.retain(|_, (_, expiry)| *expiry > now);
             inner.last_sync = Some(Instant::now());
             crate::metrics::revocation_set(
-                inner.jtis.len() + inner.families.len() + inner.subjects.len(),
+                inner.jtis.len() + inner.families.len() + inner.users.len() + inner.clients.len(),
             );
         }
         Ok(())
@@ -118,43 +128,35 @@ impl RevocationSet {
 }
 
 impl Inner {
-    fn subject_revoked(&self, claims: &AccessClaims, now: i64) -> bool {
-        let revoked = |id: String| {
-            self.subjects
-                .get(&id)
-                .is_some_and(|(cutoff, expiry)| *expiry > now && (claims.iat as i64) < *cutoff)
-        };
-        (claims.username.is_some() && revoked(format!("user:{}", claims.sub)))
-            || revoked(format!("client:{}", claims.client_id))
-    }
-
     fn add(&mut self, revocation: &RevocationDoc) {
         let expiry = revocation.expires_at.timestamp_millis();
-        if let Some(issued_before) = revocation.issued_before {
-            let cutoff = issued_before.timestamp_millis().div_euclid(1000);
-            let entry = self
-                .subjects
-                .entry(revocation.id.clone())
-                .or_insert((cutoff, expiry));
-            *entry = (entry.0.max(cutoff), entry.1.max(expiry));
-            self.advance_watermark(revocation.revoked_at);
-            return;
-        }
-        let (map, id) = if let Some(jti) = revocation.id.strip_prefix("jti:") {
-            (&mut self.jtis, jti)
-        } else if let Some(family) = revocation.id.strip_prefix("family:") {
-            (&mut self.families, family)
-        } else {
+        let Some((kind, id)) = revocation.id.split_once(':') else {
             return;
         };
-        let entry = map.entry(id.to_owned()).or_insert(expiry);
-        *entry = (*entry).max(expiry);
-        self.advance_watermark(revocation.revoked_at);
-    }
-
-    fn advance_watermark(&mut self, revoked_at: DateTime) {
-        if self.watermark.is_none_or(|mark| revoked_at > mark) {
-            self.watermark = Some(revoked_at);
+        // A record seen twice keeps the later expiry (and, for a subject, the later cutoff).
+        let keep_later = |map: &mut foldhash::HashMap<String, i64>| {
+            let entry = map.entry(id.to_owned()).or_insert(expiry);
+            *entry = (*entry).max(expiry);
+        };
+        let cutoff = revocation
+            .issued_before
+            .map(|before| before.timestamp_millis().div_euclid(1000));
+        let keep_later_subject = |map: &mut foldhash::HashMap<String, (i64, i64)>, cutoff: i64| {
+            let entry = map.entry(id.to_owned()).or_insert((cutoff, expiry));
+            *entry = (entry.0.max(cutoff), entry.1.max(expiry));
+        };
+        match (kind, cutoff) {
+            ("jti", _) => keep_later(&mut self.jtis),
+            ("family", _) => keep_later(&mut self.families),
+            ("user", Some(cutoff)) => keep_later_subject(&mut self.users, cutoff),
+            ("client", Some(cutoff)) => keep_later_subject(&mut self.clients, cutoff),
+            _ => return,
+        }
+        if self
+            .watermark
+            .is_none_or(|mark| revocation.revoked_at > mark)
+        {
+            self.watermark = Some(revocation.revoked_at);
         }
     }
 }

@@ -32,7 +32,14 @@ pub fn random_id() -> Result<String> {
 
 /// The base64url SHA-256 of a secret: how secrets are stored and looked up.
 pub fn sha256_b64(secret: &str) -> String {
-    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, secret.as_bytes()))
+    URL_SAFE_NO_PAD.encode(sha256(secret))
+}
+
+/// SHA-256 of a secret as a fixed-size key, for in-memory caches of tokens.
+pub fn sha256(secret: &str) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key.copy_from_slice(digest::digest(&digest::SHA256, secret.as_bytes()).as_ref());
+    key
 }
 
 /// Compares two strings without leaking where they differ through timing.

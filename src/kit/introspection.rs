@@ -40,9 +40,7 @@ impl Introspector {
         http: &reqwest::Client,
         token: &str,
     ) -> Result<bool, reqwest::Error> {
-        let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
-        let mut key = [0u8; 32];
-        key.copy_from_slice(digest.as_ref());
+        let key = crate::secrets::sha256(token);
         let remembered = self.answers.lock().ok().and_then(|answers| {
             answers
                 .get(&key)

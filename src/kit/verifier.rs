@@ -2,14 +2,14 @@
 
 use std::sync::Arc;
 
-use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
+use jsonwebtoken::Validation;
 use serde::Deserialize;
 
 use super::introspection::Introspector;
 use super::remote_keys::RemoteKeys;
 use super::KitConfig;
 use crate::guard::{AccessClaims, BearerVerifier, GuardError};
-use crate::oauth::verify::Rejection;
+use crate::oauth::verify::{access_token_kid, access_token_validation, decode_claims, Rejection};
 
 /// The RFC 8414 metadata members the kit reads.
 #[derive(Deserialize)]
@@ -72,13 +72,8 @@ impl RemoteVerifier {
             (Some(_), None) => return Err(KitError::NoIntrospection),
             (None, _) => None,
         };
-        // RFC 9068 §4: the algorithm is pinned, and iss, aud, exp, nbf are checked.
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[config.issuer.as_str()]);
-        validation.set_audience(&config.audience);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = config.leeway.as_secs();
+        let validation =
+            access_token_validation(&config.issuer, &config.audience, config.leeway.as_secs());
         Ok(RemoteVerifier {
             http,
             keys,
@@ -91,31 +86,16 @@ impl RemoteVerifier {
 #[rocket::async_trait]
 impl BearerVerifier for RemoteVerifier {
     async fn verify_bearer(&self, token: &str) -> Result<Arc<AccessClaims>, GuardError> {
-        let invalid = GuardError::Token(Rejection::Invalid);
-        let header = decode_header(token).map_err(|_| invalid.clone())?;
-        let typ_ok = header.typ.as_deref().is_some_and(|typ| {
-            typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
-        });
-        if header.alg != Algorithm::RS256 || !typ_ok {
-            return Err(invalid);
-        }
-        let kid = header.kid.ok_or_else(|| invalid.clone())?;
+        let kid = access_token_kid(token).map_err(GuardError::Token)?;
         let key = match self.keys.find(&self.http, &kid).await {
             Ok(Some(key)) => key,
-            Ok(None) => return Err(invalid),
+            Ok(None) => return Err(GuardError::Token(Rejection::Invalid)),
             Err(error) => {
                 tracing::warn!(%error, "cannot fetch the issuer's keys");
                 return Err(GuardError::Unavailable);
             }
         };
-        let claims = decode::<AccessClaims>(token, &key, &self.validation)
-            .map_err(|e| match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => {
-                    GuardError::Token(Rejection::Expired)
-                }
-                _ => invalid.clone(),
-            })?
-            .claims;
+        let claims = decode_claims(token, &key, &self.validation).map_err(GuardError::Token)?;
         if let Some(introspection) = &self.introspection {
             match introspection.is_active(&self.http, token).await {
                 Ok(true) => {}

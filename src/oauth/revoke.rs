@@ -9,7 +9,7 @@ use super::error::OAuthError;
 use super::tokens::AccessClaims;
 use super::verify::Rejection;
 use crate::secrets::sha256_b64;
-use crate::store::{in_secs, AuditEvent, AuditKind, ClientDoc, RevocationDoc};
+use crate::store::{AuditEvent, AuditKind, ClientDoc, RevocationDoc};
 
 /// RFC 7009 §2.1: the hint only orders the look-ups; a wrong hint still finds the token.
 pub async fn revoke(
@@ -86,7 +86,7 @@ pub async fn revoke_access_claims_by_id(
 
 /// Revokes a refresh-token family and, through the record, the access tokens it produced.
 pub async fn revoke_family(ctx: &OAuthContext<'_>, family_id: &str) -> Result<(), OAuthError> {
-    let access_expiry = in_secs(ctx.config.access_token_ttl_secs + ctx.config.token_leeway_secs);
+    let access_expiry = crate::services::access_token_horizon(ctx.config);
     let revocation = ctx
         .store
         .revoke_refresh_family(family_id, access_expiry)

@@ -3,7 +3,7 @@
 //! a small leeway, then the revocation set. No database round trip.
 
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 
 use std::sync::{Arc, Mutex};
 
@@ -55,13 +55,8 @@ pub struct TokenVerifier {
 
 impl TokenVerifier {
     pub fn new(config: &Config, keys: KeyRing, revocations: RevocationSet) -> Self {
-        // The algorithm is pinned: a header claiming `none`, HS256 or anything else fails.
-        let mut validation = Validation::new(Algorithm::RS256);
-        validation.set_issuer(&[config.issuer.as_str()]);
-        validation.set_audience(&config.audience);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = config.token_leeway_secs;
+        let validation =
+            access_token_validation(&config.issuer, &config.audience, config.token_leeway_secs);
         TokenVerifier {
             keys,
             revocations,
@@ -73,9 +68,7 @@ impl TokenVerifier {
 
     /// Signature and claims, from the cache when this exact token verified before.
     fn verified(&self, token: &str) -> Result<Arc<AccessClaims>, Rejection> {
-        let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
-        let mut key = [0u8; 32];
-        key.copy_from_slice(digest.as_ref());
+        let key = crate::secrets::sha256(token);
         let cached = self
             .verified
             .lock()
@@ -116,25 +109,10 @@ impl TokenVerifier {
     }
 
     fn verify_signed_with_kid(&self, token: &str) -> Result<(AccessClaims, String), Rejection> {
-        let header = decode_header(token).map_err(|_| Rejection::Invalid)?;
-        let typ_ok = header.typ.as_deref().is_some_and(|typ| {
-            typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
-        });
-        if header.alg != Algorithm::RS256 || !typ_ok {
-            return Err(Rejection::Invalid);
-        }
+        let kid = access_token_kid(token)?;
         let keys = self.keys.snapshot();
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| keys.find(kid))
-            .ok_or(Rejection::Invalid)?;
-        decode::<AccessClaims>(token, key.decoding_key(), &self.validation)
-            .map(|data| (data.claims, key.kid().to_owned()))
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => Rejection::Expired,
-                _ => Rejection::Invalid,
-            })
+        let key = keys.find(&kid).ok_or(Rejection::Invalid)?;
+        decode_claims(token, key.decoding_key(), &self.validation).map(|claims| (claims, kid))
     }
 
     /// The whole check: signature, claims, revocation.
@@ -155,4 +133,48 @@ impl TokenVerifier {
     pub fn revocations(&self) -> &RevocationSet {
         &self.revocations
     }
+}
+
+/// RFC 9068 §4 claim checks: `iss` and `aud` as configured, `exp` and `nbf` with `leeway`
+/// seconds, `sub` present, and the algorithm pinned to RS256 (a header claiming `none`, HS256
+/// or anything else fails).
+pub(crate) fn access_token_validation(
+    issuer: &str,
+    audience: &[String],
+    leeway: u64,
+) -> Validation {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(audience);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = leeway;
+    validation
+}
+
+/// The `kid` of a token whose header is an access token's: RS256 and `typ` `at+jwt`
+/// (RFC 9068 §2.1, §4).
+pub(crate) fn access_token_kid(token: &str) -> Result<String, Rejection> {
+    let header = decode_header(token).map_err(|_| Rejection::Invalid)?;
+    let typ_ok = header.typ.as_deref().is_some_and(|typ| {
+        typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
+    });
+    if header.alg != Algorithm::RS256 || !typ_ok {
+        return Err(Rejection::Invalid);
+    }
+    header.kid.ok_or(Rejection::Invalid)
+}
+
+/// Signature and claims against one key.
+pub(crate) fn decode_claims(
+    token: &str,
+    key: &DecodingKey,
+    validation: &Validation,
+) -> Result<AccessClaims, Rejection> {
+    decode::<AccessClaims>(token, key, validation)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => Rejection::Expired,
+            _ => Rejection::Invalid,
+        })
 }

@@ -170,7 +170,7 @@ pub async fn remove_client(
     if !store.delete_client(client_id).await? {
         return Err(Error::NotFound(format!("client {client_id:?}")));
     }
-    let horizon = crate::store::in_secs(config.access_token_ttl_secs + config.token_leeway_secs);
+    let horizon = super::access_token_horizon(config);
     store
         .revoke_client_refresh_tokens(client_id, horizon)
         .await?;

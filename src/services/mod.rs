@@ -6,3 +6,12 @@ pub mod clients;
 pub mod users;
 
 pub use actor::Actor;
+
+use mongodb::bson::DateTime;
+
+use crate::config::Config;
+
+/// How long an access token issued now can stay valid: how long a revocation must be kept.
+pub(crate) fn access_token_horizon(config: &Config) -> DateTime {
+    crate::store::in_secs(config.access_token_ttl_secs + config.token_leeway_secs)
+}

@@ -5,7 +5,7 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{doc, DateTime};
 use unicode_normalization::UnicodeNormalization;
 
-use super::Actor;
+use super::{access_token_horizon, Actor};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::password::{check_new_password, PasswordHasher};
@@ -127,12 +127,7 @@ pub async fn set_password(
     check_new_password(password)?;
     let hash = hasher.hash(password).await?;
     let user = update(store, actor, username, doc! { "password_hash": hash }).await?;
-    revoke_user_tokens(store, config, actor, &user).await?;
-    // Access tokens outside any refresh family (clients without refresh tokens) too.
-    let horizon = access_token_horizon(config);
-    store
-        .insert_revocation(&RevocationDoc::user_earlier(&user.id.to_hex(), horizon))
-        .await?;
+    revoke_user_tokens(store, config, actor, &user, RevocationDoc::user_earlier).await?;
     Ok(user)
 }
 
@@ -146,11 +141,7 @@ pub async fn set_disabled(
 ) -> Result<UserDoc> {
     let user = update(store, actor, username, doc! { "disabled": disabled }).await?;
     if disabled {
-        revoke_user_tokens(store, config, actor, &user).await?;
-        let horizon = access_token_horizon(config);
-        store
-            .insert_revocation(&RevocationDoc::user(&user.id.to_hex(), horizon))
-            .await?;
+        revoke_user_tokens(store, config, actor, &user, RevocationDoc::user).await?;
     }
     Ok(user)
 }
@@ -181,8 +172,6 @@ pub async fn set_role(
     update(store, actor, username, doc! { "role": role }).await
 }
 
-/// Revokes the user's refresh-token families (recorded, so the access tokens issued from
-/// them are refused too until they expire) and ends the user's browser sessions.
 /// What ending a user's sessions ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ended {
@@ -198,15 +187,12 @@ pub async fn end_sessions(
     actor: &Actor,
     user: &UserDoc,
 ) -> Result<Ended> {
-    let families = store
-        .revoke_user_refresh_tokens(&user.id.to_hex(), access_token_horizon(config))
-        .await?;
-    let sessions = store.delete_user_sessions(&user.id.to_hex()).await?;
+    let ended = end_sessions_and_families(store, config, user).await?;
     let mut event = AuditEvent::new(AuditKind::SessionsEnded);
     event.user_id = Some(user.id.to_hex());
     event.username = Some(user.username.clone());
     store.audit(actor.stamp(event)).await?;
-    Ok(Ended { sessions, families })
+    Ok(ended)
 }
 
 /// Deletes the account: its sessions end, its refresh tokens are revoked, and a `user:`
@@ -215,22 +201,17 @@ pub async fn delete_user(
     store: &Store,
     config: &Config,
     actor: &Actor,
-    username: &str,
+    user: &UserDoc,
 ) -> Result<()> {
-    let user = find_user(store, username)
-        .await?
-        .ok_or_else(|| Error::NotFound(format!("user {username:?}")))?;
     let user_id = user.id.to_hex();
-    let horizon = access_token_horizon(config);
-    store.revoke_user_refresh_tokens(&user_id, horizon).await?;
-    store.delete_user_sessions(&user_id).await?;
+    end_sessions_and_families(store, config, user).await?;
     store
-        .insert_revocation(&RevocationDoc::user(&user_id, horizon))
+        .insert_revocation(&RevocationDoc::user(&user_id, access_token_horizon(config)))
         .await?;
-    store.delete_user_data(&user).await?;
+    store.delete_user_data(user).await?;
     let mut event = AuditEvent::new(AuditKind::UserDeleted);
     event.user_id = Some(user_id);
-    event.username = Some(user.username);
+    event.username = Some(user.username.clone());
     store.audit(actor.stamp(event)).await
 }
 
@@ -269,22 +250,36 @@ pub async fn locked_until(store: &Store, user: &UserDoc) -> Result<Option<DateTi
         .filter(|until| *until > now()))
 }
 
-/// How long an access token issued now can stay valid: what a revocation must cover.
-fn access_token_horizon(config: &Config) -> DateTime {
-    crate::store::in_secs(config.access_token_ttl_secs + config.token_leeway_secs)
+/// Ends the user's browser sessions and revokes their refresh-token families (recorded, so
+/// the access tokens issued from them are refused too until they expire).
+async fn end_sessions_and_families(
+    store: &Store,
+    config: &Config,
+    user: &UserDoc,
+) -> Result<Ended> {
+    let user_id = user.id.to_hex();
+    let families = store
+        .revoke_user_refresh_tokens(&user_id, access_token_horizon(config))
+        .await?;
+    let sessions = store.delete_user_sessions(&user_id).await?;
+    Ok(Ended { sessions, families })
 }
 
+/// What an account change (new password, disabled account) must end: the sessions, the
+/// refresh-token families, and through `revocation` (a `user:` record) the access tokens
+/// outside any family (clients without refresh tokens).
 async fn revoke_user_tokens(
     store: &Store,
     config: &Config,
     actor: &Actor,
     user: &UserDoc,
+    revocation: fn(&str, DateTime) -> RevocationDoc,
 ) -> Result<()> {
-    let families = store
-        .revoke_user_refresh_tokens(&user.id.to_hex(), access_token_horizon(config))
+    let ended = end_sessions_and_families(store, config, user).await?;
+    store
+        .insert_revocation(&revocation(&user.id.to_hex(), access_token_horizon(config)))
         .await?;
-    let sessions = store.delete_user_sessions(&user.id.to_hex()).await?;
-    if families > 0 || sessions > 0 {
+    if ended.families > 0 || ended.sessions > 0 {
         let mut event = AuditEvent::new(AuditKind::RefreshTokensRevoked);
         event.user_id = Some(user.id.to_hex());
         event.reason = Some("account_changed".into());

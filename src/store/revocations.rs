@@ -82,19 +82,17 @@ impl Store {
         if let Some(issued_before) = revocation.issued_before {
             later.insert("issued_before", issued_before);
         }
-        // A repeated subject revocation moves `revoked_at` so other instances see it again.
-        let (on_insert, set) = if revocation.issued_before.is_some() {
-            (doc! {}, doc! { "revoked_at": revocation.revoked_at })
+        // A repeated `user:`/`client:` revocation moves `revoked_at` (and so its cutoff reaches
+        // other instances with their next poll); a token's or family's keeps its first one.
+        let revoked_at = if revocation.issued_before.is_some() {
+            "$set"
         } else {
-            (doc! { "revoked_at": revocation.revoked_at }, doc! {})
+            "$setOnInsert"
         };
-        let mut update = doc! { "$max": later };
-        if !on_insert.is_empty() {
-            update.insert("$setOnInsert", on_insert);
-        }
-        if !set.is_empty() {
-            update.insert("$set", set);
-        }
+        let update = doc! {
+            "$max": later,
+            revoked_at: { "revoked_at": revocation.revoked_at },
+        };
         self.revocations()
             .update_one(doc! { "_id": &revocation.id }, update)
             .upsert(true)

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use crate::common::{
-    free_closed_port, portcullis_command, shared_keys_dir, temp_dir, unique_database,
-    DatabaseGuard, Running,
+    free_closed_port, portcullis_command, run_with_input, shared_keys_dir, temp_dir,
+    unique_database, DatabaseGuard, Running,
 };
 
 /// The binary with a clean environment pointing at one test database.
@@ -33,20 +33,7 @@ impl Cli {
     }
 
     fn run(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        run_with_input(self.command(args), stdin)
     }
 
     fn ok(&self, args: &[&str], stdin: &str) -> String {

@@ -30,6 +30,25 @@ pub fn portcullis_command(database: &str, keys_dir: &Path, args: &[&str]) -> std
     command
 }
 
+/// Runs a command to completion with `stdin` as its input, capturing its output.
+pub fn run_with_input(mut command: std::process::Command, stdin: &str) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// A child process killed when the test ends, however it ends.
 pub struct Running(pub std::process::Child);
 

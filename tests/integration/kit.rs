@@ -14,7 +14,8 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::common::{
-    free_closed_port, portcullis_command, temp_dir, unique_database, DatabaseGuard, Running,
+    free_closed_port, portcullis_command, run_with_input, temp_dir, unique_database, DatabaseGuard,
+    Running,
 };
 
 /// Portcullis's binary with this test's database, keys and port.
@@ -37,21 +38,7 @@ impl Portcullis {
 
     /// Runs a management command and returns its standard output.
     fn run(&self, args: &[&str], stdin: &str) -> String {
-        use std::io::Write;
-        let mut child = self
-            .command(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
+        let output = run_with_input(self.command(args), stdin);
         assert!(
             output.status.success(),
             "{args:?}: {}",

@@ -19,6 +19,7 @@ use rocket::{Request, Route};
 use crate::error::Error;
 use crate::guard::{AccessClaims, GuardError};
 use crate::services::Actor;
+use crate::store::UserDoc;
 
 pub fn routes() -> Vec<Route> {
     [
@@ -36,7 +37,13 @@ const ADMIN: &str = "admin";
 /// The administrator making the call.
 pub struct AdminCaller {
     pub actor: Actor,
-    pub user_id: String,
+}
+
+impl AdminCaller {
+    /// Whether `user` is the administrator's own account.
+    pub fn is(&self, user: &UserDoc) -> bool {
+        matches!(&self.actor, Actor::Admin { user_id, .. } if *user_id == user.id.to_hex())
+    }
 }
 
 #[rocket::async_trait]
@@ -60,7 +67,6 @@ impl<'r> FromRequest<'r> for AdminCaller {
                 user_id: claims.sub.clone(),
                 username: username.to_owned(),
             },
-            user_id: claims.sub.clone(),
         })
     }
 }

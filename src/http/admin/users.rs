@@ -135,8 +135,7 @@ async fn update(
             "nothing to change: give role or disabled",
         ));
     }
-    let own = user.id.to_hex() == caller.user_id;
-    if own
+    if caller.is(&user)
         && (changes.disabled == Some(true)
             || changes.role.as_deref().is_some_and(|r| r != user.role))
     {
@@ -204,12 +203,12 @@ async fn remove(
 ) -> AdminResult<Status> {
     let caller = caller?;
     let user = user(store, id).await?;
-    if user.id.to_hex() == caller.user_id {
+    if caller.is(&user) {
         return Err(AdminError::conflict(
             "an administrator cannot delete their own account",
         ));
     }
-    users::delete_user(store, config, &caller.actor, &user.username).await?;
+    users::delete_user(store, config, &caller.actor, &user).await?;
     Ok(Status::NoContent)
 }
 
