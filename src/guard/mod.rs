@@ -47,7 +47,7 @@ pub struct Verifier(pub Arc<dyn BearerVerifier>);
 #[rocket::async_trait]
 impl BearerVerifier for TokenVerifier {
     async fn verify_bearer(&self, token: &str) -> Result<Arc<AccessClaims>, GuardError> {
-        self.verify_shared(token).map_err(GuardError::Token)
+        self.verify(token).map_err(GuardError::Token)
     }
 }
 

@@ -1,43 +1,109 @@
 //! Token introspection (RFC 7662) for resource servers: an active token's claims, or only
 //! `{"active": false}` for anything expired, revoked, malformed or not ours (§2.2).
 
+use std::sync::Arc;
+
 use mongodb::bson::oid::ObjectId;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 use super::context::OAuthContext;
 use super::error::OAuthError;
+use super::tokens::AccessClaims;
 use crate::secrets::sha256_b64;
 use crate::store::now;
 
-/// RFC 7662 §2.2 response members.
-#[derive(Debug, Default, Serialize, PartialEq, Eq)]
-pub struct Introspection {
-    pub active: bool,
+/// What the endpoint answers about one token.
+#[derive(Debug)]
+pub enum Introspection {
+    /// Expired, revoked, malformed, unknown or not ours: `{"active": false}` and nothing else.
+    Inactive,
+    /// An access token; its claims are shared with the verified-token cache, not copied.
+    Access(Arc<AccessClaims>),
+    /// A live refresh token and the user it belongs to.
+    Refresh(RefreshTokenFacts),
+}
+
+/// The members an active refresh token is described by.
+#[derive(Debug)]
+pub struct RefreshTokenFacts {
+    scope: String,
+    client_id: String,
+    username: String,
+    user_id: String,
+    role: String,
+    expires: Option<u64>,
+    issued: Option<u64>,
+    issuer: String,
+}
+
+/// RFC 7662 §2.2 response members, borrowed from whichever token was found.
+#[derive(Default, Serialize)]
+struct Members<'a> {
+    active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
+    scope: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub client_id: Option<String>,
+    client_id: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
+    username: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sub: Option<String>,
+    sub: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
+    role: Option<&'a str>,
     /// `Bearer` for access tokens, `refresh_token` for refresh tokens.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub token_type: Option<&'static str>,
+    token_type: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub exp: Option<u64>,
+    exp: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub iat: Option<u64>,
+    iat: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub nbf: Option<u64>,
+    nbf: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aud: Option<Vec<String>>,
+    aud: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub iss: Option<String>,
+    iss: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub jti: Option<String>,
+    jti: Option<&'a str>,
+}
+
+impl Serialize for Introspection {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let members = match self {
+            Introspection::Inactive => Members::default(),
+            Introspection::Access(claims) => Members {
+                active: true,
+                scope: Some(&claims.scope),
+                client_id: Some(&claims.client_id),
+                username: claims.username.as_deref(),
+                sub: Some(&claims.sub),
+                role: claims.role.as_deref(),
+                token_type: Some("Bearer"),
+                exp: Some(claims.exp),
+                iat: Some(claims.iat),
+                nbf: Some(claims.nbf),
+                aud: Some(&claims.aud),
+                iss: Some(&claims.iss),
+                jti: Some(&claims.jti),
+            },
+            Introspection::Refresh(facts) => Members {
+                active: true,
+                scope: Some(&facts.scope),
+                client_id: Some(&facts.client_id),
+                username: Some(&facts.username),
+                sub: Some(&facts.user_id),
+                role: Some(&facts.role),
+                token_type: Some("refresh_token"),
+                exp: facts.expires,
+                iat: facts.issued,
+                nbf: facts.issued,
+                aud: None,
+                iss: Some(&facts.issuer),
+                jti: None,
+            },
+        };
+        members.serialize(serializer)
+    }
 }
 
 pub async fn introspect(
@@ -51,33 +117,21 @@ pub async fn introspect(
         if let Some(found) = refresh_token(ctx, token).await? {
             return Ok(found);
         }
-        return Ok(access_token(ctx, token).unwrap_or_default());
+        return Ok(access_token(ctx, token).unwrap_or(Introspection::Inactive));
     }
     if let Some(found) = access_token(ctx, token) {
         return Ok(found);
     }
-    Ok(refresh_token(ctx, token).await?.unwrap_or_default())
+    Ok(refresh_token(ctx, token)
+        .await?
+        .unwrap_or(Introspection::Inactive))
 }
 
 fn access_token(ctx: &OAuthContext<'_>, token: &str) -> Option<Introspection> {
-    let claims = ctx.verifier.verify(token).ok()?;
-    Some(Introspection {
-        active: true,
-        scope: Some(claims.scope),
-        client_id: Some(claims.client_id),
-        username: claims.username,
-        sub: Some(claims.sub),
-        role: claims.role,
-        token_type: Some("Bearer"),
-        exp: Some(claims.exp),
-        iat: Some(claims.iat),
-        nbf: Some(claims.nbf),
-        aud: Some(claims.aud),
-        iss: Some(claims.iss),
-        jti: Some(claims.jti),
-    })
+    ctx.verifier.verify(token).ok().map(Introspection::Access)
 }
 
+/// A refresh token's answer: `None` when it is not one of ours at all.
 async fn refresh_token(
     ctx: &OAuthContext<'_>,
     token: &str,
@@ -86,29 +140,24 @@ async fn refresh_token(
         return Ok(None);
     };
     if doc.used || doc.revoked || doc.expires_at <= now() {
-        return Ok(Some(Introspection::default()));
+        return Ok(Some(Introspection::Inactive));
     }
     let user = match ObjectId::parse_str(&doc.user_id) {
         Ok(id) => ctx.store.find_user_by_id(id).await?,
         Err(_) => None,
     };
     let Some(user) = user.filter(|u| !u.disabled) else {
-        return Ok(Some(Introspection::default()));
+        return Ok(Some(Introspection::Inactive));
     };
     let seconds = |at: mongodb::bson::DateTime| u64::try_from(at.timestamp_millis() / 1000).ok();
-    Ok(Some(Introspection {
-        active: true,
-        scope: Some(doc.scopes.join(" ")),
-        client_id: Some(doc.client_id),
-        username: Some(user.username),
-        sub: Some(doc.user_id),
-        role: Some(user.role),
-        token_type: Some("refresh_token"),
-        exp: seconds(doc.expires_at),
-        iat: seconds(doc.issued_at),
-        nbf: seconds(doc.issued_at),
-        aud: None,
-        iss: Some(ctx.config.issuer.clone()),
-        jti: None,
-    }))
+    Ok(Some(Introspection::Refresh(RefreshTokenFacts {
+        scope: doc.scopes.join(" "),
+        client_id: doc.client_id,
+        username: user.username,
+        user_id: doc.user_id,
+        role: user.role,
+        expires: seconds(doc.expires_at),
+        issued: seconds(doc.issued_at),
+        issuer: ctx.config.issuer.clone(),
+    })))
 }

@@ -115,14 +115,9 @@ impl TokenVerifier {
         decode_claims(token, key.decoding_key(), &self.validation).map(|claims| (claims, kid))
     }
 
-    /// The whole check: signature, claims, revocation.
-    pub fn verify(&self, token: &str) -> Result<AccessClaims, Rejection> {
-        self.verify_shared(token)
-            .map(|claims| AccessClaims::clone(&claims))
-    }
-
-    /// [`verify`](Self::verify) without copying the claims out of the verified-token cache.
-    pub fn verify_shared(&self, token: &str) -> Result<Arc<AccessClaims>, Rejection> {
+    /// The whole check: signature, claims, revocation. The claims are shared with the
+    /// verified-token cache, not copied.
+    pub fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, Rejection> {
         let claims = self.verified(token)?;
         if self.revocations.is_revoked(&claims) {
             return Err(Rejection::Revoked);

@@ -177,7 +177,17 @@ async fn introspection_reports_every_token_state() {
     .await;
     assert_eq!(refresh_active.body["active"], true);
     assert_eq!(refresh_active.body["token_type"], "refresh_token");
-    assert_eq!(refresh_active.body["username"], "alice");
+    let refresh_body = &refresh_active.body;
+    assert_eq!(refresh_body["username"], "alice");
+    assert_eq!(refresh_body["role"], "user");
+    assert_eq!(refresh_body["sub"], seed.alice.id.to_hex());
+    assert_eq!(refresh_body["client_id"], "app");
+    assert_eq!(refresh_body["scope"], "data:read profile");
+    assert_eq!(refresh_body["iss"], "http://portcullis.test");
+    assert!(refresh_body["exp"].as_u64() > body["exp"].as_u64());
+    assert_eq!(refresh_body["iat"], refresh_body["nbf"]);
+    // A refresh token has no audience or token id to report.
+    assert!(refresh_body.get("aud").is_none() && refresh_body.get("jti").is_none());
 
     let inactive = json!({ "active": false });
     for garbage in ["garbage", "a.b.c"] {
