@@ -50,6 +50,7 @@ pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build
     let metrics_access = http::MetricsAccess::from_config(&config);
     rocket::custom(figment)
         .attach(http::RequestObserver::new())
+        .attach(http::NoStoreByDefault)
         .attach(rocket_dyn_templates::Template::fairing())
         .manage(metrics_access)
         .manage(config)

@@ -38,6 +38,7 @@ pub fn routes() -> Vec<Route> {
 
 pub use metrics::MetricsAccess;
 pub use observe::RequestObserver;
+pub use responses::NoStoreByDefault;
 
 /// JSON answers for every error status, so no framework page or internal detail leaks.
 pub fn catchers() -> Vec<Catcher> {

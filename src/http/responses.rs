@@ -1,6 +1,7 @@
 //! Response shapes shared by the OAuth endpoints: RFC 6749 §5.1 says token responses are not
 //! cached, and §5.2 errors are JSON with an `error` code.
 
+use rocket::fairing::{Fairing, Info, Kind};
 use rocket::http::{Header, Status};
 use rocket::response::{self, Responder};
 use rocket::serde::json::{json, Json};
@@ -8,6 +9,28 @@ use rocket::{Request, Response};
 
 use crate::guard::REALM;
 use crate::oauth::error::{ErrorCode, OAuthError};
+
+/// Marks every answer `Cache-Control: no-store` unless its route chose a caching policy (the
+/// key set, the metadata and the stylesheet do). The rest carries tokens, a client secret
+/// shown once, one user's data or a decision that may change at any moment, none of which a
+/// browser or proxy should keep (RFC 9111 §5.2.2.5).
+pub struct NoStoreByDefault;
+
+#[rocket::async_trait]
+impl Fairing for NoStoreByDefault {
+    fn info(&self) -> Info {
+        Info {
+            name: "no-store unless a route chose a caching policy",
+            kind: Kind::Response,
+        }
+    }
+
+    async fn on_response<'r>(&self, _: &'r Request<'_>, response: &mut Response<'r>) {
+        if !response.headers().contains("Cache-Control") {
+            response.set_header(Header::new("Cache-Control", "no-store"));
+        }
+    }
+}
 
 /// Wraps a response with `Cache-Control: no-store` and `Pragma: no-cache` (RFC 6749 §5.1).
 pub struct NoStore<R>(pub R);

@@ -20,6 +20,7 @@ async fn missing_and_malformed_credentials() {
     let app = app().await;
     let none = bearer(&app.client, Method::Get, "/api/me", None, None).await;
     assert_refused(&none, Status::Unauthorized, REALM);
+    assert_eq!(none.header("Cache-Control"), Some("no-store"));
     assert_eq!(
         none.body["error_description"],
         "an access token is required"
@@ -71,6 +72,8 @@ async fn valid_tokens_pass_and_scheme_is_case_insensitive() {
         .dispatch()
         .await;
     assert_eq!(me.status(), Status::Ok);
+    // One user's data: no browser or proxy keeps it.
+    assert_eq!(me.headers().get_one("Cache-Control"), Some("no-store"));
     let body: serde_json::Value = me.into_json().await.unwrap();
     assert_eq!(body["username"], "alice");
     assert_eq!(body["role"], "user");

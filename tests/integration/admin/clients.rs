@@ -24,6 +24,8 @@ async fn clients_are_registered_changed_rotated_and_deleted() {
     )
     .await;
     assert_eq!(created.status, Status::Created, "{}", created.body);
+    // The secret is shown once and must not be kept by a browser or proxy on the way.
+    assert_eq!(created.header("Cache-Control"), Some("no-store"));
     let secret = created.body["client_secret"].as_str().unwrap().to_owned();
     let shown = call(&app, &admin, Method::Get, "/admin/v1/clients/reports", None).await;
     assert_eq!(shown.body["can_introspect"], true);
@@ -153,6 +155,7 @@ async fn clients_are_registered_changed_rotated_and_deleted() {
         None,
     )
     .await;
+    assert_eq!(rotated.header("Cache-Control"), Some("no-store"));
     let new_secret = rotated.body["client_secret"].as_str().unwrap().to_owned();
     assert_eq!(
         token(&app, grant, Some(basic("reports", &secret)))
