@@ -96,7 +96,7 @@ async fn main() -> std::process::ExitCode {
         std::env::var("RS_INTROSPECTION_CLIENT_ID"),
         std::env::var("RS_INTROSPECTION_CLIENT_SECRET"),
     ) {
-        kit.introspection = Some((id, secret));
+        kit.introspection = Some((id, portcullis::secrets::SecretString::new(secret)));
     }
     let figment = rocket::Config::figment()
         .merge(("address", setting("RS_ADDRESS", "127.0.0.1")))

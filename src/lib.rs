@@ -40,6 +40,9 @@ const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build> {
     let hasher = password::PasswordHasher::new(config.argon2);
     let revocations = revocation::RevocationSet::default();
+    // Every revocation this instance records is in its set before the request answers.
+    let local = revocations.clone();
+    store.on_revocation(move |revocation| local.insert(revocation));
     let verifier = oauth::verify::TokenVerifier::new(&config, keys.clone(), revocations.clone());
     let poll = Duration::from_millis(config.revocation_poll_ms);
     // rocket_dyn_templates reads its folder from Rocket's own configuration.

@@ -47,8 +47,11 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-/// A secret value in transit (a client secret, a refresh token). Its `Debug` is redacted.
-#[derive(Clone, PartialEq, Eq)]
+/// A secret value: a client secret, a token, a password, a database URI with credentials, a
+/// cookie key. Its `Debug` is redacted; only `expose` shows it. (De)serializes as the plain
+/// string, so configuration files and wire structs can hold one.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(transparent)]
 pub struct SecretString(String);
 
 impl SecretString {

@@ -3,7 +3,7 @@
 //! naming the key; every key is documented in `docs/configuration.md`.
 
 use std::collections::BTreeMap;
-use std::fmt;
+
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
@@ -40,8 +40,11 @@ pub struct Config {
     pub mongodb_uri: Secret,
     /// MongoDB database name.
     pub database: String,
-    /// How long a database operation may wait for a reachable server, in milliseconds.
+    /// How long a database operation may take, in milliseconds: waiting for a reachable
+    /// server, and then for its answer. Past it the request answers 503.
     pub database_timeout_ms: u64,
+    /// Days audit events are kept (a TTL index deletes older ones); 0 keeps them forever.
+    pub audit_retention_days: u32,
     /// Folder holding the RSA signing keys (PKCS#8 PEM) and the `active` marker.
     pub keys_dir: PathBuf,
     /// Lifetime of access tokens, in seconds.
@@ -111,9 +114,10 @@ impl Default for Config {
             port: 8000,
             issuer: "http://127.0.0.1:8000".into(),
             audience: vec!["portcullis-api".into()],
-            mongodb_uri: Secret("mongodb://127.0.0.1:27017".into()),
+            mongodb_uri: Secret::new("mongodb://127.0.0.1:27017"),
             database: "portcullis".into(),
             database_timeout_ms: 3_000,
+            audit_retention_days: 365,
             keys_dir: PathBuf::from("keys"),
             access_token_ttl_secs: 15 * 60,
             refresh_token_idle_ttl_secs: 14 * 24 * 3600,
@@ -352,23 +356,6 @@ fn one_line(error: &rocket::figment::Error) -> String {
         .join(" ")
 }
 
-/// A configuration value that must never be printed (database credentials, cookie keys).
-#[derive(Clone, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
+/// A configuration value that must never be printed (database credentials, cookie keys): the
+/// one secret type.
+pub use crate::secrets::SecretString as Secret;

@@ -87,8 +87,9 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// Account lockout: after `threshold` failures within `window_secs` the account name is locked
-/// for `base_secs`, doubling with each further lock up to `max_secs`.
+/// Account lockout: at most `threshold` sign-in attempts of one account name are checked within
+/// `window_secs`; when they fail, the name is locked for `base_secs`, doubling with each further
+/// lock up to `max_secs`.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
 pub struct LockoutConfig {
@@ -116,6 +117,10 @@ pub struct RateLimitConfig {
     pub token_per_minute: u32,
     pub login_per_minute: u32,
     pub register_per_minute: u32,
+    /// Requests to the revocation endpoint.
+    pub revoke_per_minute: u32,
+    /// Failed client authentications (token, revocation, introspection endpoints).
+    pub client_auth_failures_per_minute: u32,
 }
 
 impl Default for RateLimitConfig {
@@ -124,6 +129,8 @@ impl Default for RateLimitConfig {
             token_per_minute: 60_000,
             login_per_minute: 300,
             register_per_minute: 30,
+            revoke_per_minute: 600,
+            client_auth_failures_per_minute: 60,
         }
     }
 }

@@ -11,9 +11,20 @@ use rocket::Request;
 
 use crate::oauth::error::OAuthError;
 
-/// A parsed form body: each parameter once.
-#[derive(Debug, Default)]
+/// A parsed form body: each parameter once. Its `Debug` names the parameters only: a form
+/// carries passwords, client secrets, codes and tokens.
+#[derive(Default)]
 pub struct OAuthForm(pub HashMap<String, String>);
+
+impl std::fmt::Debug for OAuthForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&str> = self.0.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        f.debug_struct("OAuthForm")
+            .field("parameters", &names)
+            .finish()
+    }
+}
 
 impl OAuthForm {
     /// Removes and returns a parameter; empty values count as absent (RFC 6749 §3.1).

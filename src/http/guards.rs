@@ -95,7 +95,7 @@ pub async fn authenticate_client(
         body_id: form.take("client_id"),
         body_secret: form.take("client_secret").map(SecretString::new),
     };
-    client_auth::authenticate(ctx, presented, meta.remote_addr.as_deref()).await
+    client_auth::authenticate(ctx, presented, meta).await
 }
 
 fn bad<T>(description: &'static str) -> request::Outcome<T, OAuthError> {

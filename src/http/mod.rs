@@ -10,7 +10,6 @@ mod health;
 mod metrics;
 mod observe;
 mod pages;
-mod rate_limit;
 mod register;
 mod responses;
 mod revocation;
@@ -36,6 +35,7 @@ pub fn routes() -> Vec<Route> {
     .concat()
 }
 
+pub use form::OAuthForm;
 pub use metrics::MetricsAccess;
 pub use observe::RequestObserver;
 pub use responses::NoStoreByDefault;

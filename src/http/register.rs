@@ -8,9 +8,9 @@ use rocket::{post, routes, Route, State};
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::http::rate_limit::{over_limit, Bucket};
 use crate::http::responses::RetryAfter;
 use crate::oauth::context::RequestMeta;
+use crate::oauth::rate_limit::{over_limit, Bucket};
 use crate::password::PasswordHasher;
 use crate::services::users::create_user;
 use crate::services::Actor;

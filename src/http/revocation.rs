@@ -14,6 +14,7 @@ use crate::guard::{AccessClaims, GuardError};
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::introspect::{introspect as run_introspection, Introspection};
+use crate::oauth::rate_limit::{over_limit, Bucket};
 use crate::oauth::revoke;
 use crate::store::{ClientDoc, ClientKind};
 
@@ -50,6 +51,9 @@ async fn revoke_token(
     basic: Result<BasicCredentials, OAuthError>,
     form: Result<OAuthForm, OAuthError>,
 ) -> Result<NoStore<Status>, OAuthError> {
+    if let Some(wait) = over_limit(ctx.store, ctx.config, Bucket::Revoke, &meta).await? {
+        return Err(OAuthError::too_many_requests(wait));
+    }
     let (client, token, hint) = authenticated_token(&ctx, &meta, basic, form).await?;
     revoke::revoke(&ctx, &client, &token, hint.as_deref()).await?;
     Ok(NoStore(Status::Ok))

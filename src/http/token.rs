@@ -8,11 +8,11 @@ use rocket::{get, post, routes, Responder, Route};
 
 use super::form::OAuthForm;
 use super::guards::{authenticate_client, BasicCredentials};
-use super::rate_limit::{over_limit, Bucket};
 use super::responses::NoStore;
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grants::{self, TokenRequest};
+use crate::oauth::rate_limit::{over_limit, Bucket};
 use crate::oauth::tokens::IssuedTokens;
 
 pub fn routes() -> Vec<Route> {
@@ -33,7 +33,7 @@ struct TokenResponse {
 impl From<IssuedTokens> for TokenResponse {
     fn from(issued: IssuedTokens) -> Self {
         TokenResponse {
-            access_token: issued.access_token,
+            access_token: issued.access_token.expose().to_owned(),
             token_type: "Bearer",
             expires_in: issued.expires_in,
             refresh_token: issued.refresh_token.map(|t| t.expose().to_owned()),

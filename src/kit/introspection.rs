@@ -1,6 +1,7 @@
 //! Revocation checks through the issuer's introspection endpoint (RFC 7662), each answer
 //! remembered briefly so a busy API asks once per token per cache period.
 
+use crate::secrets::SecretString;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -18,13 +19,17 @@ struct Answer {
 pub(super) struct Introspector {
     endpoint: String,
     client_id: String,
-    client_secret: String,
+    client_secret: SecretString,
     ttl: Duration,
     answers: Mutex<HashMap<[u8; 32], (Instant, bool)>>,
 }
 
 impl Introspector {
-    pub(super) fn new(endpoint: String, credentials: (String, String), ttl: Duration) -> Self {
+    pub(super) fn new(
+        endpoint: String,
+        credentials: (String, SecretString),
+        ttl: Duration,
+    ) -> Self {
         Introspector {
             endpoint,
             client_id: credentials.0,
@@ -55,7 +60,7 @@ impl Introspector {
             .post(&self.endpoint)
             .basic_auth(
                 form_encode(&self.client_id),
-                Some(form_encode(&self.client_secret)),
+                Some(form_encode(self.client_secret.expose())),
             )
             .form(&[("token", token), ("token_type_hint", "access_token")])
             .send()

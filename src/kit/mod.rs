@@ -38,6 +38,7 @@ use rocket::{Build, Rocket};
 pub use verifier::{KitError, RemoteVerifier};
 
 use crate::guard::Verifier;
+use crate::secrets::SecretString;
 
 /// What the kit needs to know; only the issuer is required.
 #[derive(Debug, Clone)]
@@ -52,7 +53,7 @@ pub struct KitConfig {
     pub jwks_refetch_interval: Duration,
     /// Client credentials of a client allowed to introspect; `None` skips revocation checks
     /// (tokens are then trusted until they expire).
-    pub introspection: Option<(String, String)>,
+    pub introspection: Option<(String, SecretString)>,
     /// How long an introspection answer is reused.
     pub introspection_cache: Duration,
     /// Time limit of each request to the issuer.

@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
-use super::context::OAuthContext;
+use super::context::{OAuthContext, RequestMeta};
 use super::error::OAuthError;
+use super::rate_limit::{self, Bucket};
 use crate::secrets::{constant_time_eq, SecretString};
 use crate::store::{AuditEvent, AuditKind, ClientDoc, ClientKind};
 
@@ -25,7 +26,7 @@ pub struct PresentedClient {
 pub async fn authenticate(
     ctx: &OAuthContext<'_>,
     presented: PresentedClient,
-    remote_addr: Option<&str>,
+    meta: &RequestMeta,
 ) -> Result<Arc<ClientDoc>, OAuthError> {
     let (client_id, secret) = match presented {
         // RFC 6749 §2.3: a client MUST NOT use more than one authentication method.
@@ -71,12 +72,26 @@ pub async fn authenticate(
     match client {
         Some(client) if authenticated => Ok(client),
         _ => {
-            let mut event = AuditEvent::new(AuditKind::ClientAuthFailed);
-            // Only ids that could exist are recorded; anything longer is attacker noise.
-            event.client_id = (client_id.len() <= 64).then_some(client_id);
-            event.remote_addr = remote_addr.map(str::to_owned);
-            ctx.store.audit(event).await?;
-            Err(OAuthError::invalid_client())
+            // Failures are counted per address: past the limit the address is told to wait,
+            // and its failures are no longer recorded one by one (one `throttled` record marks
+            // the window), so nobody can make the server write without bound.
+            let throttled =
+                rate_limit::count(ctx.store, ctx.config, Bucket::ClientAuthFailure, meta).await?;
+            if throttled.is_none_or(|t| t.first) {
+                let mut event = AuditEvent::new(AuditKind::ClientAuthFailed);
+                // Only ids that could exist are recorded; anything longer is attacker noise.
+                event.client_id = (client_id.len() <= 64).then_some(client_id);
+                event.remote_addr = meta.remote_addr.clone();
+                event.reason = throttled.map(|_| "throttled".to_owned());
+                ctx.store.audit(event).await?;
+            } else {
+                // Not recorded one by one, but still counted in the metrics.
+                crate::metrics::audit_event(AuditKind::ClientAuthFailed, None);
+            }
+            match throttled {
+                Some(t) => Err(OAuthError::too_many_requests(t.retry_after_secs)),
+                None => Err(OAuthError::invalid_client()),
+            }
         }
     }
 }

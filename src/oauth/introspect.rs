@@ -10,7 +10,7 @@ use super::context::OAuthContext;
 use super::error::OAuthError;
 use super::tokens::AccessClaims;
 use crate::secrets::sha256_b64;
-use crate::store::now;
+use crate::store::RefreshLookup;
 
 /// What the endpoint answers about one token.
 #[derive(Debug)]
@@ -136,12 +136,11 @@ async fn refresh_token(
     ctx: &OAuthContext<'_>,
     token: &str,
 ) -> Result<Option<Introspection>, OAuthError> {
-    let Some(doc) = ctx.store.find_refresh_token(&sha256_b64(token)).await? else {
-        return Ok(None);
+    let doc = match ctx.store.find_refresh_token(&sha256_b64(token)).await? {
+        Some(RefreshLookup::Current(family)) if family.is_live() => family,
+        Some(_) => return Ok(Some(Introspection::Inactive)),
+        None => return Ok(None),
     };
-    if doc.used || doc.revoked || doc.expires_at <= now() {
-        return Ok(Some(Introspection::Inactive));
-    }
     let user = match ObjectId::parse_str(&doc.user_id) {
         Ok(id) => ctx.store.find_user_by_id(id).await?,
         Err(_) => None,
@@ -150,14 +149,15 @@ async fn refresh_token(
         return Ok(Some(Introspection::Inactive));
     };
     let seconds = |at: mongodb::bson::DateTime| u64::try_from(at.timestamp_millis() / 1000).ok();
+    let (expires, issued) = (seconds(doc.token_expires_at()), seconds(doc.rotated_at));
     Ok(Some(Introspection::Refresh(RefreshTokenFacts {
         scope: doc.scopes.join(" "),
         client_id: doc.client_id,
         username: user.username,
         user_id: doc.user_id,
         role: user.role,
-        expires: seconds(doc.expires_at),
-        issued: seconds(doc.issued_at),
+        expires,
+        issued,
         issuer: ctx.config.issuer.clone(),
     })))
 }

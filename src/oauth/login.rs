@@ -2,17 +2,18 @@
 //! An unknown user, a wrong password, a disabled account and a locked account name all come
 //! back as the same `None`; the audit trail records which it was.
 //!
-//! Lockout counts failures per account *name*, existing or not, in MongoDB: after
-//! `lockout.threshold` failures the name is locked with growing back-off, and while locked the
-//! password is not even checked. Unknown names lock exactly like real ones, so a lockout
-//! reveals nothing about which accounts exist.
+//! Lockout counts attempts per account *name*, existing or not, in MongoDB, each one before its
+//! password is hashed: at most `lockout.threshold` passwords per window are ever checked, however
+//! many arrive at once, and the attempt that uses up the window locks the name with growing
+//! back-off if it fails. While locked the password is not even checked. Unknown names lock
+//! exactly like real ones, so a lockout reveals nothing about which accounts exist.
 
 use super::context::RequestMeta;
 use crate::config::Config;
 use crate::error::Result;
 use crate::password::{PasswordHasher, MAX_PASSWORD_BYTES};
-use crate::services::users::{find_user, parse_username};
-use crate::store::{now, AuditEvent, AuditKind, Store, UserDoc};
+use crate::services::users::{find_user, parse_username, Username};
+use crate::store::{AuditEvent, AuditKind, LockoutPolicy, LoginAttempt, Store, UserDoc};
 
 /// Where a sign-in attempt came from, for the audit trail.
 pub struct Attempt<'a> {
@@ -43,20 +44,29 @@ pub async fn check_password(
         audit_failure(store, username, None, "unknown_user", &attempt).await?;
         return Ok(None);
     };
-    let throttle = store.login_failures(&name.key).await?;
-    if let Some(until) = throttle.as_ref().and_then(|t| t.locked_until) {
-        if until > now() {
+    // Count first, then hash: the count decides, atomically, whether this attempt is one of
+    // the window's `threshold` that may be checked at all.
+    let policy = config.lockout_policy();
+    let (decision, lock_expired) = store.take_login_attempt(&name.key, &policy).await?;
+    if lock_expired && store.end_login_lock(&name.key).await? {
+        // The lock has run out: record its end once.
+        let mut event = AuditEvent::new(AuditKind::AccountUnlocked);
+        event.username = Some(name.display.clone());
+        event.reason = Some("lock_expired".into());
+        store.audit(event).await?;
+    }
+    let (nth, locks) = match decision {
+        LoginAttempt::Verify { nth, locks } => (nth, locks),
+        LoginAttempt::Refused => {
             audit_failure(store, username, None, "locked", &attempt).await?;
             return Ok(None);
         }
-        // The lock has run out: record its end once.
-        if store.end_login_lock(&name.key).await? {
-            let mut event = AuditEvent::new(AuditKind::AccountUnlocked);
-            event.username = Some(name.display.clone());
-            event.reason = Some("lock_expired".into());
-            store.audit(event).await?;
+        LoginAttempt::OverCount { locks } => {
+            audit_failure(store, username, None, "locked", &attempt).await?;
+            lock(store, &name, None, locks, &policy, &attempt).await?;
+            return Ok(None);
         }
-    }
+    };
     let user = find_user(store, username).await?;
     let matches = hasher
         .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
@@ -66,26 +76,37 @@ pub async fn check_password(
         Some(_) if !matches => "bad_password",
         Some(u) if u.disabled => "disabled",
         Some(_) => {
-            if throttle.is_some() {
-                store.clear_login_failures(&name.key).await?;
-            }
+            store.clear_login_failures(&name.key).await?;
             return Ok(user);
         }
     };
     let user_id = user.map(|u| u.id.to_hex());
     audit_failure(store, username, user_id.clone(), failure, &attempt).await?;
-    if let Some(until) = store
-        .record_login_failure(&name.key, &config.lockout_policy())
-        .await?
-    {
-        let mut event = AuditEvent::new(AuditKind::AccountLocked);
-        event.username = Some(name.display);
-        event.user_id = user_id;
-        event.reason = until.try_to_rfc3339_string().ok();
-        event.remote_addr = attempt.meta.remote_addr.clone();
-        store.audit(event).await?;
+    // The attempt that used up the window locks the name.
+    if nth == policy.threshold {
+        lock(store, &name, user_id, locks, &policy, &attempt).await?;
     }
     Ok(None)
+}
+
+/// Locks the name unless another attempt just did, and records it.
+async fn lock(
+    store: &Store,
+    name: &Username,
+    user_id: Option<String>,
+    locks: i64,
+    policy: &LockoutPolicy,
+    attempt: &Attempt<'_>,
+) -> Result<()> {
+    let Some(until) = store.lock_login(&name.key, locks, policy).await? else {
+        return Ok(());
+    };
+    let mut event = AuditEvent::new(AuditKind::AccountLocked);
+    event.username = Some(name.display.clone());
+    event.user_id = user_id;
+    event.reason = until.try_to_rfc3339_string().ok();
+    event.remote_addr = attempt.meta.remote_addr.clone();
+    store.audit(event).await
 }
 
 async fn audit_failure(

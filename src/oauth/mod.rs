@@ -7,6 +7,7 @@ pub mod error;
 pub mod grants;
 pub mod introspect;
 pub mod login;
+pub mod rate_limit;
 pub mod revoke;
 pub mod scope;
 pub mod tokens;

@@ -9,7 +9,7 @@ use super::error::OAuthError;
 use super::tokens::AccessClaims;
 use super::verify::Rejection;
 use crate::secrets::sha256_b64;
-use crate::store::{AuditEvent, AuditKind, ClientDoc, RevocationDoc};
+use crate::store::{AuditEvent, AuditKind, ClientDoc, RefreshLookup, RevocationDoc};
 
 /// RFC 7009 §2.1: the hint only orders the look-ups; a wrong hint still finds the token.
 pub async fn revoke(
@@ -34,12 +34,13 @@ async fn revoke_refresh_token(
     client: &ClientDoc,
     token: &str,
 ) -> Result<bool, OAuthError> {
-    let Some(doc) = ctx.store.find_refresh_token(&sha256_b64(token)).await? else {
-        return Ok(false);
+    let family = match ctx.store.find_refresh_token(&sha256_b64(token)).await? {
+        Some(RefreshLookup::Current(family) | RefreshLookup::Spent(family)) => family,
+        None => return Ok(false),
     };
-    if doc.client_id == client.client_id {
-        revoke_family(ctx, &doc.family_id).await?;
-        audit(ctx, client, Some(doc.user_id), None, "refresh_token").await?;
+    if family.client_id == client.client_id {
+        revoke_family(ctx, &family.family_id).await?;
+        audit(ctx, client, Some(family.user_id), None, "refresh_token").await?;
     }
     Ok(true)
 }
@@ -72,26 +73,28 @@ pub async fn revoke_access_claims(
     revoke_access_claims_by_id(ctx, &claims.jti, DateTime::from_millis(expiry_ms)).await
 }
 
-/// Records an access token as revoked by `jti` until `expires_at`.
+/// Records an access token as revoked by `jti` for as long as it can verify: verification
+/// accepts it through the whole second of its `exp` and the leeway after it, so the record
+/// lasts a second and the leeway past `expires_at`.
 pub async fn revoke_access_claims_by_id(
     ctx: &OAuthContext<'_>,
     jti: &str,
     expires_at: DateTime,
 ) -> Result<(), OAuthError> {
-    let revocation = RevocationDoc::access_token(jti, expires_at);
+    let margin_secs = ctx.config.token_leeway_secs.saturating_add(1);
+    let margin_ms = i64::try_from(margin_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let until = DateTime::from_millis(expires_at.timestamp_millis().saturating_add(margin_ms));
+    let revocation = RevocationDoc::access_token(jti, until);
     ctx.store.insert_revocation(&revocation).await?;
-    ctx.revocations().insert(&revocation);
     Ok(())
 }
 
 /// Revokes a refresh-token family and, through the record, the access tokens it produced.
 pub async fn revoke_family(ctx: &OAuthContext<'_>, family_id: &str) -> Result<(), OAuthError> {
     let access_expiry = crate::services::access_token_horizon(ctx.config);
-    let revocation = ctx
-        .store
+    ctx.store
         .revoke_refresh_family(family_id, access_expiry)
         .await?;
-    ctx.revocations().insert(&revocation);
     Ok(())
 }
 

@@ -3,7 +3,6 @@
 //! the SHA-256 is stored.
 
 use jsonwebtoken::{Algorithm, Header};
-use mongodb::bson::DateTime;
 use serde::{Deserialize, Serialize};
 
 use super::context::{OAuthContext, RequestMeta};
@@ -11,7 +10,7 @@ use super::error::OAuthError;
 use super::scope::Scope;
 use crate::error::Error;
 use crate::secrets::{random_id, random_token, SecretString};
-use crate::store::{in_secs, now, AuditEvent, AuditKind, ClientDoc, RefreshTokenDoc, UserDoc};
+use crate::store::{in_secs, now, AuditEvent, AuditKind, ClientDoc, RefreshFamilyDoc, UserDoc};
 
 /// RFC 9068 §2.1: the `typ` header of JWT access tokens.
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
@@ -45,19 +44,21 @@ pub enum RefreshPlan {
     None,
     /// A first grant: a new family.
     NewFamily,
-    /// A rotation: the successor keeps the family, its scope and its absolute expiry
-    /// (RFC 6749 §6: the new refresh token's scope is identical to the old one's).
-    Rotate {
+    /// A rotation already stored: the family now holds `token` as its live one.
+    Rotated {
         family_id: String,
-        family_scope: Vec<String>,
-        family_expires_at: DateTime,
+        token: SecretString,
+        /// Unix seconds taken before the spend, used as the access token's `iat`, so no access
+        /// token of the family outlives a revocation that came after the spend by more than
+        /// its lifetime.
+        spent_at: u64,
     },
 }
 
 /// What a successful grant hands back.
 #[derive(Debug)]
 pub struct IssuedTokens {
-    pub access_token: String,
+    pub access_token: SecretString,
     pub jti: String,
     pub expires_in: u64,
     pub refresh_token: Option<SecretString>,
@@ -76,43 +77,30 @@ pub async fn issue(
     scope: &Scope,
     refresh: RefreshPlan,
 ) -> Result<IssuedTokens, OAuthError> {
-    let refresh = match refresh {
-        RefreshPlan::None => None,
-        RefreshPlan::NewFamily => Some((
-            random_id()?,
-            scope.to_vec(),
-            in_secs(ctx.config.refresh_token_absolute_ttl_secs),
-        )),
-        RefreshPlan::Rotate {
-            family_id,
-            family_scope,
-            family_expires_at,
-        } => Some((family_id, family_scope, family_expires_at)),
-    };
+    // Taken before the family is stored, for the same reason as `spent_at`.
+    let mut issued_at = unix_now();
     let user_id = user.map(|u| u.id.to_hex());
-    let refresh_token = match (&refresh, &user_id) {
-        (Some((family_id, family_scope, family_expires_at)), Some(user_id)) => {
+    let (family_id, refresh_token) = match (refresh, &user_id) {
+        (RefreshPlan::NewFamily, Some(user_id)) => {
             let token = SecretString::new(random_token()?);
-            let idle_expiry = in_secs(ctx.config.refresh_token_idle_ttl_secs);
-            let doc = RefreshTokenDoc {
-                hash: token.hash(),
-                family_id: family_id.clone(),
-                client_id: client.client_id.clone(),
-                user_id: user_id.clone(),
-                scopes: family_scope.clone(),
-                issued_at: now(),
-                expires_at: idle_expiry.min(*family_expires_at),
-                family_expires_at: *family_expires_at,
-                used: false,
-                revoked: false,
-            };
-            ctx.store.insert_refresh_token(&doc).await?;
-            Some(token)
+            let family = new_family(ctx, client, user_id, scope, &token)?;
+            ctx.store.insert_refresh_family(&family).await?;
+            (Some(family.family_id), Some(token))
         }
-        _ => None,
+        (
+            RefreshPlan::Rotated {
+                family_id,
+                token,
+                spent_at,
+            },
+            Some(_),
+        ) => {
+            issued_at = spent_at;
+            (Some(family_id), Some(token))
+        }
+        _ => (None, None),
     };
 
-    let issued_at = unix_now();
     let jti = random_id()?;
     let claims = AccessClaims {
         iss: ctx.config.issuer.clone(),
@@ -126,11 +114,9 @@ pub async fn issue(
         scope: scope.to_string(),
         role: user.map(|u| u.role.clone()),
         username: user.map(|u| u.username.clone()),
-        sid: refresh_token
-            .as_ref()
-            .and(refresh.as_ref().map(|(family, _, _)| family.clone())),
+        sid: family_id,
     };
-    let access_token = sign(ctx, &claims)?;
+    let access_token = SecretString::new(sign(ctx, &claims)?);
 
     let mut event = AuditEvent::new(AuditKind::TokenIssued);
     event.client_id = Some(client.client_id.clone());
@@ -149,6 +135,30 @@ pub async fn issue(
         family_id: claims.sid.clone(),
         refresh_token,
         scope: scope.clone(),
+    })
+}
+
+/// The family a first grant starts, holding `token` as its live one.
+fn new_family(
+    ctx: &OAuthContext<'_>,
+    client: &ClientDoc,
+    user_id: &str,
+    scope: &Scope,
+    token: &SecretString,
+) -> Result<RefreshFamilyDoc, Error> {
+    let at = now();
+    Ok(RefreshFamilyDoc {
+        family_id: random_id()?,
+        client_id: client.client_id.clone(),
+        user_id: user_id.to_owned(),
+        scopes: scope.to_vec(),
+        current: token.hash(),
+        rotated_at: at,
+        current_expires_at: in_secs(ctx.config.refresh_token_idle_ttl_secs),
+        expires_at: in_secs(ctx.config.refresh_token_absolute_ttl_secs),
+        created_at: at,
+        spent: Vec::new(),
+        revoked: false,
     })
 }
 

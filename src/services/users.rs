@@ -14,11 +14,20 @@ use crate::store::{now, AuditEvent, AuditKind, RevocationDoc, Store, UserDoc};
 /// Longest username accepted, in characters.
 pub const MAX_USERNAME_CHARS: usize = 64;
 
-/// A username in the two forms Portcullis keeps: as shown, and as compared.
+/// A username in the forms Portcullis keeps: as shown, as compared, and as it looks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username {
     pub display: String,
     pub key: String,
+    /// The UTS #39 skeleton of `key`: names that look alike share it.
+    pub skeleton: String,
+}
+
+/// The UTS #39 §4 confusable skeleton of a case-folded name.
+pub fn username_skeleton(key: &str) -> String {
+    unicode_security::skeleton(key)
+        .collect::<String>()
+        .to_lowercase()
 }
 
 /// Normalises a username (NFKC, so look-alike compositions are one name) and derives the
@@ -39,8 +48,13 @@ pub fn parse_username(raw: &str) -> Result<Username> {
             "may contain only letters, digits and . _ - @ +",
         ));
     }
-    let key = display.to_lowercase().nfkc().collect();
-    Ok(Username { display, key })
+    let key: String = display.to_lowercase().nfkc().collect();
+    let skeleton = username_skeleton(&key);
+    Ok(Username {
+        display,
+        key,
+        skeleton,
+    })
 }
 
 fn check_role(config: &Config, role: &str) -> Result<()> {
@@ -73,6 +87,7 @@ pub async fn create_user(
         id: ObjectId::new(),
         username: name.display,
         username_key: name.key,
+        username_skeleton: name.skeleton,
         password_hash: hasher.hash(password).await?,
         role: role.to_owned(),
         disabled: false,
@@ -298,6 +313,18 @@ mod tests {
         assert_eq!((a.display.as_str(), a.key.as_str()), ("Alice", "alice"));
         // Fullwidth letters are NFKC-equivalent to ASCII ones.
         assert_eq!(parse_username("\u{ff21}lice").unwrap().key, "alice");
+        // Look-alikes from other scripts share a skeleton: Cyrillic о, digit 0 vs letter O.
+        let root = parse_username("root").unwrap();
+        assert_eq!(
+            parse_username("r\u{43e}\u{43e}t").unwrap().skeleton,
+            root.skeleton
+        );
+        assert_ne!(parse_username("r\u{43e}\u{43e}t").unwrap().key, root.key);
+        assert_eq!(
+            parse_username("Paypa1").unwrap().skeleton,
+            parse_username("paypal").unwrap().skeleton
+        );
+        assert_ne!(parse_username("bob").unwrap().skeleton, root.skeleton);
         for bad in ["", "a b", "a/b", "a\u{0}", &"x".repeat(65)] {
             assert!(parse_username(bad).is_err(), "{bad:?}");
         }

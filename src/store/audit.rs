@@ -5,6 +5,7 @@ use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{doc, DateTime};
 use serde::{Deserialize, Serialize};
 
+use super::deadline::Bounded;
 use super::{now, Store};
 use crate::error::Result;
 use tokio::sync::mpsc;
@@ -129,20 +130,20 @@ impl Store {
                 // The writer has stopped (shutdown): write directly.
                 Err(mpsc::error::SendError(message)) => match message {
                     super::audit_queue::Message::Event(event) => {
-                        self.audit_events().insert_one(&*event).await?;
+                        self.audit_events().insert_one(&*event).within(self).await?;
                     }
                     super::audit_queue::Message::Flush(_) => {}
                 },
             }
             return Ok(());
         }
-        self.audit_events().insert_one(&event).await?;
+        self.audit_events().insert_one(&event).within(self).await?;
         Ok(())
     }
 
     pub(super) async fn insert_audit_events(&self, events: &[AuditEvent]) -> Result<()> {
         if !events.is_empty() {
-            self.audit_events().insert_many(events).await?;
+            self.audit_events().insert_many(events).within(self).await?;
         }
         Ok(())
     }
@@ -175,7 +176,12 @@ impl Store {
         }
         if let Some(before) = query.before {
             // Strictly after the cursor event in (at, _id) descending order.
-            let Some(mark) = self.audit_events().find_one(doc! { "_id": before }).await? else {
+            let Some(mark) = self
+                .audit_events()
+                .find_one(doc! { "_id": before })
+                .within(self)
+                .await?
+            else {
                 return Ok(Vec::new());
             };
             filter.insert(
@@ -191,8 +197,9 @@ impl Store {
             .find(filter)
             .sort(doc! { "at": -1, "_id": -1 })
             .limit(query.limit)
+            .within(self)
             .await?;
-        Ok(cursor.try_collect().await?)
+        cursor.try_collect().within(self).await
     }
 
     /// The newest events first, at most `limit` (this instance's queued events included).
@@ -204,7 +211,8 @@ impl Store {
             .find(doc! {})
             .sort(doc! { "at": -1 })
             .limit(limit)
+            .within(self)
             .await?;
-        Ok(cursor.try_collect().await?)
+        cursor.try_collect().within(self).await
     }
 }

@@ -8,6 +8,7 @@ use mongodb::bson::{doc, DateTime, Document};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
+use super::deadline::Bounded;
 use super::{is_duplicate_key, now, Store};
 use crate::error::{Error, Result};
 
@@ -92,7 +93,12 @@ impl Store {
     }
 
     pub async fn insert_client(&self, client: &ClientDoc) -> Result<()> {
-        match self.clients().insert_one(client).await {
+        match self
+            .clients()
+            .insert_one(client)
+            .answered_within(self)
+            .await?
+        {
             Err(e) if is_duplicate_key(&e) => {
                 Err(Error::Conflict(format!("client {:?}", client.client_id)))
             }
@@ -101,16 +107,24 @@ impl Store {
     }
 
     pub async fn find_client(&self, client_id: &str) -> Result<Option<ClientDoc>> {
-        Ok(self.clients().find_one(doc! { "_id": client_id }).await?)
+        self.clients()
+            .find_one(doc! { "_id": client_id })
+            .within(self)
+            .await
     }
 
     pub async fn list_clients(&self) -> Result<Vec<ClientDoc>> {
-        let cursor = self.clients().find(doc! {}).sort(doc! { "_id": 1 }).await?;
-        Ok(cursor.try_collect().await?)
+        let cursor = self
+            .clients()
+            .find(doc! {})
+            .sort(doc! { "_id": 1 })
+            .within(self)
+            .await?;
+        cursor.try_collect().within(self).await
     }
 
     pub async fn count_clients(&self) -> Result<u64> {
-        Ok(self.clients().estimated_document_count().await?)
+        self.clients().estimated_document_count().within(self).await
     }
 
     /// Removes a client; `false` when there was none.
@@ -125,8 +139,9 @@ impl Store {
             .find(filter)
             .sort(doc! { "_id": 1 })
             .limit(limit)
+            .within(self)
             .await?;
-        Ok(cursor.try_collect().await?)
+        cursor.try_collect().within(self).await
     }
 
     /// Sets fields of a client and returns it as it now is.
@@ -136,13 +151,18 @@ impl Store {
             .clients()
             .find_one_and_update(doc! { "_id": client_id }, doc! { "$set": changes })
             .return_document(ReturnDocument::After)
+            .within(self)
             .await?;
         self.forget_client(client_id);
         updated.ok_or_else(|| Error::NotFound(format!("client {client_id:?}")))
     }
 
     pub async fn delete_client(&self, client_id: &str) -> Result<bool> {
-        let result = self.clients().delete_one(doc! { "_id": client_id }).await?;
+        let result = self
+            .clients()
+            .delete_one(doc! { "_id": client_id })
+            .within(self)
+            .await?;
         self.forget_client(client_id);
         Ok(result.deleted_count == 1)
     }

@@ -6,6 +6,7 @@
 use mongodb::bson::{doc, DateTime};
 use serde::{Deserialize, Serialize};
 
+use super::deadline::Bounded;
 use super::{now, Store};
 use crate::error::Result;
 
@@ -49,7 +50,7 @@ pub enum CodeUse {
 
 impl Store {
     pub async fn insert_code(&self, code: &AuthCodeDoc) -> Result<()> {
-        self.codes().insert_one(code).await?;
+        self.codes().insert_one(code).within(self).await?;
         Ok(())
     }
 
@@ -69,15 +70,23 @@ impl Store {
                 },
                 doc! { "$set": { "used": true } },
             )
+            .within(self)
             .await?;
         if let Some(code) = spent {
             return Ok(CodeUse::Redeemed(code));
         }
-        Ok(match self.codes().find_one(doc! { "_id": hash }).await? {
-            Some(code) if code.client_id != client_id => CodeUse::OtherClient(code),
-            Some(code) if code.used => CodeUse::Reused(code),
-            _ => CodeUse::Invalid,
-        })
+        Ok(
+            match self
+                .codes()
+                .find_one(doc! { "_id": hash })
+                .within(self)
+                .await?
+            {
+                Some(code) if code.client_id != client_id => CodeUse::OtherClient(code),
+                Some(code) if code.used => CodeUse::Reused(code),
+                _ => CodeUse::Invalid,
+            },
+        )
     }
 
     /// Records the tokens a redemption issued.
@@ -97,6 +106,7 @@ impl Store {
                     "access_expires_at": access_expires_at,
                 } },
             )
+            .within(self)
             .await?;
         Ok(())
     }

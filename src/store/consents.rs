@@ -4,6 +4,7 @@
 use mongodb::bson::{doc, DateTime};
 use serde::{Deserialize, Serialize};
 
+use super::deadline::Bounded;
 use super::{now, Store};
 use crate::error::Result;
 
@@ -24,16 +25,17 @@ fn consent_id(user_id: &str, client_id: &str) -> String {
 
 impl Store {
     pub async fn find_consent(&self, user_id: &str, client_id: &str) -> Result<Option<ConsentDoc>> {
-        Ok(self
-            .consents()
+        self.consents()
             .find_one(doc! { "_id": consent_id(user_id, client_id) })
-            .await?)
+            .within(self)
+            .await
     }
 
     /// Forgets every consent given to a client (the client was deleted).
     pub async fn delete_client_consents(&self, client_id: &str) -> Result<()> {
         self.consents()
             .delete_many(doc! { "client_id": client_id })
+            .within(self)
             .await?;
         Ok(())
     }
@@ -54,6 +56,7 @@ impl Store {
                 },
             )
             .upsert(true)
+            .within(self)
             .await?;
         Ok(())
     }

@@ -8,24 +8,32 @@ use mongodb::bson::{doc, Document};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, IndexModel};
 
+use super::deadline::Bounded;
 use super::Store;
 use crate::error::Result;
 
 pub(super) async fn create_all(store: &Store) -> Result<()> {
     create(
         &store.users(),
-        vec![unique("username_key_unique", doc! { "username_key": 1 })],
+        vec![
+            unique("username_key_unique", doc! { "username_key": 1 }),
+            unique("username_skeleton_unique", doc! { "username_skeleton": 1 }),
+        ],
     )
+    .within(store)
     .await?;
     create(
-        &store.refresh_tokens(),
+        &store.refresh_families(),
         vec![
-            plain("family_id", doc! { "family_id": 1 }),
+            unique("current_unique", doc! { "current": 1 }),
+            plain("spent", doc! { "spent": 1 }),
             plain("user_id", doc! { "user_id": 1 }),
             plain("client_id", doc! { "client_id": 1 }),
+            plain("revocation", doc! { "revocation": 1 }),
             expiring("expires_at_ttl", doc! { "expires_at": 1 }),
         ],
     )
+    .within(store)
     .await?;
     create(
         &store.revocations(),
@@ -34,11 +42,13 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
             plain("revoked_at", doc! { "revoked_at": 1 }),
         ],
     )
+    .within(store)
     .await?;
     create(
         &store.codes(),
         vec![expiring("purge_at_ttl", doc! { "purge_at": 1 })],
     )
+    .within(store)
     .await?;
     create(
         &store.sessions(),
@@ -47,6 +57,7 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
             expiring("expires_at_ttl", doc! { "expires_at": 1 }),
         ],
     )
+    .within(store)
     .await?;
     create(
         &store.consents(),
@@ -55,16 +66,19 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
             plain("client_id", doc! { "client_id": 1 }),
         ],
     )
+    .within(store)
     .await?;
     create(
         &store.login_failures_collection(),
         vec![expiring("expires_at_ttl", doc! { "expires_at": 1 })],
     )
+    .within(store)
     .await?;
     create(
         &store.rate_limits(),
         vec![expiring("expires_at_ttl", doc! { "expires_at": 1 })],
     )
+    .within(store)
     .await?;
     create(
         &store.audit_events(),
@@ -75,8 +89,59 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
             plain("kind_at", doc! { "kind": 1, "at": -1 }),
         ],
     )
+    .within(store)
     .await?;
-    Ok(())
+    audit_retention(store).await
+}
+
+/// The audit trail's TTL index (`audit_retention_days`; none keeps events forever). A changed
+/// retention is applied to the existing index in place (`collMod`), so the trail is never
+/// without one.
+async fn audit_retention(store: &Store) -> Result<()> {
+    const NAME: &str = "at_retention_ttl";
+    let collection = store.audit_events();
+    let Some(retention) = store.audit_retention() else {
+        return match collection.drop_index(NAME).answered_within(store).await? {
+            // No such collection or index yet: nothing to drop.
+            Err(error) if is_code(&error, &[26, 27]) => Ok(()),
+            other => other.map_err(Into::into),
+        };
+    };
+    let options = IndexOptions::builder()
+        .name(NAME.to_owned())
+        .expire_after(retention)
+        .build();
+    let model = IndexModel::builder()
+        .keys(doc! { "at": 1 })
+        .options(options)
+        .build();
+    match collection
+        .create_index(model)
+        .answered_within(store)
+        .await?
+    {
+        // Index options or key specs conflict: the retention changed.
+        Err(error) if is_code(&error, &[85, 86]) => {
+            let command = doc! {
+                "collMod": super::collections::AUDIT,
+                "index": {
+                    "name": NAME,
+                    "expireAfterSeconds": i64::try_from(retention.as_secs()).unwrap_or(i64::MAX),
+                },
+            };
+            store.database().run_command(command).within(store).await?;
+            Ok(())
+        }
+        other => other.map(|_| ()).map_err(Into::into),
+    }
+}
+
+/// Whether a server error carries one of these codes.
+fn is_code(error: &mongodb::error::Error, codes: &[i32]) -> bool {
+    matches!(
+        error.kind.as_ref(),
+        mongodb::error::ErrorKind::Command(e) if codes.contains(&e.code)
+    )
 }
 
 async fn create<T: Send + Sync>(collection: &Collection<T>, models: Vec<IndexModel>) -> Result<()> {

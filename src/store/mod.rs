@@ -6,9 +6,11 @@ mod audit_queue;
 mod clients;
 mod codes;
 mod consents;
+mod deadline;
 mod indexes;
+mod migrations;
 mod notes;
-mod refresh_tokens;
+mod refresh_families;
 mod revocations;
 mod sessions;
 mod throttle;
@@ -30,19 +32,22 @@ pub use clients::{ClientDoc, ClientKind};
 pub use codes::{AuthCodeDoc, CodeUse};
 pub use consents::ConsentDoc;
 pub use notes::NoteDoc;
-pub use refresh_tokens::{RefreshTokenDoc, RefreshUse};
+pub use refresh_families::{RefreshFamilyDoc, RefreshLookup, RefreshUse, Successor};
 pub use revocations::RevocationDoc;
 pub use sessions::SessionDoc;
-pub use throttle::{LockoutPolicy, LoginFailuresDoc};
+pub use throttle::{LockoutPolicy, LoginAttempt, LoginFailuresDoc};
 pub use users::UserDoc;
 
 use crate::error::{Error, Result};
+use deadline::Bounded;
 
 /// Collection names, in one place.
 pub mod collections {
     pub const USERS: &str = "users";
     pub const CLIENTS: &str = "clients";
-    pub const REFRESH_TOKENS: &str = "refresh_tokens";
+    pub const REFRESH_FAMILIES: &str = "refresh_families";
+    /// One document per refresh token, as earlier versions stored them (moved at start-up).
+    pub const LEGACY_REFRESH_TOKENS: &str = "refresh_tokens";
     pub const REVOCATIONS: &str = "revocations";
     pub const AUDIT: &str = "audit";
     pub const NOTES: &str = "notes";
@@ -60,6 +65,11 @@ pub struct Store {
     indexes_ready: Arc<AtomicBool>,
     client_cache: clients::ClientCache,
     audit_queue: audit_queue::AuditQueue,
+    revocation_listeners: revocations::RevocationListeners,
+    /// How long audit events are kept; `None` keeps them forever.
+    audit_retention: Option<Duration>,
+    /// How long one operation may take (`deadline`).
+    operation_timeout: Duration,
 }
 
 impl Store {
@@ -98,17 +108,27 @@ impl Store {
             indexes_ready: Arc::new(AtomicBool::new(false)),
             client_cache: clients::ClientCache::default(),
             audit_queue: audit_queue::AuditQueue::default(),
+            revocation_listeners: revocations::RevocationListeners::default(),
+            audit_retention: None,
+            operation_timeout: timeout,
         })
     }
 
     /// Connects with the database settings of a configuration.
     pub async fn from_config(config: &crate::Config) -> Result<Store> {
-        Store::connect(
+        let mut store = Store::connect(
             config.mongodb_uri.expose(),
             &config.database,
             Duration::from_millis(config.database_timeout_ms),
         )
-        .await
+        .await?;
+        store.audit_retention = (config.audit_retention_days > 0)
+            .then(|| Duration::from_secs(u64::from(config.audit_retention_days) * 86_400));
+        Ok(store)
+    }
+
+    fn audit_retention(&self) -> Option<Duration> {
+        self.audit_retention
     }
 
     pub fn database_name(&self) -> &str {
@@ -117,13 +137,16 @@ impl Store {
 
     /// Round trip to the server.
     pub async fn ping(&self) -> Result<()> {
-        self.db.run_command(doc! { "ping": 1 }).await?;
+        self.db.run_command(doc! { "ping": 1 }).within(self).await?;
         Ok(())
     }
 
-    /// Creates every index (idempotent). Run at start-up and retried by `/readyz` until it works.
+    /// Creates every index and moves data stored by earlier versions (both idempotent). Run
+    /// at start-up and retried by `/readyz` until it works.
     pub async fn ensure_indexes(&self) -> Result<()> {
+        migrations::before_indexes(self).await?;
         indexes::create_all(self).await?;
+        migrations::after_indexes(self).await?;
         self.indexes_ready.store(true, Ordering::Release);
         Ok(())
     }
@@ -134,7 +157,7 @@ impl Store {
 
     /// Drops the whole database. Used by tests and never by the server.
     pub async fn drop_database(&self) -> Result<()> {
-        self.db.drop().await?;
+        self.db.drop().within(self).await?;
         Ok(())
     }
 
@@ -146,8 +169,12 @@ impl Store {
         self.db.collection(collections::CLIENTS)
     }
 
-    fn refresh_tokens(&self) -> Collection<RefreshTokenDoc> {
-        self.db.collection(collections::REFRESH_TOKENS)
+    fn database(&self) -> &Database {
+        &self.db
+    }
+
+    fn refresh_families(&self) -> Collection<RefreshFamilyDoc> {
+        self.db.collection(collections::REFRESH_FAMILIES)
     }
 
     fn revocations(&self) -> Collection<RevocationDoc> {
@@ -184,11 +211,13 @@ impl Store {
 }
 
 /// Whether a write failed on a unique index (MongoDB error E11000).
+/// (`findAndModify` reports it as a command error, inserts and updates as a write error).
 fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
-    matches!(
-        error.kind.as_ref(),
-        ErrorKind::Write(WriteFailure::WriteError(e)) if e.code == 11000
-    )
+    match error.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
+        ErrorKind::Command(e) => e.code == 11000,
+        _ => false,
+    }
 }
 
 /// The current time as stored in documents.

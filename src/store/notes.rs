@@ -4,6 +4,7 @@
 use mongodb::bson::{doc, DateTime};
 use serde::{Deserialize, Serialize};
 
+use super::deadline::Bounded;
 use super::{now, Store};
 use crate::error::Result;
 
@@ -19,7 +20,10 @@ pub struct NoteDoc {
 
 impl Store {
     pub async fn find_note(&self, user_id: &str) -> Result<Option<NoteDoc>> {
-        Ok(self.notes().find_one(doc! { "_id": user_id }).await?)
+        self.notes()
+            .find_one(doc! { "_id": user_id })
+            .within(self)
+            .await
     }
 
     /// Replaces the user's note.
@@ -32,6 +36,7 @@ impl Store {
         self.notes()
             .replace_one(doc! { "_id": user_id }, &note)
             .upsert(true)
+            .within(self)
             .await?;
         Ok(note)
     }

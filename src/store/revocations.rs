@@ -2,10 +2,13 @@
 //! revoked before they expired. Records delete themselves (TTL) once the tokens they cover
 //! would have expired anyway.
 
+use std::sync::{Arc, RwLock};
+
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, DateTime};
 use serde::{Deserialize, Serialize};
 
+use super::deadline::Bounded;
 use super::{now, Store};
 use crate::error::Result;
 
@@ -73,6 +76,28 @@ impl RevocationDoc {
     }
 }
 
+type Listener = Arc<dyn Fn(&RevocationDoc) + Send + Sync>;
+
+/// Who hears of the revocations recorded through one store.
+#[derive(Clone, Default)]
+pub(super) struct RevocationListeners(Arc<RwLock<Vec<Listener>>>);
+
+impl RevocationListeners {
+    fn add(&self, listener: Listener) {
+        if let Ok(mut listeners) = self.0.write() {
+            listeners.push(listener);
+        }
+    }
+
+    fn notify(&self, revocation: &RevocationDoc) {
+        if let Ok(listeners) = self.0.read() {
+            for listener in listeners.iter() {
+                listener(revocation);
+            }
+        }
+    }
+}
+
 impl Store {
     /// Records a revocation; recording the same one twice keeps the later expiry.
     pub async fn insert_revocation(&self, revocation: &RevocationDoc) -> Result<()> {
@@ -96,12 +121,25 @@ impl Store {
         self.revocations()
             .update_one(doc! { "_id": &revocation.id }, update)
             .upsert(true)
+            .within(self)
             .await?;
+        // Stored: this instance applies it before anyone answers (others with their next sync).
+        self.revocation_listeners.notify(revocation);
         Ok(())
     }
 
+    /// Calls `apply` with every revocation recorded through this store (and its clones) from
+    /// now on, right after it is stored: how the instance's in-memory set learns of its own
+    /// revocations, whichever service made them.
+    pub fn on_revocation(&self, apply: impl Fn(&RevocationDoc) + Send + Sync + 'static) {
+        self.revocation_listeners.add(Arc::new(apply));
+    }
+
     pub async fn find_revocation(&self, id: &str) -> Result<Option<RevocationDoc>> {
-        Ok(self.revocations().find_one(doc! { "_id": id }).await?)
+        self.revocations()
+            .find_one(doc! { "_id": id })
+            .within(self)
+            .await
     }
 
     /// Revocations recorded at or after `since` that still matter, oldest first.
@@ -110,7 +148,8 @@ impl Store {
             .revocations()
             .find(doc! { "revoked_at": { "$gte": since }, "expires_at": { "$gt": now() } })
             .sort(doc! { "revoked_at": 1 })
+            .within(self)
             .await?;
-        Ok(cursor.try_collect().await?)
+        cursor.try_collect().within(self).await
     }
 }

@@ -4,6 +4,7 @@
 use mongodb::bson::{doc, DateTime};
 use serde::{Deserialize, Serialize};
 
+use super::deadline::Bounded;
 use super::{now, Store};
 use crate::error::Result;
 
@@ -30,20 +31,23 @@ impl std::fmt::Debug for SessionDoc {
 
 impl Store {
     pub async fn insert_session(&self, session: &SessionDoc) -> Result<()> {
-        self.sessions().insert_one(session).await?;
+        self.sessions().insert_one(session).within(self).await?;
         Ok(())
     }
 
     /// A live session (the TTL monitor runs only every minute, so expiry is checked here).
     pub async fn find_session(&self, hash: &str) -> Result<Option<SessionDoc>> {
-        Ok(self
-            .sessions()
+        self.sessions()
             .find_one(doc! { "_id": hash, "expires_at": { "$gt": now() } })
-            .await?)
+            .within(self)
+            .await
     }
 
     pub async fn delete_session(&self, hash: &str) -> Result<()> {
-        self.sessions().delete_one(doc! { "_id": hash }).await?;
+        self.sessions()
+            .delete_one(doc! { "_id": hash })
+            .within(self)
+            .await?;
         Ok(())
     }
 
@@ -54,8 +58,9 @@ impl Store {
             .sessions()
             .find(doc! { "user_id": user_id, "expires_at": { "$gt": now() } })
             .sort(doc! { "created_at": -1 })
+            .within(self)
             .await?;
-        Ok(cursor.try_collect().await?)
+        cursor.try_collect().within(self).await
     }
 
     /// Ends every browser session of a user (password change, account disabled).
@@ -63,6 +68,7 @@ impl Store {
         let result = self
             .sessions()
             .delete_many(doc! { "user_id": user_id })
+            .within(self)
             .await?;
         Ok(result.deleted_count)
     }

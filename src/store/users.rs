@@ -8,6 +8,7 @@ use mongodb::bson::{doc, DateTime, Document};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
+use super::deadline::Bounded;
 use super::{is_duplicate_key, now, Store};
 use crate::error::{Error, Result};
 
@@ -17,8 +18,12 @@ pub struct UserDoc {
     pub id: ObjectId,
     /// The name as the user typed it (NFKC-normalised).
     pub username: String,
-    /// The case-folded name the unique index is on, so look-alikes cannot coexist.
+    /// The case-folded name sign-in looks up (unique).
     pub username_key: String,
+    /// The UTS #39 confusable skeleton of the key (unique), so `root` and `rооt` (Cyrillic о)
+    /// cannot both exist.
+    #[serde(default)]
+    pub username_skeleton: String,
     /// Argon2id PHC string.
     pub password_hash: String,
     pub role: String,
@@ -40,23 +45,24 @@ impl fmt::Debug for UserDoc {
 
 impl Store {
     pub async fn insert_user(&self, user: &UserDoc) -> Result<()> {
-        match self.users().insert_one(user).await {
-            Err(e) if is_duplicate_key(&e) => {
-                Err(Error::Conflict(format!("user {:?}", user.username)))
-            }
+        match self.users().insert_one(user).answered_within(self).await? {
+            Err(e) if is_duplicate_key(&e) => Err(Error::Conflict(format!(
+                "user {:?} (or a name that looks the same)",
+                user.username
+            ))),
             other => other.map(|_| ()).map_err(Error::from),
         }
     }
 
     pub async fn find_user_by_key(&self, username_key: &str) -> Result<Option<UserDoc>> {
-        Ok(self
-            .users()
+        self.users()
             .find_one(doc! { "username_key": username_key })
-            .await?)
+            .within(self)
+            .await
     }
 
     pub async fn find_user_by_id(&self, id: ObjectId) -> Result<Option<UserDoc>> {
-        Ok(self.users().find_one(doc! { "_id": id }).await?)
+        self.users().find_one(doc! { "_id": id }).within(self).await
     }
 
     /// Users in id (creation) order, starting after `after`.
@@ -70,8 +76,9 @@ impl Store {
             .find(filter)
             .sort(doc! { "_id": 1 })
             .limit(limit)
+            .within(self)
             .await?;
-        Ok(cursor.try_collect().await?)
+        cursor.try_collect().within(self).await
     }
 
     /// A page of users in key order: keys starting with `prefix`, after the key `after`.
@@ -92,8 +99,9 @@ impl Store {
             .find(doc! { "username_key": range })
             .sort(doc! { "username_key": 1 })
             .limit(limit)
+            .within(self)
             .await?;
-        Ok(cursor.try_collect().await?)
+        cursor.try_collect().within(self).await
     }
 
     /// Deletes the account and what is kept only for it: consents, the example API's note,
@@ -102,17 +110,25 @@ impl Store {
         let user_id = user.id.to_hex();
         self.consents()
             .delete_many(doc! { "user_id": &user_id })
+            .within(self)
             .await?;
-        self.notes().delete_one(doc! { "_id": &user_id }).await?;
+        self.notes()
+            .delete_one(doc! { "_id": &user_id })
+            .within(self)
+            .await?;
         self.login_failures_collection()
             .delete_one(doc! { "_id": &user.username_key })
+            .within(self)
             .await?;
-        self.users().delete_one(doc! { "_id": user.id }).await?;
+        self.users()
+            .delete_one(doc! { "_id": user.id })
+            .within(self)
+            .await?;
         Ok(())
     }
 
     pub async fn count_users(&self) -> Result<u64> {
-        Ok(self.users().estimated_document_count().await?)
+        self.users().estimated_document_count().within(self).await
     }
 
     /// Applies `changes` to the user and returns the updated document.
@@ -124,6 +140,7 @@ impl Store {
                 doc! { "$set": changes },
             )
             .return_document(ReturnDocument::After)
+            .within(self)
             .await?
             .ok_or_else(|| Error::NotFound(format!("user {username_key:?}")))
     }

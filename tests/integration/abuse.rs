@@ -144,9 +144,7 @@ async fn locks_grow_and_success_resets_the_count() {
         .iter()
         .any(|e| e.kind == portcullis::store::AuditKind::AccountUnlocked));
     assert_eq!(first.locks, 1);
-    // A second lock in the same record lasts twice as long.
-    password_grant(&app, &seed.app_secret, "alice", "wrong").await;
-    password_grant(&app, &seed.app_secret, "alice", "wrong").await;
+    // Two more failures lock again, as a first lock: the success cleared the record.
     password_grant(&app, &seed.app_secret, "alice", "wrong").await;
     password_grant(&app, &seed.app_secret, "alice", "wrong").await;
     let second = app.store.login_failures("alice").await.unwrap().unwrap();
@@ -299,4 +297,160 @@ async fn an_overlong_password_is_refused_before_any_hashing() {
         ["password_too_long", "password_too_long"],
         "{reasons:?}"
     );
+}
+
+#[rocket::async_test]
+async fn made_up_clients_cannot_fill_the_audit_trail() {
+    let limit = 20;
+    let app = app_with(|c| {
+        c.rate_limits.client_auth_failures_per_minute = limit;
+        // The test database takes tens of milliseconds per journaled write to one counter.
+        c.database_timeout_ms = 30_000;
+    })
+    .await;
+    seed(&app).await;
+    // 150 unauthenticated revocations with made-up client ids, 25 at a time.
+    let mut answers = Vec::new();
+    for round in 0..6 {
+        let batch = (0..25).map(|i| {
+            crate::common::post_form(
+                &app.client,
+                "/oauth/revoke",
+                "token=whatever",
+                Some(basic(&format!("made-up-{round}-{i}"), "guess")),
+            )
+        });
+        answers.extend(futures_util::future::join_all(batch).await);
+    }
+    let unauthorized = answers
+        .iter()
+        .filter(|a| a.status == Status::Unauthorized)
+        .count();
+    let throttled: Vec<_> = answers
+        .iter()
+        .filter(|a| a.status == Status::TooManyRequests)
+        .collect();
+    // Counting in one-minute windows: a window boundary may fall inside the burst.
+    assert!(
+        unauthorized <= 2 * usize::try_from(limit).unwrap(),
+        "{unauthorized}"
+    );
+    assert!(!throttled.is_empty());
+    for answer in &throttled {
+        assert_eq!(answer.body["error"], "temporarily_unavailable");
+        let wait: u64 = answer.header("Retry-After").unwrap().parse().unwrap();
+        assert!((1..=60).contains(&wait));
+    }
+    let recorded = app
+        .store
+        .recent_audit_events(500)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == portcullis::store::AuditKind::ClientAuthFailed)
+        .collect::<Vec<_>>();
+    // One record per failure up to the limit, then one `throttled` record per window.
+    assert!(
+        recorded.len() <= 2 * (usize::try_from(limit).unwrap() + 1),
+        "{}",
+        recorded.len()
+    );
+    assert!(recorded
+        .iter()
+        .any(|e| e.reason.as_deref() == Some("throttled")));
+
+    // The count is per address and shared by the endpoints: introspection refuses too (unless
+    // a new window has just begun).
+    let minute = || portcullis::oauth::tokens::unix_now() / 60;
+    let before = minute();
+    let over = crate::common::post_form(
+        &app.client,
+        "/oauth/introspect",
+        "token=whatever",
+        Some(basic("nobody", "guess")),
+    )
+    .await;
+    if minute() == before && answers.last().unwrap().status == Status::TooManyRequests {
+        assert_eq!(over.status, Status::TooManyRequests);
+    }
+}
+
+#[rocket::async_test]
+async fn revocation_requests_are_limited_per_address() {
+    let app = app_with(|c| c.rate_limits.revoke_per_minute = 5).await;
+    let seed = seed(&app).await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let answer = crate::common::post_form(
+            &app.client,
+            "/oauth/revoke",
+            "token=whatever",
+            Some(basic("app", &seed.app_secret)),
+        )
+        .await;
+        statuses.push(answer.status);
+        if answer.status == Status::TooManyRequests {
+            assert!(answer.header("Retry-After").is_some());
+        }
+    }
+    assert!(statuses.contains(&Status::Ok));
+    assert!(statuses.contains(&Status::TooManyRequests), "{statuses:?}");
+}
+
+#[rocket::async_test]
+async fn audit_events_expire_after_the_retention_period() {
+    use futures_util::TryStreamExt;
+    let app = app_with(|c| c.audit_retention_days = 30).await;
+    let database = mongodb::Client::with_uri_str(app.config.mongodb_uri.expose())
+        .await
+        .unwrap()
+        .database(&app.config.database);
+    let retention = |indexes: Vec<mongodb::IndexModel>| {
+        indexes.into_iter().find_map(|index| {
+            let options = index.options?;
+            (options.name.as_deref() == Some("at_retention_ttl"))
+                .then_some(options.expire_after)
+                .flatten()
+        })
+    };
+    let audit = database.collection::<mongodb::bson::Document>("audit");
+    let indexes: Vec<_> = audit
+        .list_indexes()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        retention(indexes),
+        Some(std::time::Duration::from_secs(30 * 86_400))
+    );
+    // A changed retention is applied to the index in place at the next start.
+    let mut longer = app.config.clone();
+    longer.audit_retention_days = 90;
+    let store = portcullis::Store::from_config(&longer).await.unwrap();
+    store.ensure_indexes().await.unwrap();
+    let indexes: Vec<_> = audit
+        .list_indexes()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(
+        retention(indexes),
+        Some(std::time::Duration::from_secs(90 * 86_400))
+    );
+    // 0 keeps events forever.
+    longer.audit_retention_days = 0;
+    let store = portcullis::Store::from_config(&longer).await.unwrap();
+    store.ensure_indexes().await.unwrap();
+    let indexes: Vec<_> = audit
+        .list_indexes()
+        .await
+        .unwrap()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(retention(indexes), None);
 }

@@ -254,6 +254,9 @@ async fn sign_in_is_required_and_returns_only_to_the_authorization_endpoint() {
         "https://evil.example/",
         "//evil.example/x",
         "/oauth/authorize/../../evil",
+        // Control characters: once past the check, the redirect could not be built (500).
+        "/oauth/authorize?client_id=a\tb",
+        "/oauth/authorize?client_id=a\u{1}b",
     ] {
         let client = Client::tracked(portcullis::build_rocket(
             app.config.clone(),
@@ -427,4 +430,160 @@ async fn discovery_advertises_the_authorization_endpoint() {
         .unwrap()
         .iter()
         .any(|g| g == "authorization_code"));
+}
+
+#[rocket::async_test]
+async fn a_public_client_never_gets_a_code_without_the_page() {
+    let app = app().await;
+    seed(&app).await;
+    register_clients(&app).await;
+    sign_in(&app.client, "alice", "alice-password").await;
+    // The user approves the app once, on its own port.
+    let first = authorize_url("native", "http://127.0.0.1:53682/cb", "profile", "");
+    assert!(param(&authorize(&app.client, &first, true).await, "code").is_some());
+    // Another local program, on another port and with its own PKCE pair, asks for the same:
+    // the page is shown again rather than a code handed over silently (RFC 8252 §8.6).
+    for port in [53682, 40001] {
+        let url = authorize_url(
+            "native",
+            &format!("http://127.0.0.1:{port}/cb"),
+            "profile",
+            "",
+        );
+        let response = app.client.get(url).dispatch().await;
+        assert_eq!(response.status(), Status::Ok, "port {port}: no silent code");
+        let page = response.into_string().await.unwrap();
+        assert!(page.contains("wants access") && page.contains("public-client-note"));
+    }
+    // A confidential client's remembered consent still applies.
+    let url = authorize_url("thirdparty", CALLBACK, "profile", "");
+    authorize(&app.client, &url, true).await;
+    assert_eq!(app.client.get(url).dispatch().await.status(), Status::Found);
+}
+
+#[rocket::async_test]
+async fn a_missing_response_type_is_invalid_request_with_a_description() {
+    let app = app().await;
+    seed(&app).await;
+    register_clients(&app).await;
+    sign_in(&app.client, "alice", "alice-password").await;
+    let url =
+        authorize_url("thirdparty", CALLBACK, "profile", "").replace("response_type=code&", "");
+    let response = app.client.get(url).dispatch().await;
+    assert_eq!(response.status(), Status::Found);
+    let to = Url::parse(&location(&response).unwrap()).unwrap();
+    let pairs: Vec<(String, String)> = to.query_pairs().into_owned().collect();
+    assert_eq!(param(&pairs, "error"), Some("invalid_request"));
+    assert_eq!(
+        param(&pairs, "error_description"),
+        Some("response_type is required")
+    );
+    assert_eq!(param(&pairs, "state"), Some("xyz 123"));
+
+    // An unsupported one keeps its own code (RFC 6749 §4.1.2.1), also described.
+    let url = authorize_url("thirdparty", CALLBACK, "profile", "")
+        .replace("response_type=code", "response_type=token");
+    let response = app.client.get(url).dispatch().await;
+    let to = Url::parse(&location(&response).unwrap()).unwrap();
+    let pairs: Vec<(String, String)> = to.query_pairs().into_owned().collect();
+    assert_eq!(param(&pairs, "error"), Some("unsupported_response_type"));
+    assert!(param(&pairs, "error_description").is_some());
+}
+
+#[rocket::async_test]
+async fn forms_posted_from_another_site_are_refused() {
+    let app = app().await;
+    seed(&app).await;
+    register_clients(&app).await;
+    let page = app
+        .client
+        .get("/login")
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    let form = format!(
+        "csrf={}&username=alice&password=alice-password",
+        csrf_of(&page)
+    );
+    for (name, value) in [
+        ("Sec-Fetch-Site", "cross-site"),
+        // A sibling subdomain: the same site, not the same origin.
+        ("Sec-Fetch-Site", "same-site"),
+        ("Origin", "https://evil.portcullis.test"),
+        ("Origin", "null"),
+    ] {
+        let response = app
+            .client
+            .post("/login")
+            .header(ContentType::Form)
+            .header(rocket::http::Header::new(name, value))
+            .body(form.clone())
+            .dispatch()
+            .await;
+        assert_eq!(response.status(), Status::Forbidden, "{name}: {value}");
+        let body = response.into_string().await.unwrap();
+        assert!(body.contains("Request from another site"));
+    }
+    // Nothing was signed in by those; the same form from this site works.
+    let response = app
+        .client
+        .post("/login")
+        .header(ContentType::Form)
+        .header(rocket::http::Header::new("Sec-Fetch-Site", "same-origin"))
+        .header(rocket::http::Header::new(
+            "Origin",
+            "http://portcullis.test",
+        ))
+        .body(form)
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::SeeOther);
+
+    // Consent and sign-out refuse cross-site posts as well.
+    let url = authorize_url("thirdparty", CALLBACK, "profile", "");
+    let page = app
+        .client
+        .get(url.clone())
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    let consent = app
+        .client
+        .post(url)
+        .header(ContentType::Form)
+        .header(rocket::http::Header::new("Sec-Fetch-Site", "cross-site"))
+        .body(format!("csrf={}&decision=allow", csrf_of(&page)))
+        .dispatch()
+        .await;
+    assert_eq!(consent.status(), Status::Forbidden);
+    let logout = app
+        .client
+        .post("/logout")
+        .header(ContentType::Form)
+        .header(rocket::http::Header::new("Origin", "https://evil.example"))
+        .body(format!("csrf={}", csrf_of(&page)))
+        .dispatch()
+        .await;
+    assert_eq!(logout.status(), Status::Forbidden);
+}
+
+#[rocket::async_test]
+async fn an_https_issuer_uses_host_only_cookies() {
+    let app = app_with(|c| c.issuer = "https://portcullis.test".into()).await;
+    seed(&app).await;
+    let response = app.client.get("/login").dispatch().await;
+    let set_cookie: Vec<String> = response
+        .headers()
+        .get("Set-Cookie")
+        .map(str::to_owned)
+        .collect();
+    let csrf = set_cookie
+        .iter()
+        .find(|c| c.starts_with("__Host-portcullis_csrf="))
+        .expect("a __Host- CSRF cookie");
+    assert!(csrf.contains("Secure") && csrf.contains("Path=/") && !csrf.contains("Domain"));
 }

@@ -232,3 +232,117 @@ async fn an_outage_gives_503s_and_service_heals_without_losing_writes() {
         Status::Ok
     );
 }
+
+/// A TCP relay to the test database that can be made to stop answering: bytes still flow to
+/// the database, none come back. Connections made after that get no answer at all.
+struct FreezingRelay {
+    port: u16,
+    frozen: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FreezingRelay {
+    async fn start(target: std::net::SocketAddr) -> FreezingRelay {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let frozen = std::sync::Arc::new(AtomicBool::new(false));
+        let flag = frozen.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(target).await else {
+                    continue;
+                };
+                let (mut client_read, mut client_write) = client.into_split();
+                let (mut server_read, mut server_write) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+                });
+                let flag = flag.clone();
+                tokio::spawn(async move {
+                    let mut buffer = vec![0u8; 64 * 1024];
+                    while let Ok(n) = server_read.read(&mut buffer).await {
+                        if n == 0 {
+                            break;
+                        }
+                        while flag.load(Ordering::Relaxed) {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        if client_write.write_all(&buffer[..n]).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        FreezingRelay { port, frozen, task }
+    }
+
+    fn freeze(&self) {
+        self.frozen
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Drop for FreezingRelay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// A database that accepts requests and stops answering them: a request that needs it gets a
+/// 503 within `database_timeout_ms` instead of hanging.
+#[rocket::async_test]
+async fn a_database_that_stops_answering_times_out_as_unavailable() {
+    let target: url::Url = crate::common::mongodb_uri().parse().unwrap();
+    let target = std::net::SocketAddr::from(([127, 0, 0, 1], target.port().unwrap_or(27017)));
+    let relay = FreezingRelay::start(target).await;
+    let name = crate::common::unique_database();
+    let _db = DatabaseGuard { name: name.clone() };
+    let mut config = test_config(&name);
+    config.mongodb_uri = portcullis::config::Secret::new(format!(
+        // Direct: the server would otherwise name its own address and the driver use it.
+        "mongodb://127.0.0.1:{}/?directConnection=true",
+        relay.port
+    ));
+    config.database_timeout_ms = 800;
+    let store = Store::from_config(&config).await.unwrap();
+    store.ensure_indexes().await.unwrap();
+    let keys = KeyRing::load(&config.keys_dir).unwrap();
+    let client = Client::tracked(build_rocket(config.clone(), store.clone(), keys.clone()))
+        .await
+        .unwrap();
+    let app = TestApp {
+        client,
+        store,
+        config,
+        keys,
+        _db: DatabaseGuard {
+            name: String::new(),
+        },
+    };
+    let seed = seed(&app).await;
+    let grant = || {
+        post_form(
+            &app.client,
+            "/oauth/token",
+            "grant_type=client_credentials",
+            Some(basic("m2m", &seed.m2m_secret)),
+        )
+    };
+    assert_eq!(grant().await.status, Status::Ok);
+
+    relay.freeze();
+    // The driver notices a silent server only when its monitor's heartbeat fails (about ten
+    // seconds); the limit answers within a few of its 800 ms steps.
+    let answer = tokio::time::timeout(Duration::from_secs(5), grant())
+        .await
+        .expect("the request waited on a database that does not answer");
+    assert_eq!(answer.status, Status::ServiceUnavailable, "{}", answer.body);
+    assert_eq!(answer.body["error"], "temporarily_unavailable");
+    let page = tokio::time::timeout(Duration::from_secs(20), app.client.get("/login").dispatch())
+        .await
+        .expect("a page that needs no database");
+    assert_eq!(page.status(), Status::Ok);
+}

@@ -19,6 +19,7 @@ mod keys;
 mod kit;
 mod observability;
 mod protection;
+mod races;
 mod refresh;
 mod register;
 mod revoke;

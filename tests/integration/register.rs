@@ -62,3 +62,26 @@ async fn registration_creates_user_role_accounts_only() {
             .is_none()
     );
 }
+
+#[rocket::async_test]
+async fn look_alike_names_cannot_sit_beside_real_ones() {
+    let app = app_with(|c| c.self_registration = true).await;
+    let (status, _) = register(&app, r#"{"username":"root","password":"long enough"}"#).await;
+    assert_eq!(status, Status::Created);
+    // Cyrillic о twice; digit zeroes; a fullwidth r: all look like "root".
+    for name in ["r\u{43e}\u{43e}t", "r00t", "\u{ff52}oot"] {
+        let body = serde_json::json!({ "username": name, "password": "long enough" }).to_string();
+        let (status, answer) = register(&app, &body).await;
+        assert_eq!(status, Status::Conflict, "{name}: {answer}");
+    }
+    // Concurrent registrations of two look-alikes: exactly one account.
+    let a =
+        serde_json::json!({ "username": "admin\u{456}", "password": "long enough" }).to_string();
+    let b = r#"{"username":"admini","password":"long enough"}"#.to_owned();
+    let (first, second) = futures_util::join!(register(&app, &a), register(&app, &b));
+    let created = [first.0, second.0]
+        .iter()
+        .filter(|s| **s == Status::Created)
+        .count();
+    assert_eq!(created, 1, "{first:?} {second:?}");
+}

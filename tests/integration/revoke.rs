@@ -339,3 +339,68 @@ async fn a_revocation_on_one_instance_reaches_another_within_the_interval() {
         .unwrap();
     assert!(ready["revocations_age_ms"].as_u64().unwrap() < 5_000);
 }
+
+#[rocket::async_test]
+async fn account_and_client_changes_apply_on_this_instance_before_they_answer() {
+    // No poll can help within this test: the change itself must reach the instance's set.
+    let app = app_with(|c| c.revocation_poll_ms = 3_600_000).await;
+    let seed = seed(&app).await;
+    allow_introspection(&app).await;
+    let actor = portcullis::services::Actor::CommandLine;
+    let hasher = crate::common::fast_hasher();
+
+    let (access, _) = user_tokens(&app, &seed, "alice", None).await;
+    assert_eq!(me(&app, &access).await, Status::Ok);
+    portcullis::services::users::set_disabled(&app.store, &app.config, &actor, "alice", true)
+        .await
+        .unwrap();
+    assert_eq!(me(&app, &access).await, Status::Unauthorized, "disabled");
+    portcullis::services::users::set_disabled(&app.store, &app.config, &actor, "alice", false)
+        .await
+        .unwrap();
+
+    crate::common::wall_clock_advance(1_000).await;
+    let (access, _) = user_tokens(&app, &seed, "alice", None).await;
+    crate::common::wall_clock_advance(1_000).await;
+    portcullis::services::users::set_password(
+        &app.store,
+        &hasher,
+        &app.config,
+        &actor,
+        "alice",
+        "alice-password",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        me(&app, &access).await,
+        Status::Unauthorized,
+        "password reset"
+    );
+
+    let (access, _) = user_tokens(&app, &seed, "root", None).await;
+    let root = portcullis::services::users::find_user(&app.store, "root")
+        .await
+        .unwrap()
+        .unwrap();
+    portcullis::services::users::delete_user(&app.store, &app.config, &actor, &root)
+        .await
+        .unwrap();
+    assert_eq!(me(&app, &access).await, Status::Unauthorized, "deleted");
+
+    let m2m = token(
+        &app,
+        "grant_type=client_credentials",
+        Some(basic("m2m", &seed.m2m_secret)),
+    )
+    .await;
+    let m2m_access = m2m.body["access_token"].as_str().unwrap().to_owned();
+    let form = format!("token={m2m_access}");
+    let before = introspect(&app, &seed.app_secret, &form).await;
+    assert_eq!(before.body["active"], true);
+    portcullis::services::clients::remove_client(&app.store, &app.config, &actor, "m2m")
+        .await
+        .unwrap();
+    let after = introspect(&app, &seed.app_secret, &form).await;
+    assert_eq!(after.body["active"], false, "the removed client's token");
+}

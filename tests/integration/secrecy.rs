@@ -171,3 +171,46 @@ async fn a_full_flow_logs_no_secret() {
         );
     }
 }
+
+/// Every type that holds a secret prints it redacted.
+#[test]
+fn secrets_are_redacted_in_debug_output() {
+    use portcullis::secrets::SecretString;
+    let secret = "s3cr3t-value-that-must-not-print";
+    let mut kit = portcullis::kit::KitConfig::new("http://issuer.test");
+    kit.introspection = Some(("rs".into(), SecretString::new(secret)));
+    let issued = portcullis::oauth::tokens::IssuedTokens {
+        access_token: SecretString::new(secret),
+        jti: "jti".into(),
+        expires_in: 60,
+        refresh_token: Some(SecretString::new(secret)),
+        family_id: None,
+        scope: portcullis::oauth::scope::Scope::from_tokens(["profile".to_owned()]),
+    };
+    let form = portcullis::http::OAuthForm(
+        [
+            ("password", secret),
+            ("client_secret", secret),
+            ("refresh_token", secret),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+    );
+    let mut config = portcullis::Config::default();
+    config.mongodb_uri = portcullis::config::Secret::new(format!("mongodb://u:{secret}@h"));
+    config.session_secret = Some(portcullis::config::Secret::new(secret));
+    for printed in [
+        format!("{kit:?}"),
+        format!("{issued:?}"),
+        format!("{form:?}"),
+        format!("{config:?}"),
+        format!("{:?}", SecretString::new(secret)),
+    ] {
+        assert!(!printed.contains(secret), "{printed}");
+        assert!(
+            printed.contains("***") || printed.contains("parameters"),
+            "{printed}"
+        );
+    }
+}

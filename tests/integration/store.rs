@@ -226,12 +226,20 @@ async fn indexes_are_in_place() {
         users.contains(&"username_key_unique".to_string()),
         "{users:?}"
     );
+    assert!(users.contains(&"username_skeleton_unique".to_string()));
     let refresh = db
-        .collection::<mongodb::bson::Document>("refresh_tokens")
+        .collection::<mongodb::bson::Document>("refresh_families")
         .list_index_names()
         .await
         .unwrap();
-    for name in ["family_id", "user_id", "expires_at_ttl"] {
+    for name in [
+        "current_unique",
+        "spent",
+        "user_id",
+        "client_id",
+        "revocation",
+        "expires_at_ttl",
+    ] {
         assert!(refresh.contains(&name.to_string()), "{refresh:?}");
     }
     let specs = db

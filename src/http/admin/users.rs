@@ -235,8 +235,8 @@ async fn sessions(caller: Caller<'_>, id: &str, store: &State<Store>) -> AdminRe
                 "family_id": t.family_id,
                 "client_id": t.client_id,
                 "scope": t.scopes.join(" "),
-                "last_used_at": rfc3339(t.issued_at),
-                "expires_at": rfc3339(t.expires_at.min(t.family_expires_at)),
+                "last_used_at": rfc3339(t.rotated_at),
+                "expires_at": rfc3339(t.token_expires_at()),
             })
         })
         .collect();

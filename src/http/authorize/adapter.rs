@@ -43,6 +43,66 @@ impl OAuthRequest {
     }
 }
 
+impl OAuthRequest {
+    pub fn has_parameter(&self, name: &str) -> bool {
+        self.query.unique_value(name).is_some()
+    }
+}
+
+/// RFC 6749 §4.1.2.1 on an error redirect built by oxide-auth: a missing `response_type` is
+/// `invalid_request` (oxide-auth reports `unsupported_response_type` for it), and every error
+/// carries an `error_description` a developer can act on.
+pub fn explain_error_redirect(to: &mut String, response_type_missing: bool) {
+    let Ok(mut url) = Url::parse(to) else {
+        return;
+    };
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    let Some(error) = pairs
+        .iter()
+        .find(|(k, _)| k == "error")
+        .map(|(_, v)| v.clone())
+    else {
+        return;
+    };
+    let error = if error == "unsupported_response_type" && response_type_missing {
+        "invalid_request".to_owned()
+    } else {
+        error
+    };
+    let description = pairs
+        .iter()
+        .find(|(k, _)| k == "error_description")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| describe(&error, response_type_missing).to_owned());
+    let mut query = url.query_pairs_mut();
+    query.clear();
+    for (key, value) in pairs
+        .iter()
+        .filter(|(k, _)| k != "error" && k != "error_description")
+    {
+        query.append_pair(key, value);
+    }
+    query.append_pair("error", &error);
+    query.append_pair("error_description", &description);
+    drop(query);
+    *to = url.to_string();
+}
+
+/// What each RFC 6749 §4.1.2.1 error code means here.
+fn describe(error: &str, response_type_missing: bool) -> &'static str {
+    match error {
+        "invalid_request" if response_type_missing => "response_type is required",
+        "invalid_request" => "the authorization request is missing or repeats a parameter",
+        "unsupported_response_type" => "only response_type=code is supported",
+        "invalid_scope" => "the requested scope is unknown or not allowed for this client",
+        "access_denied" => "the resource owner or the server denied the request",
+        "unauthorized_client" => "the client may not use the authorization code grant",
+        "server_error" => "the server could not process the request",
+        "temporarily_unavailable" => "the server is temporarily unable to handle the request",
+        _ => "the authorization request was refused",
+    }
+}
+
 impl WebRequest for OAuthRequest {
     type Error = PageError;
     type Response = OAuthResponse;

@@ -16,7 +16,7 @@ use crate::http::pages::PageError;
 use crate::oauth::authorize::{MongoAuthorizer, MongoRegistrar, RequestExtension};
 use crate::oauth::scope::Scope;
 use crate::secrets::constant_time_eq;
-use crate::store::Store;
+use crate::store::{ClientKind, Store};
 
 pub struct AuthorizeEndpoint {
     registrar: MongoRegistrar,
@@ -158,15 +158,21 @@ impl ConsentSolicitor {
             };
         }
 
-        let remembered = self.store.find_consent(&user_id, &grant.client_id).await?;
-        if remembered.is_some_and(|c| scopes.is_subset(&Scope::from_tokens(c.scopes))) {
-            return Ok(OwnerConsent::Authorized(user_id));
-        }
         let client = self
             .store
             .find_client(&grant.client_id)
             .await?
             .ok_or(PageError::BadClient)?;
+        // RFC 8252 §8.6, RFC 6749 §10.2: a public client's identity cannot be verified (any
+        // local program can listen on a loopback port and present its own PKCE pair), so its
+        // requests are never approved silently: the user sees the page every time. A remembered
+        // consent applies to confidential clients only.
+        if client.kind == ClientKind::Confidential {
+            let remembered = self.store.find_consent(&user_id, &grant.client_id).await?;
+            if remembered.is_some_and(|c| scopes.is_subset(&Scope::from_tokens(c.scopes))) {
+                return Ok(OwnerConsent::Authorized(user_id));
+            }
+        }
         let lines: Vec<ScopeLine> = scopes
             .iter()
             .map(|scope| ScopeLine {
@@ -183,6 +189,7 @@ impl ConsentSolicitor {
             "consent",
             context! {
                 client_name: &client.name,
+                public_client: client.kind == ClientKind::Public,
                 username: &signed_in.user.username,
                 scopes: lines,
                 csrf: &signed_in.session.csrf,

@@ -11,6 +11,7 @@ use rocket::{get, post, routes, Request, Route, State};
 use self::adapter::{OAuthRequest, OAuthResponse};
 use self::endpoint::AuthorizeEndpoint;
 use super::form::{parse, OAuthForm};
+use super::pages::origin::SameOrigin;
 use super::pages::session::Browser;
 use super::pages::PageError;
 use crate::config::Config;
@@ -61,7 +62,12 @@ async fn run(
 ) -> Result<OAuthResponse, PageError> {
     let endpoint = AuthorizeEndpoint::new(store, config);
     let mut flow = AuthorizationFlow::prepare(endpoint)?;
-    flow.execute(request).await
+    let response_type_missing = !request.has_parameter("response_type");
+    let mut response = flow.execute(request).await?;
+    if let OAuthResponse::Redirect(to) = &mut response {
+        adapter::explain_error_redirect(to, response_type_missing);
+    }
+    Ok(response)
 }
 
 #[get("/oauth/authorize")]
@@ -79,12 +85,14 @@ async fn authorize(
 /// The consent form posts back to the same URL, so the whole request is checked again.
 #[post("/oauth/authorize", data = "<form>")]
 async fn consent(
+    same_origin: Result<SameOrigin, PageError>,
     query: Result<Query, PageError>,
     browser: Result<Browser, PageError>,
     form: Result<OAuthForm, OAuthError>,
     store: &State<Store>,
     config: &State<Config>,
 ) -> Result<OAuthResponse, PageError> {
+    same_origin?;
     let query = query?;
     let form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
     let request = OAuthRequest::new(query.params, query.raw, browser?.signed_in, Some(form.0));

@@ -7,16 +7,17 @@ use rocket::response::Redirect;
 use rocket::{get, post, routes, Responder, Route, State};
 use rocket_dyn_templates::{context, Template};
 
+use super::origin::SameOrigin;
 use super::session::{
     pre_session_csrf, pre_session_csrf_matches, session_csrf_matches, sign_in, sign_out, Browser,
 };
 use super::{Page, PageError};
 use crate::config::Config;
 use crate::http::form::OAuthForm;
-use crate::http::rate_limit::{over_limit, Bucket};
 use crate::oauth::context::RequestMeta;
 use crate::oauth::error::OAuthError;
 use crate::oauth::login::{check_password, Attempt};
+use crate::oauth::rate_limit::{over_limit, Bucket};
 use crate::password::PasswordHasher;
 use crate::store::Store;
 
@@ -28,7 +29,12 @@ pub fn routes() -> Vec<Route> {
 pub fn safe_return_to(value: Option<&str>) -> Option<String> {
     let value = value?;
     let on_authorize = value == "/oauth/authorize" || value.starts_with("/oauth/authorize?");
-    let clean = value.len() <= 4096 && !value.contains(['\\', '\r', '\n', '#']);
+    // No control character (Rocket cannot build a redirect to one: it would answer 500) and only
+    // what parses as an origin-form URI, so the redirect built from it cannot fail.
+    let clean = value.len() <= 4096
+        && !value.contains(['\\', '#'])
+        && !value.chars().any(char::is_control)
+        && rocket::http::uri::Origin::parse(value).is_ok();
     (on_authorize && clean).then(|| value.to_owned())
 }
 
@@ -98,6 +104,7 @@ fn login_page(
 
 #[post("/login", data = "<form>")]
 async fn login(
+    same_origin: Result<SameOrigin, PageError>,
     form: Result<OAuthForm, OAuthError>,
     meta: RequestMeta,
     cookies: &CookieJar<'_>,
@@ -105,11 +112,12 @@ async fn login(
     store: &State<Store>,
     hasher: &State<PasswordHasher>,
 ) -> Result<Answer, PageError> {
+    same_origin?;
     if let Some(wait) = over_limit(store, config, Bucket::Login, &meta).await? {
         return Err(PageError::TooManyRequests(wait));
     }
     let mut form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
-    if !pre_session_csrf_matches(cookies, form.take("csrf").as_deref()) {
+    if !pre_session_csrf_matches(config, cookies, form.take("csrf").as_deref()) {
         return Err(PageError::Forbidden);
     }
     let return_to = safe_return_to(form.take("return_to").as_deref());
@@ -145,17 +153,20 @@ async fn login(
 
 #[post("/logout", data = "<form>")]
 async fn logout(
+    same_origin: Result<SameOrigin, PageError>,
     form: Result<OAuthForm, OAuthError>,
     browser: Result<Browser, PageError>,
     cookies: &CookieJar<'_>,
     store: &State<Store>,
+    config: &State<Config>,
 ) -> Result<Page<(Status, Template)>, PageError> {
+    same_origin?;
     let mut form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
     if let Some(signed_in) = browser?.signed_in {
         if !session_csrf_matches(&signed_in, form.take("csrf").as_deref()) {
             return Err(PageError::Forbidden);
         }
-        sign_out(store, cookies).await?;
+        sign_out(store, config, cookies).await?;
     }
     Ok(Page((
         Status::Ok,
@@ -178,6 +189,10 @@ mod tests {
             "/oauth/authorize/../../x",
             "/\\evil.example",
             "/oauth/authorize?x#frag",
+            "/oauth/authorize?client_id=a\tb",
+            "/oauth/authorize?client_id=a\u{7f}",
+            "/oauth/authorize?client_id=a\u{85}",
+            "/oauth/authorize?client_id=a b",
             "/login",
         ] {
             assert_eq!(safe_return_to(Some(bad)), None, "{bad}");

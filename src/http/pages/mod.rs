@@ -4,6 +4,7 @@
 
 mod assets;
 mod login;
+pub mod origin;
 mod register;
 pub mod session;
 
@@ -47,6 +48,8 @@ pub enum PageError {
     BadRequest(&'static str),
     /// A form without the right CSRF token.
     Forbidden,
+    /// A form posted by a page of another site.
+    CrossSite,
     /// The database is unreachable.
     Unavailable,
     /// Too many attempts from this address; retry after this many seconds.
@@ -68,6 +71,11 @@ impl PageError {
                 Status::Forbidden,
                 "Form expired",
                 "This form is no longer valid. Go back, reload the page and try again.",
+            ),
+            PageError::CrossSite => (
+                Status::Forbidden,
+                "Request from another site",
+                "This form was sent from another website, so it was not accepted. Open this site directly and try again.",
             ),
             PageError::Unavailable => (
                 Status::ServiceUnavailable,

@@ -6,15 +6,16 @@ use rocket::{get, post, routes, Route, State};
 use rocket_dyn_templates::{context, Template};
 
 use super::login::{login_form, Answer};
+use super::origin::SameOrigin;
 use super::session::{pre_session_csrf, pre_session_csrf_matches};
 use super::{Page, PageError};
 use crate::config::Config;
 use crate::error::Error;
 use crate::http::form::OAuthForm;
-use crate::http::rate_limit::{over_limit, Bucket};
 use crate::http::register::SELF_REGISTERED_ROLE;
 use crate::oauth::context::RequestMeta;
 use crate::oauth::error::OAuthError;
+use crate::oauth::rate_limit::{over_limit, Bucket};
 use crate::password::PasswordHasher;
 use crate::services::users::create_user;
 use crate::services::Actor;
@@ -48,6 +49,7 @@ fn register_page(cookies: &CookieJar<'_>, config: &State<Config>) -> Result<Answ
 
 #[post("/register", format = "form", data = "<form>")]
 async fn register(
+    same_origin: Result<SameOrigin, PageError>,
     meta: RequestMeta,
     form: Result<OAuthForm, OAuthError>,
     cookies: &CookieJar<'_>,
@@ -56,11 +58,12 @@ async fn register(
     hasher: &State<PasswordHasher>,
 ) -> Result<Answer, PageError> {
     ensure_open(config)?;
+    same_origin?;
     if let Some(wait) = over_limit(store, config, Bucket::Register, &meta).await? {
         return Err(PageError::TooManyRequests(wait));
     }
     let mut form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
-    if !pre_session_csrf_matches(cookies, form.take("csrf").as_deref()) {
+    if !pre_session_csrf_matches(config, cookies, form.take("csrf").as_deref()) {
         return Err(PageError::Forbidden);
     }
     let username = form.take("username").unwrap_or_default();

@@ -15,8 +15,29 @@ use crate::error::Result;
 use crate::secrets::{constant_time_eq, random_token, sha256_b64};
 use crate::store::{in_secs, now, SessionDoc, Store, UserDoc};
 
+/// The cookies' names. With an https issuer they carry the `__Host-` prefix (RFC 6265bis
+/// §4.1.3.2): the browser then accepts them only from this host, Secure, on path `/`, so a
+/// sibling subdomain cannot plant its own copy (cookie tossing, a way to login CSRF).
 pub const SESSION_COOKIE: &str = "portcullis_session";
 pub const CSRF_COOKIE: &str = "portcullis_csrf";
+const HOST_SESSION_COOKIE: &str = "__Host-portcullis_session";
+const HOST_CSRF_COOKIE: &str = "__Host-portcullis_csrf";
+
+fn session_cookie(config: &Config) -> &'static str {
+    if config.issuer_is_https() {
+        HOST_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}
+
+fn csrf_cookie(config: &Config) -> &'static str {
+    if config.issuer_is_https() {
+        HOST_CSRF_COOKIE
+    } else {
+        CSRF_COOKIE
+    }
+}
 
 /// The signed-in user and their session, if any.
 pub struct Browser {
@@ -34,13 +55,15 @@ impl<'r> FromRequest<'r> for Browser {
     type Error = PageError;
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, PageError> {
-        let Some(store) = request.rocket().state::<Store>() else {
+        let rocket = request.rocket();
+        let (Some(store), Some(config)) = (rocket.state::<Store>(), rocket.state::<Config>())
+        else {
             return Outcome::Error((
                 rocket::http::Status::InternalServerError,
                 PageError::Internal,
             ));
         };
-        match current(store, request.cookies()).await {
+        match current(store, config, request.cookies()).await {
             Ok(signed_in) => Outcome::Success(Browser { signed_in }),
             Err(error) => {
                 let error = PageError::from(error);
@@ -50,12 +73,16 @@ impl<'r> FromRequest<'r> for Browser {
     }
 }
 
-async fn current(store: &Store, cookies: &CookieJar<'_>) -> Result<Option<SignedIn>> {
-    let Some(cookie) = cookies.get_private(SESSION_COOKIE) else {
+async fn current(
+    store: &Store,
+    config: &Config,
+    cookies: &CookieJar<'_>,
+) -> Result<Option<SignedIn>> {
+    let Some(cookie) = cookies.get_private(session_cookie(config)) else {
         return Ok(None);
     };
     let Some(session) = store.find_session(&sha256_b64(cookie.value())).await? else {
-        cookies.remove_private(SESSION_COOKIE);
+        cookies.remove_private(session_cookie(config));
         return Ok(None);
     };
     let user = match ObjectId::parse_str(&session.user_id) {
@@ -103,33 +130,33 @@ pub async fn sign_in(
     store.insert_session(&session).await?;
     cookies.add_private(cookie(
         config,
-        SESSION_COOKIE,
+        session_cookie(config),
         token,
         config.session_ttl_secs,
     ));
     // The pre-session CSRF token has served its purpose; a fresh one comes with the next form.
-    cookies.remove_private(CSRF_COOKIE);
+    cookies.remove_private(csrf_cookie(config));
     Ok(())
 }
 
 /// Ends the session server-side and forgets the cookie.
-pub async fn sign_out(store: &Store, cookies: &CookieJar<'_>) -> Result<()> {
-    if let Some(cookie) = cookies.get_private(SESSION_COOKIE) {
+pub async fn sign_out(store: &Store, config: &Config, cookies: &CookieJar<'_>) -> Result<()> {
+    if let Some(cookie) = cookies.get_private(session_cookie(config)) {
         store.delete_session(&sha256_b64(cookie.value())).await?;
     }
-    cookies.remove_private(SESSION_COOKIE);
+    cookies.remove_private(session_cookie(config));
     Ok(())
 }
 
 /// The pre-session CSRF token, created when missing.
 pub fn pre_session_csrf(config: &Config, cookies: &CookieJar<'_>) -> Result<String> {
-    if let Some(existing) = cookies.get_private(CSRF_COOKIE) {
+    if let Some(existing) = cookies.get_private(csrf_cookie(config)) {
         return Ok(existing.value().to_owned());
     }
     let token = random_token()?;
     cookies.add_private(cookie(
         config,
-        CSRF_COOKIE,
+        csrf_cookie(config),
         token.clone(),
         config.session_ttl_secs,
     ));
@@ -137,8 +164,12 @@ pub fn pre_session_csrf(config: &Config, cookies: &CookieJar<'_>) -> Result<Stri
 }
 
 /// Whether a submitted form carries the pre-session CSRF token.
-pub fn pre_session_csrf_matches(cookies: &CookieJar<'_>, submitted: Option<&str>) -> bool {
-    match (cookies.get_private(CSRF_COOKIE), submitted) {
+pub fn pre_session_csrf_matches(
+    config: &Config,
+    cookies: &CookieJar<'_>,
+    submitted: Option<&str>,
+) -> bool {
+    match (cookies.get_private(csrf_cookie(config)), submitted) {
         (Some(cookie), Some(submitted)) => constant_time_eq(cookie.value(), submitted),
         _ => false,
     }

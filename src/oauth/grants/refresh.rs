@@ -9,9 +9,9 @@ use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant_type::REFRESH_TOKEN;
 use crate::oauth::scope::Scope;
-use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
-use crate::secrets::sha256_b64;
-use crate::store::{AuditEvent, AuditKind, ClientDoc, RefreshUse};
+use crate::oauth::tokens::{issue, unix_now, IssuedTokens, RefreshPlan};
+use crate::secrets::{random_token, sha256_b64, SecretString};
+use crate::store::{in_secs, AuditEvent, AuditKind, ClientDoc, RefreshUse, Successor};
 
 const INVALID: &str = "refresh token is invalid, expired or revoked";
 
@@ -24,23 +24,35 @@ pub async fn grant(
     let token = request.require("refresh_token", 512)?;
     let requested = request.scope()?;
     let narrowed = requested.as_ref().map(Scope::to_vec);
+    // The successor is drawn first: the spend stores it in the same atomic step.
+    let successor = SecretString::new(random_token()?);
+    let successor_hash = successor.hash();
+    let spent_at = unix_now();
     let spent = ctx
         .store
-        .use_refresh_token(&sha256_b64(token), &client.client_id, narrowed.as_deref())
+        .rotate_refresh_token(
+            &sha256_b64(token),
+            &client.client_id,
+            narrowed.as_deref(),
+            Successor {
+                hash: &successor_hash,
+                idle_expires_at: in_secs(ctx.config.refresh_token_idle_ttl_secs),
+            },
+        )
         .await?;
     let spent = match spent {
-        RefreshUse::Rotated(doc) => doc,
+        RefreshUse::Rotated(family) => family,
         RefreshUse::ScopeExceeded => {
             // RFC 6749 §6: the scope may only narrow.
             return Err(OAuthError::invalid_scope(
                 "scope exceeds the refresh token's scope",
             ));
         }
-        RefreshUse::Reused(doc) => {
-            crate::oauth::revoke::revoke_family(ctx, &doc.family_id).await?;
+        RefreshUse::Reused(family) => {
+            crate::oauth::revoke::revoke_family(ctx, &family.family_id).await?;
             let mut event = AuditEvent::new(AuditKind::RefreshTokenReuse);
-            event.client_id = Some(doc.client_id);
-            event.user_id = Some(doc.user_id);
+            event.client_id = Some(family.client_id);
+            event.user_id = Some(family.user_id);
             event.remote_addr = meta.remote_addr.clone();
             event.reason = Some("family_revoked".into());
             ctx.store.audit(event).await?;
@@ -68,10 +80,10 @@ pub async fn grant(
     if scope.is_empty() {
         return Err(OAuthError::invalid_scope("no scope can be granted"));
     }
-    let plan = RefreshPlan::Rotate {
+    let plan = RefreshPlan::Rotated {
         family_id: spent.family_id,
-        family_scope: spent.scopes,
-        family_expires_at: spent.family_expires_at,
+        token: successor,
+        spent_at,
     };
     issue(ctx, meta, REFRESH_TOKEN, client, Some(&user), &scope, plan).await
 }

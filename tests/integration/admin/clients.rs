@@ -216,16 +216,34 @@ async fn clients_are_registered_changed_rotated_and_deleted() {
     )
     .await;
     assert_ne!(refreshed.status, Status::Ok);
-    let stored = app
+    let stored = match app
         .store
         .find_refresh_token(&portcullis::secrets::sha256_b64(&app_refresh))
         .await
         .unwrap()
-        .unwrap();
+        .unwrap()
+    {
+        portcullis::store::RefreshLookup::Current(family)
+        | portcullis::store::RefreshLookup::Spent(family) => family,
+    };
     assert!(
         stored.revoked,
         "the deleted client's refresh tokens are revoked"
     );
+    // The administrator's own token came through `app` too: refused at once on this instance.
+    assert_eq!(
+        call(&app, &admin, Method::Get, "/admin/v1/users", None)
+            .await
+            .status,
+        Status::Unauthorized
+    );
+    let relogin = token(
+        &app,
+        "grant_type=password&username=root&password=root-password&scope=admin",
+        Some(basic("noref", &seed.noref_secret)),
+    )
+    .await;
+    let admin = relogin.body["access_token"].as_str().unwrap().to_owned();
 
     let audit = call(
         &app,

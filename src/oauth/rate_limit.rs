@@ -1,0 +1,95 @@
+//! Per-address request limits, counted per minute in MongoDB so every instance shares them:
+//! on the endpoints that take passwords or create accounts, and on failed client
+//! authentication (which would otherwise let anyone fill the audit trail). Over the limit:
+//! 429 with `Retry-After`.
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::oauth::context::RequestMeta;
+use crate::oauth::tokens::unix_now;
+use crate::store::Store;
+
+/// What is being limited.
+#[derive(Debug, Clone, Copy)]
+pub enum Bucket {
+    Token,
+    Login,
+    Register,
+    /// Revocation requests (each may write a revocation record).
+    Revoke,
+    /// Failed client authentications at the token, revocation and introspection endpoints.
+    ClientAuthFailure,
+}
+
+impl Bucket {
+    fn name(self) -> &'static str {
+        match self {
+            Bucket::Token => "token",
+            Bucket::Login => "login",
+            Bucket::Register => "register",
+            Bucket::Revoke => "revoke",
+            Bucket::ClientAuthFailure => "client_auth_failure",
+        }
+    }
+
+    fn limit(self, config: &Config) -> u32 {
+        let limits = &config.rate_limits;
+        match self {
+            Bucket::Token => limits.token_per_minute,
+            Bucket::Login => limits.login_per_minute,
+            Bucket::Register => limits.register_per_minute,
+            Bucket::Revoke => limits.revoke_per_minute,
+            Bucket::ClientAuthFailure => limits.client_auth_failures_per_minute,
+        }
+    }
+}
+
+/// A request counted past its bucket's limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Throttled {
+    /// Seconds until the window ends.
+    pub retry_after_secs: u64,
+    /// Whether this is the first request over the limit in this window (so it can be recorded
+    /// once rather than every time).
+    pub first: bool,
+}
+
+/// Counts one request; `Ok(None)` when it may proceed.
+pub async fn count(
+    store: &Store,
+    config: &Config,
+    bucket: Bucket,
+    meta: &RequestMeta,
+) -> Result<Option<Throttled>> {
+    let limit = bucket.limit(config);
+    if limit == 0 {
+        return Ok(None);
+    }
+    let now = unix_now();
+    let window = now - now % 60;
+    let address = meta.remote_addr.as_deref().unwrap_or("unknown");
+    let count = store
+        .count_request(
+            bucket.name(),
+            address,
+            i64::try_from(window).unwrap_or(i64::MAX),
+        )
+        .await?;
+    let limit = i64::from(limit);
+    Ok((count > limit).then(|| Throttled {
+        retry_after_secs: (window + 60).saturating_sub(now).max(1),
+        first: count == limit + 1,
+    }))
+}
+
+/// `Ok(None)` when the request may proceed, `Ok(Some(seconds))` to wait before retrying.
+pub async fn over_limit(
+    store: &Store,
+    config: &Config,
+    bucket: Bucket,
+    meta: &RequestMeta,
+) -> Result<Option<u64>> {
+    Ok(count(store, config, bucket, meta)
+        .await?
+        .map(|throttled| throttled.retry_after_secs))
+}

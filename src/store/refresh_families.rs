@@ -1,0 +1,257 @@
+//! The `refresh_families` collection: one document per refresh-token family (one chain of
+//! rotations from one grant). The document holds the SHA-256 of the family's one live token,
+//! so a rotation is a single atomic `find_one_and_update` whose filter carries every condition
+//! (the presented token is the live one, the family is not revoked, the token has not expired)
+//! and whose update swaps in the successor. Revoking the family flips `revoked` on the same
+//! document, so a spend and a revocation are ordered by the database: a spend that comes after
+//! the revocation fails, and one that came before left its successor in a revoked family.
+
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, DateTime, Document};
+use mongodb::options::ReturnDocument;
+use serde::{Deserialize, Serialize};
+
+use super::deadline::Bounded;
+use super::{now, RevocationDoc, Store};
+use crate::error::Result;
+use crate::secrets::random_id;
+
+/// How many spent tokens a family remembers for reuse detection (RFC 9700 §4.14.2). A token
+/// spent longer ago than this many rotations is refused as unknown rather than as reuse; it
+/// can no longer be exchanged either way.
+pub const SPENT_KEPT: i32 = 32;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefreshFamilyDoc {
+    #[serde(rename = "_id")]
+    pub family_id: String,
+    pub client_id: String,
+    pub user_id: String,
+    /// The family's scope tokens (an array, so a narrower request can be matched in the query).
+    pub scopes: Vec<String>,
+    /// Base64url SHA-256 of the family's live token.
+    pub current: String,
+    /// When the live token was issued.
+    pub rotated_at: DateTime,
+    /// The live token's idle expiry (it stops working at the earlier of this and `expires_at`).
+    pub current_expires_at: DateTime,
+    /// The absolute end of the family: no rotation extends past it, and the TTL index deletes
+    /// the document then.
+    pub expires_at: DateTime,
+    pub created_at: DateTime,
+    /// Base64url SHA-256 of the most recently spent tokens (at most `SPENT_KEPT`).
+    #[serde(default)]
+    pub spent: Vec<String>,
+    pub revoked: bool,
+}
+
+/// A successor for a rotation: its hash and its idle expiry.
+pub struct Successor<'a> {
+    pub hash: &'a str,
+    pub idle_expires_at: DateTime,
+}
+
+/// What presenting a refresh token amounted to.
+#[derive(Debug)]
+pub enum RefreshUse {
+    /// The token was live and is now spent; the family holds the successor.
+    Rotated(RefreshFamilyDoc),
+    /// The token had already been spent: someone holds a copy (RFC 9700 §4.14.2).
+    Reused(RefreshFamilyDoc),
+    /// Live, but the request asked for scopes beyond the family's; nothing was spent.
+    ScopeExceeded,
+    /// Revoked, expired, issued to another client, or never issued.
+    Invalid,
+}
+
+/// What a refresh token is, looked up without spending it.
+#[derive(Debug)]
+pub enum RefreshLookup {
+    /// The family's live token (the family may still be revoked or expired: see `is_live`).
+    Current(RefreshFamilyDoc),
+    /// A token of the family that was already spent.
+    Spent(RefreshFamilyDoc),
+}
+
+impl RefreshFamilyDoc {
+    /// Whether the live token can be exchanged now.
+    pub fn is_live(&self) -> bool {
+        !self.revoked && self.token_expires_at() > now()
+    }
+
+    /// When the live token stops working.
+    pub fn token_expires_at(&self) -> DateTime {
+        self.current_expires_at.min(self.expires_at)
+    }
+}
+
+impl Store {
+    /// Starts a family with its first token.
+    pub async fn insert_refresh_family(&self, family: &RefreshFamilyDoc) -> Result<()> {
+        self.refresh_families()
+            .insert_one(family)
+            .within(self)
+            .await?;
+        Ok(())
+    }
+
+    /// Spends a refresh token and stores its successor in one atomic step, so two concurrent
+    /// uses of one token cannot both succeed and no rotation survives a revocation. `scopes`
+    /// (when narrowing) must lie within the family's scope, or nothing is spent.
+    pub async fn rotate_refresh_token(
+        &self,
+        hash: &str,
+        client_id: &str,
+        scopes: Option<&[String]>,
+        successor: Successor<'_>,
+    ) -> Result<RefreshUse> {
+        let at = now();
+        let mut filter = doc! {
+            "current": hash,
+            "client_id": client_id,
+            "revoked": false,
+            "current_expires_at": { "$gt": at },
+            "expires_at": { "$gt": at },
+        };
+        if let Some(scopes) = scopes {
+            filter.insert("scopes", doc! { "$all": scopes });
+        }
+        let rotated = self
+            .refresh_families()
+            .find_one_and_update(
+                filter,
+                doc! {
+                    "$set": {
+                        "current": successor.hash,
+                        "rotated_at": at,
+                        "current_expires_at": successor.idle_expires_at,
+                    },
+                    "$push": { "spent": { "$each": [hash], "$slice": -SPENT_KEPT } },
+                },
+            )
+            .return_document(ReturnDocument::After)
+            .within(self)
+            .await?;
+        if let Some(family) = rotated {
+            return Ok(RefreshUse::Rotated(family));
+        }
+        // Not spent: find out why, and whether this is reuse of a token we really issued.
+        Ok(match self.find_refresh_token(hash).await? {
+            Some(RefreshLookup::Spent(family)) if family.client_id == client_id => {
+                RefreshUse::Reused(family)
+            }
+            Some(RefreshLookup::Current(family))
+                if family.client_id == client_id && family.is_live() && scopes.is_some() =>
+            {
+                RefreshUse::ScopeExceeded
+            }
+            _ => RefreshUse::Invalid,
+        })
+    }
+
+    /// The family a refresh token belongs to, live or spent, without spending it.
+    pub async fn find_refresh_token(&self, hash: &str) -> Result<Option<RefreshLookup>> {
+        let found = self
+            .refresh_families()
+            .find_one(doc! { "$or": [{ "current": hash }, { "spent": hash }] })
+            .within(self)
+            .await?;
+        Ok(found.map(|family| {
+            if family.current == hash {
+                RefreshLookup::Current(family)
+            } else {
+                RefreshLookup::Spent(family)
+            }
+        }))
+    }
+
+    /// Revokes a family: its live token stops working at once (the flag is part of every
+    /// spend's filter), and a `family:` record until `access_expiry` refuses the access tokens
+    /// it produced.
+    pub async fn revoke_refresh_family(
+        &self,
+        family_id: &str,
+        access_expiry: DateTime,
+    ) -> Result<()> {
+        self.refresh_families()
+            .update_one(
+                doc! { "_id": family_id },
+                doc! { "$set": { "revoked": true, "revoked_at": now() } },
+            )
+            .within(self)
+            .await?;
+        self.insert_revocation(&RevocationDoc::family(family_id, access_expiry))
+            .await
+    }
+
+    /// A user's live families, most recently used first.
+    pub async fn live_refresh_families(&self, user_id: &str) -> Result<Vec<RefreshFamilyDoc>> {
+        let cursor = self
+            .refresh_families()
+            .find(doc! {
+                "user_id": user_id,
+                "revoked": false,
+                "current_expires_at": { "$gt": now() },
+                "expires_at": { "$gt": now() },
+            })
+            .sort(doc! { "rotated_at": -1 })
+            .within(self)
+            .await?;
+        cursor.try_collect().within(self).await
+    }
+
+    /// Revokes every family issued to a client (the client was deleted); returns how many
+    /// were live.
+    pub async fn revoke_client_refresh_tokens(
+        &self,
+        client_id: &str,
+        access_expiry: DateTime,
+    ) -> Result<usize> {
+        self.revoke_families_where(doc! { "client_id": client_id }, access_expiry)
+            .await
+    }
+
+    /// Revokes every family a user holds (password change, account disabled, sessions ended);
+    /// returns how many were live.
+    pub async fn revoke_user_refresh_tokens(
+        &self,
+        user_id: &str,
+        access_expiry: DateTime,
+    ) -> Result<usize> {
+        self.revoke_families_where(doc! { "user_id": user_id }, access_expiry)
+            .await
+    }
+
+    /// Flips every matching unrevoked family in one write, tagged with a mark of this call's
+    /// own, then records exactly the families that write revoked. A family that begins while
+    /// this runs is either caught by the write or was not yet there to revoke; none is revoked
+    /// without its record.
+    async fn revoke_families_where(
+        &self,
+        mut filter: Document,
+        access_expiry: DateTime,
+    ) -> Result<usize> {
+        let mark = random_id()?;
+        filter.insert("revoked", false);
+        self.refresh_families()
+            .update_many(
+                filter,
+                doc! { "$set": { "revoked": true, "revoked_at": now(), "revocation": &mark } },
+            )
+            .within(self)
+            .await?;
+        let families = self
+            .refresh_families()
+            .distinct("_id", doc! { "revocation": &mark })
+            .within(self)
+            .await?;
+        let mut revoked = 0;
+        for family in families.iter().filter_map(|f| f.as_str()) {
+            self.insert_revocation(&RevocationDoc::family(family, access_expiry))
+                .within(self)
+                .await?;
+            revoked += 1;
+        }
+        Ok(revoked)
+    }
+}

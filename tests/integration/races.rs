@@ -1,0 +1,216 @@
+//! Races an attacker can start with parallel requests, each repeated enough times to catch an
+//! unlucky interleaving on two cores: a refresh racing the revocation of its family (RFC 7009
+//! revoke, an administrator's password reset), and guesses racing the lockout.
+
+use rocket::http::{Method, Status};
+
+use crate::common::{app_with, basic, bearer, post_form, seed, token, Answer, Seed, TestApp};
+
+const ROUNDS: usize = 48;
+
+/// The test database serialises journaled writes to one document at tens of milliseconds
+/// each, so a burst of 40 can take seconds: far more than production's default limit, which
+/// these tests are not about.
+const SLOW_DATABASE_MS: u64 = 30_000;
+
+async fn refresh(app: &TestApp, seed: &Seed, refresh_token: &str) -> Answer {
+    token(
+        app,
+        &format!("grant_type=refresh_token&refresh_token={refresh_token}"),
+        Some(basic("app", &seed.app_secret)),
+    )
+    .await
+}
+
+async fn password_login(app: &TestApp, seed: &Seed) -> String {
+    let answer = token(
+        app,
+        "grant_type=password&username=alice&password=alice-password",
+        Some(basic("app", &seed.app_secret)),
+    )
+    .await;
+    assert_eq!(answer.status, Status::Ok, "{}", answer.body);
+    answer.body["refresh_token"].as_str().unwrap().to_owned()
+}
+
+async fn guess(app: &TestApp, seed: &Seed, username: &str, password: String) -> Answer {
+    token(
+        app,
+        &format!("grant_type=password&username={username}&password={password}"),
+        Some(basic("app", &seed.app_secret)),
+    )
+    .await
+}
+
+/// Whatever a racing refresh handed out, none of it may work once the family is revoked:
+/// neither its refresh token (now or after another rotation attempt) nor its access token.
+async fn assert_dead(app: &TestApp, seed: &Seed, raced: &Answer) {
+    if raced.status != Status::Ok {
+        assert_eq!(raced.body["error"], "invalid_grant", "{}", raced.body);
+        return;
+    }
+    let successor = raced.body["refresh_token"].as_str().unwrap();
+    let again = refresh(app, seed, successor).await;
+    assert_eq!(
+        again.status,
+        Status::BadRequest,
+        "a successor outlived the revocation: {}",
+        again.body
+    );
+    let access = raced.body["access_token"].as_str().unwrap();
+    let me = bearer(&app.client, Method::Get, "/api/me", Some(access), None).await;
+    assert_eq!(
+        me.status,
+        Status::Unauthorized,
+        "an access token outlived it"
+    );
+}
+
+#[rocket::async_test]
+async fn a_refresh_racing_its_revocation_never_outlives_it() {
+    // A poll interval far beyond the test: only the instance's own bookkeeping can refuse.
+    let app = app_with(|c| c.revocation_poll_ms = 3_600_000).await;
+    let seed = seed(&app).await;
+    for round in 0..ROUNDS {
+        let refresh_token = password_login(&app, &seed).await;
+        let revoke_form = format!("token={refresh_token}&token_type_hint=refresh_token");
+        let auth = basic("app", &seed.app_secret);
+        // Each round starts the revocation a little later, so the two requests meet at a
+        // different step of the refresh each time.
+        let delay = std::time::Duration::from_micros(700 * u64::try_from(round % 24).unwrap());
+        let (revoked, raced) = futures_util::join!(
+            async {
+                tokio::time::sleep(delay).await;
+                post_form(&app.client, "/oauth/revoke", &revoke_form, Some(auth)).await
+            },
+            refresh(&app, &seed, &refresh_token),
+        );
+        assert_eq!(revoked.status, Status::Ok);
+        assert_dead(&app, &seed, &raced).await;
+    }
+}
+
+#[rocket::async_test]
+async fn a_refresh_loop_racing_a_password_reset_ends_with_it() {
+    let app = app_with(|c| c.revocation_poll_ms = 3_600_000).await;
+    let seed = seed(&app).await;
+    let hasher = crate::common::fast_hasher();
+    for round in 0..ROUNDS {
+        let mut current = password_login(&app, &seed).await;
+        let reset = portcullis::services::users::set_password(
+            &app.store,
+            &hasher,
+            &app.config,
+            &portcullis::services::Actor::CommandLine,
+            "alice",
+            "alice-password",
+        );
+        // The attacker rotates as fast as they can while the reset runs.
+        let attack = async {
+            let mut last = None;
+            for _ in 0..4 {
+                let answer = refresh(&app, &seed, &current).await;
+                if answer.status != Status::Ok {
+                    break;
+                }
+                current = answer.body["refresh_token"].as_str().unwrap().to_owned();
+                last = Some(answer);
+            }
+            last
+        };
+        let (reset, last) = futures_util::join!(reset, attack);
+        reset.unwrap();
+        if let Some(last) = last {
+            assert_dead(&app, &seed, &last).await;
+        }
+        assert_eq!(
+            refresh(&app, &seed, &current).await.status,
+            Status::BadRequest,
+            "round {round}: the chain kept rotating after the reset"
+        );
+    }
+}
+
+#[rocket::async_test]
+async fn parallel_guesses_never_outrun_the_lockout() {
+    let threshold = 5;
+    let app = app_with(|c| {
+        c.lockout.threshold = threshold;
+        c.database_timeout_ms = SLOW_DATABASE_MS;
+        c.rate_limits.token_per_minute = 0;
+        c.rate_limits.login_per_minute = 0;
+    })
+    .await;
+    let seed = seed(&app).await;
+    // 40 wrong guesses at once.
+    let guesses = (0..40).map(|i| guess(&app, &seed, "alice", format!("wrong-{i}")));
+    let answers = futures_util::future::join_all(guesses).await;
+    // The name is locked: the right password is now refused without being checked.
+    let right = guess(&app, &seed, "alice", "alice-password".into()).await;
+    assert_eq!(
+        right.status,
+        Status::BadRequest,
+        "the right password got through after parallel guesses: {}",
+        right.body
+    );
+    for answer in &answers {
+        assert_eq!(answer.status, Status::BadRequest, "{}", answer.body);
+        assert_eq!(answer.body["error"], "invalid_grant");
+        assert_eq!(
+            answer.body["error_description"],
+            answers[0].body["error_description"]
+        );
+    }
+    // Exactly `threshold` passwords were checked; every other attempt was refused unhashed.
+    let events = app.store.recent_audit_events(200).await.unwrap();
+    let checked = events
+        .iter()
+        .filter(|e| e.kind == portcullis::store::AuditKind::LoginFailed)
+        .filter(|e| e.reason.as_deref() == Some("bad_password"))
+        .count();
+    let refused = events
+        .iter()
+        .filter(|e| e.kind == portcullis::store::AuditKind::LoginFailed)
+        .filter(|e| e.reason.as_deref() == Some("locked"))
+        .count();
+    let reasons: Vec<_> = events.iter().map(|e| (e.kind, e.reason.clone())).collect();
+    // At most `threshold` (the test database sometimes loses the answer to one of the racing
+    // first counts, and that attempt is then refused unchecked: fewer, never more).
+    assert!(
+        checked <= usize::try_from(threshold).unwrap(),
+        "{reasons:?}"
+    );
+    assert!(checked >= 1, "{reasons:?}");
+    assert_eq!(checked + refused, answers.len() + 1);
+    let locks = events
+        .iter()
+        .filter(|e| e.kind == portcullis::store::AuditKind::AccountLocked)
+        .count();
+    assert_eq!(locks, 1, "one lock for the window");
+    let record = app.store.login_failures("alice").await.unwrap().unwrap();
+    assert!(record.locked_until.is_some(), "the name is locked");
+}
+
+#[rocket::async_test]
+async fn unknown_names_are_limited_exactly_like_real_ones() {
+    let app = app_with(|c| {
+        c.lockout.threshold = 3;
+        c.database_timeout_ms = SLOW_DATABASE_MS;
+        c.rate_limits.token_per_minute = 0;
+    })
+    .await;
+    let seed = seed(&app).await;
+    let burst = |username: &'static str| {
+        let guesses = (0..12).map(|_| guess(&app, &seed, username, "wrong".into()));
+        futures_util::future::join_all(guesses)
+    };
+    let (real, unknown) = futures_util::join!(burst("alice"), burst("nobody"));
+    for (a, b) in real.iter().zip(&unknown) {
+        assert_eq!((a.status, &a.body), (b.status, &b.body));
+    }
+    let real_record = app.store.login_failures("alice").await.unwrap().unwrap();
+    let unknown_record = app.store.login_failures("nobody").await.unwrap().unwrap();
+    assert!(real_record.locked_until.is_some() && unknown_record.locked_until.is_some());
+    assert_eq!(real_record.locks, 1);
+    assert_eq!(unknown_record.locks, 1);
+}
