@@ -13,6 +13,7 @@ pub mod guard;
 pub mod http;
 pub mod keys;
 pub mod kit;
+pub mod log_limit;
 pub mod metrics;
 pub mod oauth;
 pub mod password;

@@ -33,10 +33,13 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     }
     let address = format!("{}:{}", config.address, config.port);
     let rocket = crate::build_rocket(config, store, keys)
+        // Said once the socket is bound and TLS is set up, never before.
+        .attach(rocket::fairing::AdHoc::on_liftoff("listening", move |_| {
+            Box::pin(async move { tracing::info!(%address, "Portcullis listening") })
+        }))
         .ignite()
         .await
         .map_err(launch_error)?;
-    tracing::info!(%address, "Portcullis listening");
     rocket.launch().await.map_err(launch_error)?;
     Ok(())
 }

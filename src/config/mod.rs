@@ -15,6 +15,7 @@ use crate::error::Error;
 use crate::oauth::scope::Scope;
 
 mod sections;
+mod tls_files;
 
 pub use sections::{
     Argon2Config, LockoutConfig, LogFormat, MetricsConfig, RateLimitConfig, TlsFiles,
@@ -23,6 +24,9 @@ pub use sections::{
 /// Environment variable naming the configuration file (default `Portcullis.toml`).
 pub const CONFIG_FILE_ENV: &str = "PORTCULLIS_CONFIG";
 const DEFAULT_CONFIG_FILE: &str = "Portcullis.toml";
+/// The default log filter: Portcullis at `info`; Rocket's and hyper's per-connection messages
+/// (one for every aborted or malformed connection, which anyone can cause) only as errors.
+pub const DEFAULT_LOG_FILTER: &str = "info,rocket=warn,rocket::server=error,hyper=error";
 
 /// Everything Portcullis can be configured with. See `docs/configuration.md`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -146,7 +150,7 @@ impl Default for Config {
             client_ip_header: None,
             tls: None,
             shutdown_grace_secs: 5,
-            log: "info,rocket=warn".into(),
+            log: DEFAULT_LOG_FILTER.into(),
             log_format: LogFormat::Text,
             metrics: MetricsConfig::default(),
         }
@@ -226,6 +230,9 @@ impl Config {
         if self.database.is_empty() || self.database.contains(['/', '\\', '.', ' ', '"', '$']) {
             return invalid("database", "must be a valid MongoDB database name");
         }
+        if !(1..=128).contains(&self.rate_limits.ipv6_prefix) {
+            return invalid("rate_limits.ipv6_prefix", "must be between 1 and 128");
+        }
         if self.lockout.threshold == 0 || self.lockout.window_secs == 0 {
             return invalid(
                 "lockout",
@@ -240,6 +247,9 @@ impl Config {
                 if !path.is_file() {
                     return invalid(key, &format!("{} is not a readable file", path.display()));
                 }
+            }
+            if let Err((key, reason)) = tls_files::check(tls) {
+                return invalid(key, &reason);
             }
         }
         if self.session_ttl_secs == 0 {

@@ -121,6 +121,8 @@ pub struct RateLimitConfig {
     pub revoke_per_minute: u32,
     /// Failed client authentications (token, revocation, introspection endpoints).
     pub client_auth_failures_per_minute: u32,
+    /// IPv6 clients are limited per network of this many leading bits (1 to 128).
+    pub ipv6_prefix: u8,
 }
 
 impl Default for RateLimitConfig {
@@ -131,6 +133,7 @@ impl Default for RateLimitConfig {
             register_per_minute: 30,
             revoke_per_minute: 600,
             client_auth_failures_per_minute: 60,
+            ipv6_prefix: 64,
         }
     }
 }

@@ -33,7 +33,7 @@ impl From<GuardError> for ApiError {
 
 impl From<crate::error::Error> for ApiError {
     fn from(error: crate::error::Error) -> Self {
-        tracing::error!(%error, "API request failed");
+        crate::limited!(error, %error, "API request failed");
         let status = match error {
             crate::error::Error::Database(_) => Status::ServiceUnavailable,
             _ => Status::InternalServerError,

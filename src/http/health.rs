@@ -49,7 +49,7 @@ async fn readyz(
     let age_ms = age.map(|a| u64::try_from(a.as_millis()).unwrap_or(u64::MAX));
     let reason = match (&database, age) {
         (Err(error), _) => {
-            tracing::warn!(%error, "readiness check failed");
+            crate::limited!(warn, %error, "readiness check failed");
             Some("database unreachable")
         }
         (Ok(()), Some(age)) if age <= limit => None,

@@ -58,7 +58,7 @@ async fn register(
             return RetryAfter(answer, Some(wait));
         }
         Err(other) => {
-            tracing::error!(error = %other, "registration rate limit check failed");
+            crate::limited!(error, error = %other, "registration rate limit check failed");
             let answer = error(
                 Status::ServiceUnavailable,
                 "temporarily_unavailable",
@@ -119,7 +119,7 @@ async fn create(
             &format!("{field} {reason}"),
         ),
         Err(other) => {
-            tracing::error!(error = %other, "registration failed");
+            crate::limited!(error, error = %other, "registration failed");
             let status = match other {
                 Error::Database(_) => Status::ServiceUnavailable,
                 _ => Status::InternalServerError,

@@ -118,14 +118,14 @@ impl From<crate::error::Error> for OAuthError {
     fn from(error: crate::error::Error) -> Self {
         match error {
             crate::error::Error::Database(_) => {
-                tracing::error!(%error, "database failure during an OAuth request");
+                crate::limited!(error, %error, "database failure during an OAuth request");
                 Self::new(
                     ErrorCode::TemporarilyUnavailable,
                     "the service is temporarily unavailable",
                 )
             }
             other => {
-                tracing::error!(error = %other, "internal failure during an OAuth request");
+                crate::limited!(error, error = %other, "internal failure during an OAuth request");
                 Self::new(
                     ErrorCode::ServerError,
                     "the server could not complete the request",

@@ -9,6 +9,7 @@
 //! exactly like real ones, so a lockout reveals nothing about which accounts exist.
 
 use super::context::RequestMeta;
+use super::rate_limit::{over_limit, Bucket};
 use crate::config::Config;
 use crate::error::Result;
 use crate::password::{PasswordHasher, MAX_PASSWORD_BYTES};
@@ -23,8 +24,42 @@ pub struct Attempt<'a> {
     pub meta: &'a RequestMeta,
 }
 
-/// The user, if the password is right, the account enabled and the name not locked.
+/// What checking a password came to.
+#[derive(Debug)]
+pub enum PasswordCheck {
+    /// The password is right, the account enabled and the name not locked.
+    Valid(UserDoc),
+    /// Anything else, one answer for all of it.
+    Invalid,
+    /// Too many sign-in attempts from the address: nothing was checked.
+    Throttled { retry_after_secs: u64 },
+}
+
+/// Checks a username and password, wherever they were presented.
 pub async fn check_password(
+    store: &Store,
+    hasher: &PasswordHasher,
+    config: &Config,
+    username: &str,
+    password: &str,
+    attempt: Attempt<'_>,
+) -> Result<PasswordCheck> {
+    // Every password check counts against the address's sign-in rate, whatever the endpoint,
+    // so Argon2 work per address is bounded by `rate_limits.login_per_minute`.
+    if let Some(wait) = over_limit(store, config, Bucket::Login, attempt.meta).await? {
+        return Ok(PasswordCheck::Throttled {
+            retry_after_secs: wait,
+        });
+    }
+    Ok(
+        match check(store, hasher, config, username, password, attempt).await? {
+            Some(user) => PasswordCheck::Valid(user),
+            None => PasswordCheck::Invalid,
+        },
+    )
+}
+
+async fn check(
     store: &Store,
     hasher: &PasswordHasher,
     config: &Config,

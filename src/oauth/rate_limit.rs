@@ -68,10 +68,11 @@ pub async fn count(
     let now = unix_now();
     let window = now - now % 60;
     let address = meta.remote_addr.as_deref().unwrap_or("unknown");
+    let address = limited_address(address, config.rate_limits.ipv6_prefix);
     let count = store
         .count_request(
             bucket.name(),
-            address,
+            &address,
             i64::try_from(window).unwrap_or(i64::MAX),
         )
         .await?;
@@ -80,6 +81,19 @@ pub async fn count(
         retry_after_secs: (window + 60).saturating_sub(now).max(1),
         first: count == limit + 1,
     }))
+}
+
+/// What one limit counts: an IPv4 address, or the IPv6 network of `ipv6_prefix` bits around an
+/// IPv6 address (one subscriber usually holds a whole /64 and can rotate inside it at will).
+pub fn limited_address(address: &str, ipv6_prefix: u8) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => ipnet::Ipv6Net::new(v6, ipv6_prefix.min(128))
+                .map_or_else(|_| v6.to_string(), |net| net.trunc().to_string()),
+        },
+        _ => address.to_owned(),
+    }
 }
 
 /// `Ok(None)` when the request may proceed, `Ok(Some(seconds))` to wait before retrying.
@@ -92,4 +106,22 @@ pub async fn over_limit(
     Ok(count(store, config, bucket, meta)
         .await?
         .map(|throttled| throttled.retry_after_secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::limited_address;
+
+    #[test]
+    fn ipv6_addresses_count_by_their_network() {
+        let a = limited_address("2001:db8:1:2:aaaa::1", 64);
+        let b = limited_address("2001:db8:1:2:ffff:1:2:3", 64);
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(a, b);
+        assert_ne!(a, limited_address("2001:db8:1:3::1", 64));
+        assert_eq!(limited_address("2001:db8::1", 128), "2001:db8::1/128");
+        assert_eq!(limited_address("::ffff:192.0.2.7", 64), "192.0.2.7");
+        assert_eq!(limited_address("192.0.2.7", 64), "192.0.2.7");
+        assert_eq!(limited_address("unknown", 64), "unknown");
+    }
 }

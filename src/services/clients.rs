@@ -292,6 +292,14 @@ fn check_grant_types(grants: &[String], kind: ClientKind) -> Result<Vec<String>>
             checked.push(grant.clone());
         }
     }
+    // RFC 9700 §2.4: the password grant is for trusted first-party confidential clients only
+    // (a public client's id would let anyone run password guesses through it).
+    if kind == ClientKind::Public && checked.iter().any(|g| g == grant_type::PASSWORD) {
+        return Err(Error::invalid(
+            "grant_types",
+            "a public client cannot use the password grant",
+        ));
+    }
     // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
     if kind == ClientKind::Public && checked.iter().any(|g| g == grant_type::CLIENT_CREDENTIALS) {
         return Err(Error::invalid(

@@ -174,8 +174,9 @@ pub async fn unlock(store: &Store, actor: &Actor, username: &str) -> Result<bool
     Ok(had_lock)
 }
 
-/// Changes a user's role. Tokens already issued keep the old role until they expire; the next
-/// refresh grants scopes by the new role.
+/// Changes a user's role. The access tokens issued before carry the old role, so they are
+/// refused from now on (a `user:` revocation, as for a new password); refresh-token families
+/// live on, and the next refresh issues tokens with the new role and its scopes.
 pub async fn set_role(
     store: &Store,
     config: &Config,
@@ -184,7 +185,15 @@ pub async fn set_role(
     role: &str,
 ) -> Result<UserDoc> {
     check_role(config, role)?;
-    update(store, actor, username, doc! { "role": role }).await
+    let before = find_user(store, username).await?;
+    let user = update(store, actor, username, doc! { "role": role }).await?;
+    if before.is_some_and(|before| before.role != user.role) {
+        let horizon = access_token_horizon(config);
+        store
+            .insert_revocation(&RevocationDoc::user_earlier(&user.id.to_hex(), horizon))
+            .await?;
+    }
+    Ok(user)
 }
 
 /// What ending a user's sessions ended.

@@ -454,3 +454,118 @@ async fn audit_events_expire_after_the_retention_period() {
         .unwrap();
     assert_eq!(retention(indexes), None);
 }
+
+#[rocket::async_test]
+async fn ipv6_clients_are_limited_per_network() {
+    let app = app_with(|c| c.rate_limits.token_per_minute = 3).await;
+    let seed = seed(&app).await;
+    let from = |host: u16| {
+        let address = std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 2, 0xaaaa, 0, 0, host);
+        std::net::SocketAddr::from((address, 40_000))
+    };
+    // A new address of the same /64 for every request: seven cover a limit of three even if a
+    // minute boundary falls among them.
+    let mut limited = false;
+    for host in 1..=7 {
+        let response = app
+            .client
+            .post("/oauth/token")
+            .remote(from(host))
+            .header(ContentType::Form)
+            .header(basic("m2m", &seed.m2m_secret))
+            .body("grant_type=client_credentials")
+            .dispatch()
+            .await;
+        limited |= response.status() == Status::TooManyRequests;
+    }
+    assert!(limited, "rotating inside a /64 escaped the limit");
+    // Another network is counted on its own.
+    let other = std::net::Ipv6Addr::new(0x2001, 0xdb8, 1, 3, 0, 0, 0, 1);
+    let response = app
+        .client
+        .post("/oauth/token")
+        .remote(std::net::SocketAddr::from((other, 40_000)))
+        .header(ContentType::Form)
+        .header(basic("m2m", &seed.m2m_secret))
+        .body("grant_type=client_credentials")
+        .dispatch()
+        .await;
+    assert_eq!(response.status(), Status::Ok);
+}
+
+#[rocket::async_test]
+async fn every_password_check_counts_against_the_sign_in_rate() {
+    let app = app_with(|c| {
+        c.rate_limits.login_per_minute = 3;
+        c.rate_limits.token_per_minute = 0;
+        c.lockout.threshold = 100;
+    })
+    .await;
+    let seed = seed(&app).await;
+    // Seven password grants from one address cover a sign-in limit of three even if a minute
+    // boundary falls among them: the token endpoint's own (here unlimited) rate does not help.
+    let mut limited = None;
+    for i in 0..7 {
+        let answer = password_grant(&app, &seed.app_secret, &format!("user{i}"), "wrong").await;
+        if answer.status == Status::TooManyRequests {
+            limited = Some(answer);
+        }
+    }
+    let limited = limited.expect("password grants escaped the sign-in limit");
+    assert_eq!(limited.body["error"], "temporarily_unavailable");
+    assert!(limited.header("Retry-After").is_some());
+}
+
+#[rocket::async_test]
+async fn public_clients_never_get_the_password_grant() {
+    use portcullis::services::clients::{create_client, NewClient};
+    let app = app_with(|c| c.rate_limits.token_per_minute = 0).await;
+    seed(&app).await;
+    let refused = create_client(
+        &app.store,
+        &portcullis::services::Actor::CommandLine,
+        NewClient {
+            client_id: Some("spa".into()),
+            name: "spa".into(),
+            kind: portcullis::store::ClientKind::Public,
+            redirect_uris: vec![],
+            grant_types: vec!["password".into()],
+            scopes: vec!["profile".into()],
+            default_scopes: None,
+            can_introspect: false,
+        },
+    )
+    .await;
+    assert!(
+        matches!(
+            refused,
+            Err(portcullis::error::Error::Invalid {
+                field: "grant_types",
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    // A registration stored before the rule is refused at the token endpoint.
+    let database = mongodb::Client::with_uri_str(app.config.mongodb_uri.expose())
+        .await
+        .unwrap()
+        .database(&app.config.database);
+    database
+        .collection::<mongodb::bson::Document>("clients")
+        .update_one(
+            mongodb::bson::doc! { "_id": "mobile" },
+            mongodb::bson::doc! { "$push": { "grant_types": "password" } },
+        )
+        .await
+        .unwrap();
+    let answer = token(
+        &app,
+        "grant_type=password&username=alice&password=alice-password&client_id=mobile",
+        None,
+    )
+    .await;
+    assert_eq!(answer.status, Status::BadRequest);
+    assert_eq!(answer.body["error"], "unauthorized_client");
+    assert!(answer.body.get("access_token").is_none());
+}

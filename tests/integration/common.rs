@@ -209,7 +209,7 @@ pub struct Seed {
     pub m2m_secret: String,
     /// Confidential `noref`: password only (no refresh tokens).
     pub noref_secret: String,
-    // Public `mobile`: password and refresh_token, no secret.
+    // Public `mobile`: authorization_code and refresh_token, no secret.
 }
 
 pub async fn seed(app: &TestApp) -> Seed {
@@ -294,12 +294,15 @@ pub async fn seed(app: &TestApp) -> Seed {
     create_client(
         &app.store,
         &portcullis::services::Actor::CommandLine,
-        client(
-            "mobile",
-            ClientKind::Public,
-            &["password", "refresh_token"],
-            &["profile", "data:read"],
-        ),
+        NewClient {
+            redirect_uris: vec!["http://127.0.0.1/cb".to_owned()],
+            ..client(
+                "mobile",
+                ClientKind::Public,
+                &["authorization_code", "refresh_token"],
+                &["profile", "data:read"],
+            )
+        },
     )
     .await
     .unwrap();

@@ -114,3 +114,47 @@ fn secrets_are_redacted_in_debug_output() {
     assert!(!printed.contains("hunter2"), "{printed}");
     assert!(!printed.contains("metrics-token"), "{printed}");
 }
+
+/// Per-connection messages (anyone can cause one per connection) stay out of the default log;
+/// Portcullis's own lines and Rocket's launch warnings stay in.
+#[test]
+fn the_default_log_filter_keeps_connection_noise_out() {
+    use std::sync::{Arc, Mutex};
+    let lines = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let sink = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            portcullis::config::DEFAULT_LOG_FILTER,
+        ))
+        .with_ansi(false)
+        .with_writer(move || WriteTo(sink.clone()))
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        tracing::warn!(target: "rocket::server", "connection error: closed before message completed");
+        tracing::warn!(target: "hyper::proto::h1::io", "parse error");
+        tracing::warn!(target: "rocket::launch", "launch warning");
+        tracing::info!(target: "portcullis::http", "request");
+    });
+    let logged = String::from_utf8(lines.lock().unwrap().clone()).unwrap();
+    assert!(
+        !logged.contains("connection error") && !logged.contains("parse error"),
+        "{logged}"
+    );
+    assert!(
+        logged.contains("launch warning") && logged.contains("request"),
+        "{logged}"
+    );
+}
+
+struct WriteTo(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for WriteTo {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -27,4 +27,5 @@ mod secrecy;
 mod store;
 mod tls;
 mod token;
+mod transport;
 mod well_known;

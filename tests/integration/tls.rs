@@ -105,3 +105,83 @@ fn missing_tls_files_are_refused_by_name() {
         .to_string();
     assert!(error.contains("tls.certs"), "{error}");
 }
+
+/// A self-signed certificate and its key, made by openssl.
+fn certificate(dir: &std::path::Path, name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (certs, key) = (
+        dir.join(format!("{name}-cert.pem")),
+        dir.join(format!("{name}-key.pem")),
+    );
+    let status = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+        ])
+        .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&certs)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    (certs, key)
+}
+
+fn tls_config_error(certs: &std::path::Path, key: &std::path::Path) -> Option<String> {
+    let toml = format!(
+        "[tls]\ncerts = \"{}\"\nkey = \"{}\"",
+        certs.display(),
+        key.display()
+    );
+    let figment = portcullis::Config::defaults().merge(Toml::string(&toml));
+    portcullis::Config::from_figment(figment)
+        .err()
+        .map(|e| e.to_string())
+}
+
+#[test]
+fn broken_tls_material_is_refused_before_the_server_starts() {
+    let dir = temp_dir();
+    let (certs, key) = certificate(dir.path(), "a");
+    let (_, other_key) = certificate(dir.path(), "b");
+    assert_eq!(tls_config_error(&certs, &key), None, "a matching pair");
+
+    let empty = dir.path().join("empty.pem");
+    std::fs::write(&empty, "").unwrap();
+    let error = tls_config_error(&empty, &key).expect("an empty certificate file");
+    assert!(
+        error.contains("tls.certs") && error.contains("CERTIFICATE"),
+        "{error}"
+    );
+    let error = tls_config_error(&certs, &other_key).expect("another certificate's key");
+    assert!(
+        error.contains("tls.key") && error.contains("does not belong"),
+        "{error}"
+    );
+    let error = tls_config_error(&certs, &certs).expect("a certificate as the key");
+    assert!(error.contains("tls.key"), "{error}");
+
+    // The binary says so in one line and never that it is listening.
+    let database = unique_database();
+    let _db = DatabaseGuard {
+        name: database.clone(),
+    };
+    let keys = dir.path().join("keys");
+    let output = crate::common::portcullis_command(&database, &keys, &["serve", "--dev"])
+        .env("PORTCULLIS_PORT", free_closed_port().to_string())
+        .env("PORTCULLIS_TLS__CERTS", &empty)
+        .env("PORTCULLIS_TLS__KEY", &key)
+        .output()
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(!output.status.success(), "{printed}");
+    assert!(!printed.contains("listening"), "{printed}");
+    let lines: Vec<&str> = printed.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{printed}");
+    assert!(lines[0].contains("tls.certs"), "{printed}");
+}

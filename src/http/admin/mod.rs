@@ -115,7 +115,7 @@ impl From<Error> for AdminError {
             Error::Conflict(what) => Self::conflict(&format!("{what} already exists")),
             Error::Refused(reason) => Self::conflict(&reason),
             other => {
-                tracing::error!(error = %other, "admin request failed");
+                crate::limited!(error, error = %other, "admin request failed");
                 let status = match other {
                     Error::Database(_) => Status::ServiceUnavailable,
                     _ => Status::InternalServerError,

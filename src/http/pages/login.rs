@@ -16,8 +16,7 @@ use crate::config::Config;
 use crate::http::form::OAuthForm;
 use crate::oauth::context::RequestMeta;
 use crate::oauth::error::OAuthError;
-use crate::oauth::login::{check_password, Attempt};
-use crate::oauth::rate_limit::{over_limit, Bucket};
+use crate::oauth::login::{check_password, Attempt, PasswordCheck};
 use crate::password::PasswordHasher;
 use crate::store::Store;
 
@@ -113,9 +112,6 @@ async fn login(
     hasher: &State<PasswordHasher>,
 ) -> Result<Answer, PageError> {
     same_origin?;
-    if let Some(wait) = over_limit(store, config, Bucket::Login, &meta).await? {
-        return Err(PageError::TooManyRequests(wait));
-    }
     let mut form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
     if !pre_session_csrf_matches(config, cookies, form.take("csrf").as_deref()) {
         return Err(PageError::Forbidden);
@@ -129,12 +125,15 @@ async fn login(
         meta: &meta,
     };
     match check_password(store, hasher, config, &username, &password, attempt).await? {
-        Some(user) => {
+        PasswordCheck::Throttled { retry_after_secs } => {
+            Err(PageError::TooManyRequests(retry_after_secs))
+        }
+        PasswordCheck::Valid(user) => {
             sign_in(store, config, cookies, &user).await?;
             let target = return_to.unwrap_or_else(|| "/login".to_owned());
             Ok(Answer::Redirect(Redirect::to(target)))
         }
-        None => {
+        PasswordCheck::Invalid => {
             // The same words whether the name exists or not.
             let csrf = pre_session_csrf(config, cookies)?;
             let display: String = username.chars().take(64).collect();

@@ -98,7 +98,7 @@ impl PageError {
 
 impl From<crate::error::Error> for PageError {
     fn from(error: crate::error::Error) -> Self {
-        tracing::error!(%error, "page request failed");
+        crate::limited!(error, %error, "page request failed");
         match error {
             crate::error::Error::Database(_) => PageError::Unavailable,
             _ => PageError::Internal,

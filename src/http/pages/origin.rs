@@ -31,7 +31,8 @@ impl<'r> FromRequest<'r> for SameOrigin {
         if is_same_origin(fetch_site, origin, host, issuer.unwrap_or_default()) {
             Outcome::Success(SameOrigin)
         } else {
-            tracing::info!(
+            crate::limited!(
+                info,
                 fetch_site = fetch_site.unwrap_or("-"),
                 "form post from another site refused"
             );

@@ -49,7 +49,7 @@ impl Authorizer for MongoAuthorizer {
             access_expires_at: None,
         };
         self.store.insert_code(&doc).await.map_err(|error| {
-            tracing::error!(%error, "storing an authorization code failed");
+            crate::limited!(error, %error, "storing an authorization code failed");
         })?;
         Ok(code)
     }

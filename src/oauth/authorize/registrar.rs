@@ -30,7 +30,7 @@ impl MongoRegistrar {
             Ok(Some(client)) => Ok(client),
             Ok(None) => Err(RegistrarError::Unspecified),
             Err(error) => {
-                tracing::error!(%error, "client look-up failed");
+                crate::limited!(error, %error, "client look-up failed");
                 Err(RegistrarError::PrimitiveError)
             }
         }

@@ -4,12 +4,12 @@
 
 use super::{decide_scope, offers_refresh, TokenRequest};
 use crate::oauth::context::{OAuthContext, RequestMeta};
-use crate::oauth::error::OAuthError;
+use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grant_type::PASSWORD;
-use crate::oauth::login::{check_password, Attempt};
+use crate::oauth::login::{check_password, Attempt, PasswordCheck};
 use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
 use crate::password::MAX_PASSWORD_BYTES;
-use crate::store::ClientDoc;
+use crate::store::{ClientDoc, ClientKind};
 
 pub async fn grant(
     ctx: &OAuthContext<'_>,
@@ -25,12 +25,27 @@ pub async fn grant(
         channel: PASSWORD,
         meta,
     };
-    let Some(user) = check_password(
+    // RFC 9700 §2.4: the password grant is for trusted first-party confidential clients
+    // only; a public client's id is no secret, so it would let anyone guess passwords. (A
+    // registration that predates the rule is refused here.)
+    if client.kind == ClientKind::Public {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "a public client may not use the password grant",
+        ));
+    }
+    let user = match check_password(
         ctx.store, ctx.hasher, ctx.config, username, password, attempt,
     )
     .await?
-    else {
-        return Err(OAuthError::invalid_grant("invalid username or password"));
+    {
+        PasswordCheck::Valid(user) => user,
+        PasswordCheck::Invalid => {
+            return Err(OAuthError::invalid_grant("invalid username or password"))
+        }
+        PasswordCheck::Throttled { retry_after_secs } => {
+            return Err(OAuthError::too_many_requests(retry_after_secs))
+        }
     };
     let role_scopes = ctx.config.role_scopes(&user.role).unwrap_or_default();
     let scope = decide_scope(requested, client, Some(&role_scopes))?;

@@ -4,7 +4,7 @@ use rocket::http::{Method, Status};
 use serde_json::{json, Value};
 
 use super::{admin_token, call, error_of};
-use crate::common::{app, basic, seed, token, user_tokens};
+use crate::common::{app, app_with, basic, seed, token, user_tokens};
 
 #[rocket::async_test]
 async fn users_are_created_listed_changed_and_deleted() {
@@ -352,4 +352,70 @@ async fn users_are_created_listed_changed_and_deleted() {
     assert_eq!(events.len(), 1, "{}", audit.body);
     assert_eq!(events[0]["actor"], "root");
     assert_eq!(events[0]["actor_id"], root_id);
+}
+
+#[rocket::async_test]
+async fn a_demoted_administrator_loses_admin_at_once() {
+    let app = app_with(|c| c.revocation_poll_ms = 3_600_000).await;
+    let seed = seed(&app).await;
+    let admin = admin_token(&app, &seed).await;
+    let created = call(
+        &app,
+        &admin,
+        Method::Post,
+        "/admin/v1/users",
+        Some(json!({ "username": "bob", "password": "bob-password", "role": "admin" })),
+    )
+    .await;
+    let bob_id = created.body["id"].as_str().unwrap().to_owned();
+    crate::common::wall_clock_advance(1_000).await;
+    let bob = token(
+        &app,
+        "grant_type=password&username=bob&password=bob-password&scope=admin%20profile",
+        Some(basic("app", &seed.app_secret)),
+    )
+    .await;
+    let bob_access = bob.body["access_token"].as_str().unwrap().to_owned();
+    let bob_refresh = bob.body["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(
+        call(&app, &bob_access, Method::Get, "/admin/v1/users", None)
+            .await
+            .status,
+        Status::Ok
+    );
+    crate::common::wall_clock_advance(1_000).await;
+    let demoted = call(
+        &app,
+        &admin,
+        Method::Patch,
+        &format!("/admin/v1/users/{bob_id}"),
+        Some(json!({ "role": "user" })),
+    )
+    .await;
+    assert_eq!(demoted.body["role"], "user");
+
+    // The token that carries the old role is refused on this instance at once.
+    let attempt = call(
+        &app,
+        &bob_access,
+        Method::Post,
+        "/admin/v1/users",
+        Some(json!({ "username": "mallory", "password": "long enough", "role": "admin" })),
+    )
+    .await;
+    assert_eq!(attempt.status, Status::Unauthorized, "{}", attempt.body);
+    // The refresh token lives on and brings the new role, without admin.
+    let refreshed = token(
+        &app,
+        &format!("grant_type=refresh_token&refresh_token={bob_refresh}"),
+        Some(basic("app", &seed.app_secret)),
+    )
+    .await;
+    assert_eq!(refreshed.status, Status::Ok, "{}", refreshed.body);
+    assert!(!refreshed.body["scope"].as_str().unwrap().contains("admin"));
+    let access = refreshed.body["access_token"].as_str().unwrap();
+    let me = call(&app, access, Method::Get, "/api/me", None).await;
+    assert_eq!(me.body["role"], "user");
+    let admin_api = call(&app, access, Method::Get, "/admin/v1/users", None).await;
+    assert_eq!(admin_api.status, Status::Forbidden);
 }
