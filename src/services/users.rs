@@ -146,7 +146,53 @@ pub async fn set_password(
     Ok(user)
 }
 
-/// Disables or re-enables an account; disabling ends every refresh token the user holds.
+/// The role the admin API and the last-administrator rule are about.
+pub const ADMIN_ROLE: &str = "admin";
+
+/// Runs a change that may take away an enabled administrator (`takes_admin` says, for the
+/// account as it is then) only while another enabled administrator remains. Such changes take
+/// one lease in turn, so two administrators removing each other at the same moment cannot
+/// both succeed; changes that add administrators need no lease.
+async fn unless_last_admin<T>(
+    store: &Store,
+    username: &str,
+    takes_admin: impl Fn(&UserDoc) -> bool,
+    change: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    let Some(current) = find_user(store, username).await? else {
+        return change.await;
+    };
+    if !takes_admin(&current) {
+        return change.await;
+    }
+    let lock = store.take_admin_lock().await?;
+    let outcome = async {
+        // Read again under the lease: the account may have changed while we waited.
+        let current = find_user(store, username).await?;
+        if let Some(current) = current.filter(|u| takes_admin(u)) {
+            if store
+                .count_enabled_with_role_except(ADMIN_ROLE, current.id)
+                .await?
+                == 0
+            {
+                return Err(Error::Refused(
+                    "no other enabled administrator would remain".into(),
+                ));
+            }
+        }
+        change.await
+    }
+    .await;
+    store.release_admin_lock(lock).await?;
+    outcome
+}
+
+fn enabled_admin(user: &UserDoc) -> bool {
+    user.role == ADMIN_ROLE && !user.disabled
+}
+
+/// Disables or re-enables an account; disabling ends every refresh token the user holds. The
+/// last enabled administrator cannot be disabled.
 pub async fn set_disabled(
     store: &Store,
     config: &Config,
@@ -154,7 +200,13 @@ pub async fn set_disabled(
     username: &str,
     disabled: bool,
 ) -> Result<UserDoc> {
-    let user = update(store, actor, username, doc! { "disabled": disabled }).await?;
+    let user = unless_last_admin(
+        store,
+        username,
+        |user| disabled && enabled_admin(user),
+        update(store, actor, username, doc! { "disabled": disabled }),
+    )
+    .await?;
     if disabled {
         revoke_user_tokens(store, config, actor, &user, RevocationDoc::user).await?;
     }
@@ -186,7 +238,13 @@ pub async fn set_role(
 ) -> Result<UserDoc> {
     check_role(config, role)?;
     let before = find_user(store, username).await?;
-    let user = update(store, actor, username, doc! { "role": role }).await?;
+    let user = unless_last_admin(
+        store,
+        username,
+        |user| role != ADMIN_ROLE && enabled_admin(user),
+        update(store, actor, username, doc! { "role": role }),
+    )
+    .await?;
     if before.is_some_and(|before| before.role != user.role) {
         let horizon = access_token_horizon(config);
         store
@@ -228,11 +286,14 @@ pub async fn delete_user(
     user: &UserDoc,
 ) -> Result<()> {
     let user_id = user.id.to_hex();
-    end_sessions_and_families(store, config, user).await?;
-    store
-        .insert_revocation(&RevocationDoc::user(&user_id, access_token_horizon(config)))
-        .await?;
-    store.delete_user_data(user).await?;
+    unless_last_admin(store, &user.username, enabled_admin, async {
+        end_sessions_and_families(store, config, user).await?;
+        store
+            .insert_revocation(&RevocationDoc::user(&user_id, access_token_horizon(config)))
+            .await?;
+        store.delete_user_data(user).await
+    })
+    .await?;
     let mut event = AuditEvent::new(AuditKind::UserDeleted);
     event.user_id = Some(user_id);
     event.username = Some(user.username.clone());

@@ -18,6 +18,7 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
         vec![
             unique("username_key_unique", doc! { "username_key": 1 }),
             unique("username_skeleton_unique", doc! { "username_skeleton": 1 }),
+            plain("role_disabled", doc! { "role": 1, "disabled": 1 }),
         ],
     )
     .within(store)

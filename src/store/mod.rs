@@ -1,6 +1,7 @@
 //! MongoDB storage: typed documents, the one place that names collections, and the indexes
 //! every query relies on. Nothing here knows about HTTP.
 
+mod admin_lock;
 mod audit;
 mod audit_queue;
 mod clients;
@@ -27,6 +28,7 @@ use mongodb::event::EventHandler;
 use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
 use mongodb::{Collection, Database};
 
+pub use admin_lock::AdminLock;
 pub use audit::{AuditEvent, AuditKind, AuditQuery};
 pub use clients::{ClientDoc, ClientKind};
 pub use codes::{AuthCodeDoc, CodeUse};
@@ -56,6 +58,8 @@ pub mod collections {
     pub const CONSENTS: &str = "consents";
     pub const LOGIN_FAILURES: &str = "login_failures";
     pub const RATE_LIMITS: &str = "rate_limits";
+    /// Leases that serialise changes which must see each other (`admin_lock`).
+    pub const LOCKS: &str = "locks";
 }
 
 /// A handle on Portcullis's database. Cheap to clone; clones share the connection pool.

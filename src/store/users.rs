@@ -61,6 +61,18 @@ impl Store {
             .await
     }
 
+    /// Enabled accounts with `role`, other than `except`.
+    pub async fn count_enabled_with_role_except(
+        &self,
+        role: &str,
+        except: ObjectId,
+    ) -> Result<u64> {
+        self.users()
+            .count_documents(doc! { "role": role, "disabled": false, "_id": { "$ne": except } })
+            .within(self)
+            .await
+    }
+
     pub async fn find_user_by_id(&self, id: ObjectId) -> Result<Option<UserDoc>> {
         self.users().find_one(doc! { "_id": id }).within(self).await
     }

@@ -378,12 +378,12 @@ async fn account_and_client_changes_apply_on_this_instance_before_they_answer() 
         "password reset"
     );
 
-    let (access, _) = user_tokens(&app, &seed, "root", None).await;
-    let root = portcullis::services::users::find_user(&app.store, "root")
+    let (access, _) = user_tokens(&app, &seed, "alice", None).await;
+    let alice = portcullis::services::users::find_user(&app.store, "alice")
         .await
         .unwrap()
         .unwrap();
-    portcullis::services::users::delete_user(&app.store, &app.config, &actor, &root)
+    portcullis::services::users::delete_user(&app.store, &app.config, &actor, &alice)
         .await
         .unwrap();
     assert_eq!(me(&app, &access).await, Status::Unauthorized, "deleted");

@@ -419,3 +419,94 @@ async fn a_demoted_administrator_loses_admin_at_once() {
     let admin_api = call(&app, access, Method::Get, "/admin/v1/users", None).await;
     assert_eq!(admin_api.status, Status::Forbidden);
 }
+
+#[rocket::async_test]
+async fn the_last_administrator_cannot_be_removed_even_by_two_at_once() {
+    let app = app().await;
+    let seed = seed(&app).await;
+    let root = admin_token(&app, &seed).await;
+    let created = call(
+        &app,
+        &root,
+        Method::Post,
+        "/admin/v1/users",
+        Some(json!({ "username": "bob", "password": "bob-password", "role": "admin" })),
+    )
+    .await;
+    let bob_id = created.body["id"].as_str().unwrap().to_owned();
+    let root_id = seed.root.id.to_hex();
+    let bob = token(
+        &app,
+        "grant_type=password&username=bob&password=bob-password&scope=admin",
+        Some(basic("app", &seed.app_secret)),
+    )
+    .await;
+    let bob = bob.body["access_token"].as_str().unwrap().to_owned();
+
+    // Two administrators delete each other at the same moment: one of them stays.
+    let (bob_path, root_path) = (
+        format!("/admin/v1/users/{bob_id}"),
+        format!("/admin/v1/users/{root_id}"),
+    );
+    let (first, second) = futures_util::join!(
+        call(&app, &root, Method::Delete, &bob_path, None),
+        call(&app, &bob, Method::Delete, &root_path, None),
+    );
+    let statuses = [first.status, second.status];
+    assert!(statuses.contains(&Status::NoContent), "{statuses:?}");
+    // The other is refused: 409 when both got past authentication, 401 when the first deletion
+    // had already revoked the second caller's token.
+    let loser = if first.status == Status::NoContent {
+        &second
+    } else {
+        &first
+    };
+    match loser.status {
+        Status::Conflict => assert_eq!(error_of(loser), "conflict"),
+        other => assert_eq!(other, Status::Unauthorized, "{}", loser.body),
+    }
+    let admins = app
+        .store
+        .count_enabled_with_role_except("admin", mongodb::bson::oid::ObjectId::new())
+        .await
+        .unwrap();
+    assert_eq!(admins, 1);
+
+    // The one left cannot be disabled, demoted or deleted from the command line either.
+    let last = if first.status == Status::NoContent {
+        "root"
+    } else {
+        "bob"
+    };
+    let actor = portcullis::services::Actor::CommandLine;
+    let disabled =
+        portcullis::services::users::set_disabled(&app.store, &app.config, &actor, last, true)
+            .await;
+    assert!(
+        matches!(disabled, Err(portcullis::error::Error::Refused(_))),
+        "{disabled:?}"
+    );
+    let demoted =
+        portcullis::services::users::set_role(&app.store, &app.config, &actor, last, "user").await;
+    assert!(
+        matches!(demoted, Err(portcullis::error::Error::Refused(_))),
+        "{demoted:?}"
+    );
+    let user = portcullis::services::users::find_user(&app.store, last)
+        .await
+        .unwrap()
+        .unwrap();
+    let deleted =
+        portcullis::services::users::delete_user(&app.store, &app.config, &actor, &user).await;
+    assert!(
+        matches!(deleted, Err(portcullis::error::Error::Refused(_))),
+        "{deleted:?}"
+    );
+    // With a second administrator the first may go.
+    portcullis::services::users::set_role(&app.store, &app.config, &actor, "alice", "admin")
+        .await
+        .unwrap();
+    portcullis::services::users::set_disabled(&app.store, &app.config, &actor, last, true)
+        .await
+        .unwrap();
+}
