@@ -96,6 +96,16 @@ fn user_commands_manage_accounts() {
         .fails(&["user", "disable", "nobody"], "")
         .contains("not found"));
 
+    // erin is the only administrator: she cannot be demoted until there is another.
+    let refused = cli.fails(&["user", "set-role", "erin", "user"], "");
+    assert!(
+        refused.contains("no other enabled administrator"),
+        "{refused}"
+    );
+    cli.ok(
+        &["user", "add", "frank", "--role", "admin"],
+        "a long password\n",
+    );
     cli.ok(&["user", "set-role", "erin", "user"], "");
     cli.ok(&["user", "disable", "erin"], "");
     let row = cli.ok(&["user", "list"], "");

@@ -90,6 +90,18 @@ async fn user_changes_are_validated_and_stored() {
         .await,
         Err(Error::Invalid { field: "role", .. })
     ));
+    // Another administrator, so that bob can be disabled below.
+    create_user(
+        &store,
+        &hasher,
+        &config,
+        &portcullis::services::Actor::CommandLine,
+        "dora",
+        "long enough",
+        "admin",
+    )
+    .await
+    .unwrap();
     assert_eq!(
         set_role(
             &store,
