@@ -4,7 +4,7 @@
 
 use ring::rand::SystemRandom;
 use ring::signature::{
-    EcdsaKeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING,
+    EcdsaKeyPair, Ed25519KeyPair, KeyPair, RsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING,
     ECDSA_P384_SHA384_ASN1_SIGNING,
 };
 
@@ -36,11 +36,14 @@ pub fn check(tls: &TlsFiles) -> Result<(), (&'static str, String)> {
         )),
         Some(_) => Ok(()),
         None if key.tag() == "EC PRIVATE KEY" => Ok(()), // SEC1: left to the TLS library.
-        None => Err(("tls.key", "is not an RSA or ECDSA private key".to_owned())),
+        None => Err((
+            "tls.key",
+            "is not an RSA, Ed25519 or ECDSA private key".to_owned(),
+        )),
     }
 }
 
-/// The public key of a PKCS#8 (RSA or ECDSA P-256/P-384) or PKCS#1 RSA private key.
+/// The public key of a PKCS#8 (RSA, Ed25519, ECDSA P-256/P-384) or PKCS#1 RSA private key.
 fn public_key(tag: &str, der: &[u8]) -> Option<Vec<u8>> {
     match tag {
         "RSA PRIVATE KEY" => RsaKeyPair::from_der(der)
@@ -48,6 +51,9 @@ fn public_key(tag: &str, der: &[u8]) -> Option<Vec<u8>> {
             .map(|k| k.public_key().as_ref().to_vec()),
         "PRIVATE KEY" => {
             if let Ok(key) = RsaKeyPair::from_pkcs8(der) {
+                return Some(key.public_key().as_ref().to_vec());
+            }
+            if let Ok(key) = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der) {
                 return Some(key.public_key().as_ref().to_vec());
             }
             let rng = SystemRandom::new();

@@ -150,24 +150,18 @@ pub async fn set_password(
 pub const ADMIN_ROLE: &str = "admin";
 
 /// Runs a change that may take away an enabled administrator (`takes_admin` says, for the
-/// account as it is then) only while another enabled administrator remains. Such changes take
-/// one lease in turn, so two administrators removing each other at the same moment cannot
-/// both succeed; changes that add administrators need no lease.
+/// account as it is when the change runs) only while another enabled administrator remains.
+/// Every such change (delete, disable, demote) takes one lease in turn and decides under it,
+/// so two administrators removing each other at the same moment cannot both succeed; changes
+/// that add administrators need no lease.
 async fn unless_last_admin<T>(
     store: &Store,
     username: &str,
     takes_admin: impl Fn(&UserDoc) -> bool,
     change: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    let Some(current) = find_user(store, username).await? else {
-        return change.await;
-    };
-    if !takes_admin(&current) {
-        return change.await;
-    }
     let lock = store.take_admin_lock().await?;
     let outcome = async {
-        // Read again under the lease: the account may have changed while we waited.
         let current = find_user(store, username).await?;
         if let Some(current) = current.filter(|u| takes_admin(u)) {
             if store
@@ -183,7 +177,10 @@ async fn unless_last_admin<T>(
         change.await
     }
     .await;
-    store.release_admin_lock(lock).await?;
+    // The change is made (or refused) either way; a lease not given back runs out by itself.
+    if let Err(error) = store.release_admin_lock(lock).await {
+        tracing::warn!(%error, "could not give back the administrator-change lease");
+    }
     outcome
 }
 
@@ -200,13 +197,12 @@ pub async fn set_disabled(
     username: &str,
     disabled: bool,
 ) -> Result<UserDoc> {
-    let user = unless_last_admin(
-        store,
-        username,
-        |user| disabled && enabled_admin(user),
-        update(store, actor, username, doc! { "disabled": disabled }),
-    )
-    .await?;
+    let change = update(store, actor, username, doc! { "disabled": disabled });
+    let user = if disabled {
+        unless_last_admin(store, username, enabled_admin, change).await?
+    } else {
+        change.await?
+    };
     if disabled {
         revoke_user_tokens(store, config, actor, &user, RevocationDoc::user).await?;
     }
@@ -238,13 +234,12 @@ pub async fn set_role(
 ) -> Result<UserDoc> {
     check_role(config, role)?;
     let before = find_user(store, username).await?;
-    let user = unless_last_admin(
-        store,
-        username,
-        |user| role != ADMIN_ROLE && enabled_admin(user),
-        update(store, actor, username, doc! { "role": role }),
-    )
-    .await?;
+    let change = update(store, actor, username, doc! { "role": role });
+    let user = if role == ADMIN_ROLE {
+        change.await?
+    } else {
+        unless_last_admin(store, username, enabled_admin, change).await?
+    };
     if before.is_some_and(|before| before.role != user.role) {
         let horizon = access_token_horizon(config);
         store

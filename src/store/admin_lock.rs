@@ -12,8 +12,9 @@ use crate::error::{Error, Result};
 use crate::secrets::random_id;
 
 const ADMIN_CHANGES: &str = "admin_changes";
-/// Longest a holder keeps the lease without giving it back.
-const LEASE_SECS: u64 = 10;
+/// Longest a holder keeps the lease without giving it back: well past the longest change
+/// (deleting a user is a dozen operations, each bounded by `database_timeout_ms`).
+const LEASE_SECS: u64 = 120;
 /// How long a change waits for the lease before giving up.
 const WAIT: Duration = Duration::from_secs(5);
 

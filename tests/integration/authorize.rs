@@ -586,4 +586,38 @@ async fn an_https_issuer_uses_host_only_cookies() {
         .find(|c| c.starts_with("__Host-portcullis_csrf="))
         .expect("a __Host- CSRF cookie");
     assert!(csrf.contains("Secure") && csrf.contains("Path=/") && !csrf.contains("Domain"));
+
+    // Signing in replaces the pre-session cookie; a browser takes the removal of a `__Host-`
+    // cookie only with `Secure` and `Path=/` as well.
+    let page = response.into_string().await.unwrap();
+    let signed_in = app
+        .client
+        .post("/login")
+        .header(ContentType::Form)
+        .body(format!(
+            "csrf={}&username=alice&password=alice-password",
+            csrf_of(&page)
+        ))
+        .dispatch()
+        .await;
+    assert_eq!(signed_in.status(), Status::SeeOther);
+    let set_cookie: Vec<String> = signed_in
+        .headers()
+        .get("Set-Cookie")
+        .map(str::to_owned)
+        .collect();
+    assert!(
+        set_cookie
+            .iter()
+            .any(|c| c.starts_with("__Host-portcullis_session=")),
+        "{set_cookie:?}"
+    );
+    let removal = set_cookie
+        .iter()
+        .find(|c| c.starts_with("__Host-portcullis_csrf="))
+        .expect("the pre-session cookie is removed");
+    assert!(
+        removal.contains("Secure") && removal.contains("Path=/"),
+        "{removal}"
+    );
 }

@@ -82,7 +82,7 @@ async fn current(
         return Ok(None);
     };
     let Some(session) = store.find_session(&sha256_b64(cookie.value())).await? else {
-        cookies.remove_private(session_cookie(config));
+        cookies.remove_private(removal(config, session_cookie(config)));
         return Ok(None);
     };
     let user = match ObjectId::parse_str(&session.user_id) {
@@ -112,6 +112,15 @@ fn cookie(
         .build()
 }
 
+/// The cookie that removes `name`: a browser accepts a `__Host-` cookie, removal included,
+/// only with `Secure` and `Path=/`.
+fn removal(config: &Config, name: &'static str) -> Cookie<'static> {
+    Cookie::build(name)
+        .path("/")
+        .secure(config.issuer_is_https())
+        .build()
+}
+
 /// Starts a session for a user who just signed in.
 pub async fn sign_in(
     store: &Store,
@@ -135,7 +144,7 @@ pub async fn sign_in(
         config.session_ttl_secs,
     ));
     // The pre-session CSRF token has served its purpose; a fresh one comes with the next form.
-    cookies.remove_private(csrf_cookie(config));
+    cookies.remove_private(removal(config, csrf_cookie(config)));
     Ok(())
 }
 
@@ -144,7 +153,7 @@ pub async fn sign_out(store: &Store, config: &Config, cookies: &CookieJar<'_>) -
     if let Some(cookie) = cookies.get_private(session_cookie(config)) {
         store.delete_session(&sha256_b64(cookie.value())).await?;
     }
-    cookies.remove_private(session_cookie(config));
+    cookies.remove_private(removal(config, session_cookie(config)));
     Ok(())
 }
 
