@@ -7,7 +7,7 @@ use std::time::Duration;
 use mongodb::bson::doc;
 
 use super::deadline::Bounded;
-use super::{collections, in_secs, is_duplicate_key, now, Store};
+use super::{in_secs, is_duplicate_key, now, Store};
 use crate::error::{Error, Result};
 use crate::secrets::random_id;
 
@@ -27,9 +27,7 @@ impl Store {
     /// Takes the lease on administrator changes, waiting while another change holds it.
     pub async fn take_admin_lock(&self) -> Result<AdminLock> {
         let holder = random_id()?;
-        let locks = self
-            .database()
-            .collection::<mongodb::bson::Document>(collections::LOCKS);
+        let locks = self.locks();
         let started = std::time::Instant::now();
         loop {
             let taken = locks
@@ -56,8 +54,7 @@ impl Store {
     }
 
     pub async fn release_admin_lock(&self, lock: AdminLock) -> Result<()> {
-        self.database()
-            .collection::<mongodb::bson::Document>(collections::LOCKS)
+        self.locks()
             .update_one(
                 doc! { "_id": ADMIN_CHANGES, "holder": &lock.holder },
                 doc! { "$set": { "until": now() } },

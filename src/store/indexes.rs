@@ -101,7 +101,7 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
 async fn audit_retention(store: &Store) -> Result<()> {
     const NAME: &str = "at_retention_ttl";
     let collection = store.audit_events();
-    let Some(retention) = store.audit_retention() else {
+    let Some(retention) = store.audit_retention else {
         return match collection.drop_index(NAME).answered_within(store).await? {
             // No such collection or index yet: nothing to drop.
             Err(error) if is_code(&error, &[26, 27]) => Ok(()),

@@ -131,10 +131,6 @@ impl Store {
         Ok(store)
     }
 
-    fn audit_retention(&self) -> Option<Duration> {
-        self.audit_retention
-    }
-
     pub fn database_name(&self) -> &str {
         self.db.name()
     }
@@ -175,6 +171,10 @@ impl Store {
 
     fn database(&self) -> &Database {
         &self.db
+    }
+
+    fn locks(&self) -> Collection<mongodb::bson::Document> {
+        self.db.collection(collections::LOCKS)
     }
 
     fn refresh_families(&self) -> Collection<RefreshFamilyDoc> {
