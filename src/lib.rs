@@ -6,6 +6,7 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod address;
 pub mod cli;
 pub mod config;
 pub mod error;
@@ -13,12 +14,14 @@ pub mod guard;
 pub mod http;
 pub mod keys;
 pub mod kit;
+pub mod listener;
 pub mod log_limit;
 pub mod metrics;
 pub mod oauth;
 pub mod password;
 pub mod revocation;
 pub mod secrets;
+pub mod server;
 pub mod services;
 pub mod store;
 
@@ -143,10 +146,6 @@ fn rocket_config(config: &Config) -> rocket::Config {
             mercy: 2,
             ..rocket::config::Shutdown::default()
         },
-        tls: config
-            .tls
-            .as_ref()
-            .map(|tls| rocket::config::TlsConfig::from_paths(&tls.certs, &tls.key)),
         // Portcullis logs through `tracing`; Rocket's own console output is off.
         log_level: LogLevel::Off,
         cli_colors: false,

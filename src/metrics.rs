@@ -146,6 +146,17 @@ pub fn revocation_sync_age(age: Option<Duration>) {
     gauge!("portcullis_revocation_sync_age_seconds").set(seconds);
 }
 
+/// Client connections open now.
+pub fn connections_open(open: usize) {
+    gauge!("portcullis_connections_open").set(open as f64);
+}
+
+/// A connection refused or cut off by the listener: `reason` is `busy`, `too_slow`, `idle`,
+/// `malformed` or `too_large`.
+pub fn connection_refused(reason: &'static str) {
+    counter!("portcullis_connections_refused_total", "reason" => reason).increment(1);
+}
+
 /// One database command (`find`, `insert`, `findAndModify`, ...) and whether it failed.
 pub fn database_command(command: &str, elapsed: Duration, failed: bool) {
     histogram!(

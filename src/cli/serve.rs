@@ -31,28 +31,8 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     if args.dev {
         super::dev::seed_demo_data(&store, &config).await?;
     }
-    let address = format!("{}:{}", config.address, config.port);
-    let rocket = crate::build_rocket(config, store, keys)
-        // Said once the socket is bound and TLS is set up, never before.
-        .attach(rocket::fairing::AdHoc::on_liftoff("listening", move |_| {
-            Box::pin(async move { tracing::info!(%address, "Portcullis listening") })
-        }))
-        .ignite()
-        .await
-        .map_err(launch_error)?;
-    rocket.launch().await.map_err(launch_error)?;
-    Ok(())
-}
-
-/// Rocket's errors print several lines (and panic if dropped unread); operators get one line.
-fn launch_error(error: rocket::Error) -> Error {
-    use rocket::error::ErrorKind;
-    let message = match error.kind() {
-        ErrorKind::Bind(e) => format!("cannot bind the listening address: {e}"),
-        ErrorKind::Io(e) => format!("I/O error: {e}"),
-        ErrorKind::Config(e) => format!("server configuration: {e}"),
-        ErrorKind::InsecureSecretKey(_) => "session_secret must be set".to_owned(),
-        other => format!("server failed to start: {other}"),
-    };
-    Error::Internal(message)
+    let running = crate::server::start(config, store, keys).await?;
+    // Said once the socket is bound and TLS is set up, never before.
+    tracing::info!(address = %running.address, "Portcullis listening");
+    running.stopped().await
 }

@@ -18,15 +18,18 @@ mod sections;
 mod tls_files;
 
 pub use sections::{
-    Argon2Config, LockoutConfig, LogFormat, MetricsConfig, RateLimitConfig, TlsFiles,
+    Argon2Config, ConnectionConfig, LockoutConfig, LogFormat, MetricsConfig, RateLimitConfig,
+    TlsFiles,
 };
 
 /// Environment variable naming the configuration file (default `Portcullis.toml`).
 pub const CONFIG_FILE_ENV: &str = "PORTCULLIS_CONFIG";
 const DEFAULT_CONFIG_FILE: &str = "Portcullis.toml";
-/// The default log filter: Portcullis at `info`; Rocket's and hyper's per-connection messages
-/// (one for every aborted or malformed connection, which anyone can cause) only as errors.
-pub const DEFAULT_LOG_FILTER: &str = "info,rocket=warn,rocket::server=error,hyper=error";
+/// The default log filter: Portcullis at `info`; of Rocket's own lines only its launch
+/// warnings, since any other one a client request can cause (an unknown path, a cut-off body,
+/// an aborted connection) and Portcullis's request line already records it; hyper's only as
+/// errors.
+pub const DEFAULT_LOG_FILTER: &str = "info,rocket=off,rocket::launch=warn,hyper=error";
 
 /// Everything Portcullis can be configured with. See `docs/configuration.md`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +87,8 @@ pub struct Config {
     pub lockout: LockoutConfig,
     /// Requests per client address per minute; 0 turns a limit off.
     pub rate_limits: RateLimitConfig,
+    /// Caps and deadlines on client connections.
+    pub connections: ConnectionConfig,
     /// Header carrying the client address when behind a trusted proxy (e.g. `X-Real-IP`);
     /// unset, the socket peer is the client.
     pub client_ip_header: Option<String>,
@@ -147,6 +152,7 @@ impl Default for Config {
             roles,
             lockout: LockoutConfig::default(),
             rate_limits: RateLimitConfig::default(),
+            connections: ConnectionConfig::default(),
             client_ip_header: None,
             tls: None,
             shutdown_grace_secs: 5,
@@ -232,6 +238,17 @@ impl Config {
         }
         if !(1..=128).contains(&self.rate_limits.ipv6_prefix) {
             return invalid("rate_limits.ipv6_prefix", "must be between 1 and 128");
+        }
+        let connections = &self.connections;
+        if connections.max_open == 0
+            || connections.header_timeout_secs == 0
+            || connections.body_timeout_secs == 0
+            || connections.idle_timeout_secs == 0
+        {
+            return invalid(
+                "connections",
+                "max_open and the timeouts must be greater than zero",
+            );
         }
         if self.lockout.threshold == 0 || self.lockout.window_secs == 0 {
             return invalid(

@@ -1,5 +1,5 @@
 //! The parts of the configuration that are tables of their own (`[argon2]`, `[tls]`,
-//! `[lockout]`, `[rate_limits]`, `[metrics]`) and the log format.
+//! `[lockout]`, `[rate_limits]`, `[connections]`, `[metrics]`) and the log format.
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -134,6 +134,38 @@ impl Default for RateLimitConfig {
             revoke_per_minute: 600,
             client_auth_failures_per_minute: 60,
             ipv6_prefix: 64,
+        }
+    }
+}
+
+/// What the listening socket allows each connection: how many may be open, and how long a
+/// client may take to send a request. A client past a limit is refused or cut off before any
+/// of its bytes reach a handler.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionConfig {
+    /// Connections open at once; past it a new one is answered 503 and closed.
+    pub max_open: usize,
+    /// Connections open at once from one client address (IPv6 by `rate_limits.ipv6_prefix`);
+    /// 0 turns the cap off. Not applied when `client_ip_header` is set: the peer is the proxy.
+    pub max_open_per_address: usize,
+    /// Seconds a client has to send a request's line and headers, counted from the connection's
+    /// start for its first request and from the first byte for later ones.
+    pub header_timeout_secs: u64,
+    /// Seconds a client has to send a request's body once its headers are in.
+    pub body_timeout_secs: u64,
+    /// Seconds a connection may stay open with nothing sent either way.
+    pub idle_timeout_secs: u64,
+}
+
+impl Default for ConnectionConfig {
+    fn default() -> Self {
+        ConnectionConfig {
+            max_open: 10_000,
+            max_open_per_address: 256,
+            header_timeout_secs: 10,
+            body_timeout_secs: 20,
+            idle_timeout_secs: 30,
         }
     }
 }

@@ -10,6 +10,7 @@ mod health;
 mod metrics;
 mod observe;
 mod pages;
+pub mod peer;
 mod register;
 mod responses;
 mod revocation;

@@ -1,12 +1,14 @@
 //! Revocation checks through the issuer's introspection endpoint (RFC 7662), each answer
 //! remembered briefly so a busy API asks once per token per cache period.
 
-use crate::secrets::SecretString;
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
+
+use super::fetch::{self, FetchError, INTROSPECTION_CAP};
+use crate::secrets::SecretString;
 
 /// Most answers remembered; past it the memory starts over.
 const CACHE_CAPACITY: usize = 50_000;
@@ -17,7 +19,7 @@ struct Answer {
 }
 
 pub(super) struct Introspector {
-    endpoint: String,
+    endpoint: url::Url,
     client_id: String,
     client_secret: SecretString,
     ttl: Duration,
@@ -26,7 +28,7 @@ pub(super) struct Introspector {
 
 impl Introspector {
     pub(super) fn new(
-        endpoint: String,
+        endpoint: url::Url,
         credentials: (String, SecretString),
         ttl: Duration,
     ) -> Self {
@@ -44,7 +46,7 @@ impl Introspector {
         &self,
         http: &reqwest::Client,
         token: &str,
-    ) -> Result<bool, reqwest::Error> {
+    ) -> Result<bool, FetchError> {
         let key = crate::secrets::sha256(token);
         let remembered = self.answers.lock().ok().and_then(|answers| {
             answers
@@ -56,18 +58,14 @@ impl Introspector {
             return Ok(active);
         }
         // RFC 7662 §2.1: a form-encoded POST with the token and a hint, client-authenticated.
-        let answer: Answer = http
-            .post(&self.endpoint)
+        let request = http
+            .post(self.endpoint.clone())
             .basic_auth(
                 form_encode(&self.client_id),
                 Some(form_encode(self.client_secret.expose())),
             )
-            .form(&[("token", token), ("token_type_hint", "access_token")])
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+            .form(&[("token", token), ("token_type_hint", "access_token")]);
+        let (_, answer): (_, Answer) = fetch::json(request, INTROSPECTION_CAP).await?;
         if let Ok(mut answers) = self.answers.lock() {
             if answers.len() >= CACHE_CAPACITY {
                 answers.retain(|_, (at, _)| at.elapsed() < self.ttl);

@@ -19,12 +19,16 @@
 //! At ignite the kit reads the issuer's RFC 8414 metadata (its `issuer` must be the configured
 //! one, §3.3), then verifies tokens locally against the issuer's JWKS: RS256 only, `typ`
 //! `at+jwt`, `iss`, `aud`, `exp`, `nbf` (RFC 9068 §4). The key set is cached and fetched
-//! again when a token names an unknown `kid` — at most once per `jwks_refetch_interval`, so
-//! tokens with made-up key ids cannot make the service hammer the issuer. With introspection
+//! again when a token names an unknown `kid` — at most once per `jwks_refetch_interval`,
+//! failed fetches included, so tokens with made-up key ids cannot make the service hammer
+//! the issuer; known key ids never wait for a fetch. The kit follows no redirects, caps every
+//! answer's size, and uses only endpoints on the issuer's own origin (https unless the issuer
+//! is on loopback). With introspection
 //! credentials the kit also asks `/oauth/introspect` whether each token is still active
 //! (RFC 7662), remembering each answer for `introspection_cache`, so a revoked token is
 //! refused within that time.
 
+mod fetch;
 mod introspection;
 mod remote_keys;
 mod verifier;
@@ -35,6 +39,7 @@ use std::time::Duration;
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::{Build, Rocket};
 
+pub use fetch::{EndpointError, FetchError};
 pub use verifier::{KitError, RemoteVerifier};
 
 use crate::guard::Verifier;

@@ -5,8 +5,9 @@ use std::sync::Arc;
 use jsonwebtoken::Validation;
 use serde::Deserialize;
 
+use super::fetch::{self, EndpointError, FetchError, METADATA_CAP};
 use super::introspection::Introspector;
-use super::remote_keys::RemoteKeys;
+use super::remote_keys::{Lookup, RemoteKeys};
 use super::KitConfig;
 use crate::guard::{AccessClaims, BearerVerifier, GuardError};
 use crate::oauth::verify::{access_token_kid, access_token_validation, decode_claims, Rejection};
@@ -22,8 +23,10 @@ struct Metadata {
 /// Why the kit could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum KitError {
-    #[error("cannot read the issuer's metadata: {0}")]
-    Unreachable(#[from] reqwest::Error),
+    #[error("cannot read the issuer's metadata or keys: {0}")]
+    Unreachable(#[from] FetchError),
+    #[error("the issuer's endpoint is not used: {0}")]
+    Endpoint(#[from] EndpointError),
     #[error("the metadata names issuer {found:?}, not {expected:?} (RFC 8414 §3.3)")]
     WrongIssuer { expected: String, found: String },
     #[error("introspection credentials were given but the issuer has no introspection endpoint")]
@@ -32,7 +35,7 @@ pub enum KitError {
 
 pub struct RemoteVerifier {
     http: reqwest::Client,
-    keys: RemoteKeys,
+    keys: Arc<RemoteKeys>,
     introspection: Option<Introspector>,
     validation: Validation,
 }
@@ -41,31 +44,24 @@ impl RemoteVerifier {
     /// Reads the issuer's metadata and key set.
     pub async fn connect(config: KitConfig) -> Result<Self, KitError> {
         crate::keys::jwt_crypto::install();
-        let http = reqwest::Client::builder()
-            .timeout(config.timeout)
-            .user_agent(concat!("portcullis-kit/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        let metadata: Metadata = http
-            .get(format!(
-                "{}/.well-known/oauth-authorization-server",
-                config.issuer
-            ))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
+        let http = fetch::client(config.timeout).map_err(FetchError::from)?;
+        // The issuer itself is held to the rule its endpoints are: https off loopback.
+        fetch::on_issuer_origin(&config.issuer, &config.issuer)?;
+        let metadata_uri = format!("{}/.well-known/oauth-authorization-server", config.issuer);
+        let (_, metadata): (_, Metadata) =
+            fetch::json(http.get(metadata_uri), METADATA_CAP).await?;
         if metadata.issuer != config.issuer {
             return Err(KitError::WrongIssuer {
                 expected: config.issuer,
                 found: metadata.issuer,
             });
         }
-        let keys = RemoteKeys::new(metadata.jwks_uri, config.jwks_refetch_interval);
+        let jwks_uri = fetch::on_issuer_origin(&config.issuer, &metadata.jwks_uri)?;
+        let keys = RemoteKeys::new(jwks_uri, config.jwks_refetch_interval);
         keys.fetch(&http).await?;
         let introspection = match (config.introspection, metadata.introspection_endpoint) {
             (Some(credentials), Some(endpoint)) => Some(Introspector::new(
-                endpoint,
+                fetch::on_issuer_origin(&config.issuer, &endpoint)?,
                 credentials,
                 config.introspection_cache,
             )),
@@ -88,12 +84,9 @@ impl BearerVerifier for RemoteVerifier {
     async fn verify_bearer(&self, token: &str) -> Result<Arc<AccessClaims>, GuardError> {
         let kid = access_token_kid(token).map_err(GuardError::Token)?;
         let key = match self.keys.find(&self.http, &kid).await {
-            Ok(Some(key)) => key,
-            Ok(None) => return Err(GuardError::Token(Rejection::Invalid)),
-            Err(error) => {
-                tracing::warn!(%error, "cannot fetch the issuer's keys");
-                return Err(GuardError::Unavailable);
-            }
+            Lookup::Found(key) => key,
+            Lookup::Unknown => return Err(GuardError::Token(Rejection::Invalid)),
+            Lookup::Unavailable => return Err(GuardError::Unavailable),
         };
         let claims = decode_claims(token, &key, &self.validation).map_err(GuardError::Token)?;
         if let Some(introspection) = &self.introspection {
@@ -101,7 +94,7 @@ impl BearerVerifier for RemoteVerifier {
                 Ok(true) => {}
                 Ok(false) => return Err(GuardError::Token(Rejection::Revoked)),
                 Err(error) => {
-                    tracing::warn!(%error, "cannot reach the introspection endpoint");
+                    crate::limited!(warn, %error, "cannot reach the introspection endpoint");
                     return Err(GuardError::Unavailable);
                 }
             }

@@ -87,12 +87,12 @@ pub async fn count(
 /// IPv6 address (one subscriber usually holds a whole /64 and can rotate inside it at will).
 pub fn limited_address(address: &str, ipv6_prefix: u8) -> String {
     match address.parse::<std::net::IpAddr>() {
-        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
-            Some(v4) => v4.to_string(),
-            None => ipnet::Ipv6Net::new(v6, ipv6_prefix.min(128))
-                .map_or_else(|_| v6.to_string(), |net| net.trunc().to_string()),
-        },
-        _ => address.to_owned(),
+        Ok(ip @ std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let network = crate::address::group(ip, ipv6_prefix);
+            format!("{network}/{}", ipv6_prefix.min(128))
+        }
+        Ok(ip) => crate::address::group(ip, ipv6_prefix).to_string(),
+        Err(_) => address.to_owned(),
     }
 }
 

@@ -132,12 +132,10 @@ async fn a_third_party_app_gets_tokens_through_the_browser() {
     let store = portcullis::Store::from_config(&config).await.unwrap();
     store.ensure_indexes().await.unwrap();
     let keys = portcullis::KeyRing::load(&config.keys_dir).unwrap();
-    let rocket = portcullis::build_rocket(config.clone(), store.clone(), keys.clone())
-        .ignite()
+    let running = portcullis::server::start(config.clone(), store.clone(), keys.clone())
         .await
         .unwrap();
-    let _served = Served(rocket.shutdown());
-    tokio::spawn(rocket.launch());
+    let _served = Served(running.shutdown());
     wait_for_port(port);
 
     // The in-process client shares the database: it seeds data and plays the app's backend.

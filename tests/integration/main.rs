@@ -17,6 +17,7 @@ mod health;
 mod jwt;
 mod keys;
 mod kit;
+mod kit_issuer;
 mod observability;
 mod protection;
 mod races;

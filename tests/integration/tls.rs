@@ -64,12 +64,10 @@ async fn the_server_can_terminate_tls_itself() {
     config.tls = Some(TlsFiles { certs, key });
     let store = portcullis::Store::from_config(&config).await.unwrap();
     let keys = portcullis::KeyRing::load(&config.keys_dir).unwrap();
-    let rocket = portcullis::build_rocket(config, store, keys)
-        .ignite()
+    let running = portcullis::server::start(config, store, keys)
         .await
         .unwrap();
-    let shutdown = rocket.shutdown();
-    let server = tokio::spawn(rocket.launch());
+    let shutdown = running.shutdown();
 
     let started = Instant::now();
     let body = loop {
@@ -91,8 +89,36 @@ async fn the_server_can_terminate_tls_itself() {
         .await
         .unwrap()
         .is_err());
+    // HTTP/2 is not offered: a client asking for it by ALPN is given HTTP/1.1.
+    let alpn = format!("{port}");
+    let chosen = tokio::task::spawn_blocking(move || negotiated_protocol(&alpn))
+        .await
+        .unwrap();
+    assert_eq!(chosen.trim(), "http/1.1");
     shutdown.notify();
-    let _ = server.await;
+    let _ = running.stopped().await;
+}
+
+/// The protocol the server picks by ALPN when offered HTTP/2 first, with Python's ssl module.
+fn negotiated_protocol(port: &str) -> String {
+    let script = "import socket, ssl, sys\n\
+        context = ssl.create_default_context()\n\
+        context.check_hostname = False\n\
+        context.verify_mode = ssl.CERT_NONE\n\
+        context.set_alpn_protocols(['h2', 'http/1.1'])\n\
+        with socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=5) as raw:\n\
+        \x20   with context.wrap_socket(raw) as tls:\n\
+        \x20       print(tls.selected_alpn_protocol())";
+    let output = Command::new("python3")
+        .args(["-c", script, port])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 #[test]
