@@ -38,6 +38,16 @@ impl From<mongodb::error::Error> for Error {
     fn from(error: mongodb::error::Error) -> Self {
         // The driver's message names the server and the cause, never the credentials.
         let message = error.to_string();
+        if let mongodb::error::ErrorKind::ServerSelection { .. } = error.kind.as_ref() {
+            // Not the driver's whole account of the topology: the first server's error.
+            let cause = message
+                .split("Error: Kind: ")
+                .nth(1)
+                .and_then(|rest| rest.split(", labels").next())
+                .map(|cause| format!(" ({})", cause.trim()))
+                .unwrap_or_default();
+            return Error::Database(format!("no server answered in time{cause}"));
+        }
         Error::Database(message.split_whitespace().collect::<Vec<_>>().join(" "))
     }
 }

@@ -1,6 +1,6 @@
 //! Demo data for the development run: an admin account and a confidential client allowed
 //! every grant, created only when the database has no users and no clients. Their credentials
-//! are printed once.
+//! are printed once; later starts say how to get new ones.
 
 use crate::config::Config;
 use crate::error::Result;
@@ -16,8 +16,22 @@ pub const DEMO_ADMIN: &str = "admin";
 pub const DEMO_CLIENT: &str = "demo-client";
 pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8765/callback";
 
+/// The management command as typed in a development checkout, beside `./scripts/run.sh`.
+const DEV_COMMAND: &str = "./scripts/portcullis";
+
 pub async fn seed_demo_data(store: &Store, config: &Config) -> Result<()> {
     if store.count_users().await? > 0 || store.count_clients().await? > 0 {
+        let has_admin = store.find_user_by_key(DEMO_ADMIN).await?.is_some();
+        let has_client = store.find_client(DEMO_CLIENT).await?.is_some();
+        if has_admin || has_client {
+            println!("Demo data exists (created at an earlier start). Lost its credentials? In a second terminal:");
+            if has_admin {
+                println!("  {DEV_COMMAND} user set-password {DEMO_ADMIN}");
+            }
+            if has_client {
+                println!("  {DEV_COMMAND} client rotate-secret {DEMO_CLIENT}");
+            }
+        }
         return Ok(());
     }
     let password = random_token()?;
@@ -55,11 +69,15 @@ pub async fn seed_demo_data(store: &Store, config: &Config) -> Result<()> {
         },
     )
     .await?;
-    println!("Demo data created (shown once; reset with `portcullis user set-password admin`):");
+    println!("Demo data created (credentials shown only now):");
     println!("  admin user:     {DEMO_ADMIN} / {password}");
     println!("  client_id:      {}", client.client_id);
     if let Some(secret) = secret {
         println!("  client_secret:  {}", secret.expose());
     }
+    println!(
+        "New ones later, in a second terminal: {DEV_COMMAND} user set-password {DEMO_ADMIN}, \
+         {DEV_COMMAND} client rotate-secret {DEMO_CLIENT}"
+    );
     Ok(())
 }

@@ -15,6 +15,10 @@ pub enum KeysCommand {
     List,
     /// Add a new key and make it the signing key; the previous keys stay for verification.
     Rotate,
+    /// Make a key already in the folder the signing key (the multi-instance rotation's step).
+    Activate { kid: String },
+    /// Delete a key that no longer signs: tokens it signed stop verifying.
+    Remove { kid: String },
 }
 
 pub fn run(config: &Config, command: KeysCommand) -> Result<()> {
@@ -35,6 +39,14 @@ pub fn run(config: &Config, command: KeysCommand) -> Result<()> {
         }
         KeysCommand::List => {
             print_keys(&KeyRing::load(dir)?);
+        }
+        KeysCommand::Activate { kid } => {
+            keys::activate(dir, &kid)?;
+            println!("key {kid} now signs (running servers pick it up within 10 s)");
+        }
+        KeysCommand::Remove { kid } => {
+            let file = keys::remove(dir, &kid)?;
+            println!("removed key {kid} ({})", file.display());
         }
     }
     Ok(())

@@ -4,6 +4,7 @@
 mod clients;
 mod dev;
 mod keys;
+mod output;
 mod serve;
 mod users;
 
@@ -16,11 +17,24 @@ use crate::config::{Config, LogFormat};
 use crate::error::{Error, Result};
 use crate::store::Store;
 
+/// What `--help` says about the environment.
+const ENVIRONMENT_HELP: &str = "\
+Environment:
+  MONGODB_URI        The database (default mongodb://127.0.0.1:27017).
+  PORTCULLIS_CONFIG  The configuration file, as --config.
+  PORTCULLIS_<KEY>   Any configuration key, e.g. PORTCULLIS_PORT=8080; nested keys with __, e.g.
+                     PORTCULLIS_RATE_LIMITS__LOGIN_PER_MINUTE=100 (docs/configuration.md).
+
+In a development checkout, ./scripts/portcullis runs these commands against the database that
+./scripts/run.sh started.";
+
 #[derive(Debug, Parser)]
 #[command(
     name = "portcullis",
     version,
-    about = "An OAuth 2.0 authorization server"
+    about = "An OAuth 2.0 authorization server",
+    arg_required_else_help = true,
+    after_help = ENVIRONMENT_HELP
 )]
 struct Cli {
     /// Configuration file (default: $PORTCULLIS_CONFIG, else ./Portcullis.toml if present).
@@ -35,13 +49,13 @@ enum Command {
     /// Run the HTTP server.
     Serve(serve::ServeArgs),
     /// Manage user accounts.
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true, after_help = ENVIRONMENT_HELP)]
     User(users::UserCommand),
     /// Manage OAuth clients.
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true, after_help = ENVIRONMENT_HELP)]
     Client(clients::ClientCommand),
     /// Manage the RSA signing keys.
-    #[command(subcommand)]
+    #[command(subcommand, arg_required_else_help = true, after_help = ENVIRONMENT_HELP)]
     Keys(keys::KeysCommand),
 }
 
@@ -53,6 +67,11 @@ pub fn main() -> ExitCode {
             // --help and --version.
             let _ = e.print();
             return ExitCode::SUCCESS;
+        }
+        Err(e) if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // A command group without its subcommand: the whole usage, not one line.
+            let _ = e.print();
+            return ExitCode::from(2);
         }
         Err(e) => {
             // clap's message up to the usage block, on one line.
@@ -108,10 +127,26 @@ fn init_logging(config: &Config, serving: bool) {
     };
 }
 
-/// Connects to the database for a management command, with indexes in place so unique names
-/// are enforced.
+/// Connects to the database for a command, with indexes in place so unique names are
+/// enforced. A database that does not answer is one line naming where it was looked for.
 async fn connect(config: &Config) -> Result<Store> {
     let store = Store::from_config(config).await?;
-    store.ensure_indexes().await?;
+    store.ensure_indexes().await.map_err(|error| match error {
+        Error::Database(why) => Error::Database(format!(
+            "cannot reach MongoDB at {} within {} ({why}) — is it running? set MONGODB_URI",
+            crate::store::hosts_of(config.mongodb_uri.expose()),
+            seconds(config.database_timeout_ms),
+        )),
+        other => other,
+    })?;
     Ok(store)
+}
+
+/// `3 s`, `2.5 s`.
+fn seconds(millis: u64) -> String {
+    if millis.is_multiple_of(1000) {
+        format!("{} s", millis / 1000)
+    } else {
+        format!("{:.1} s", millis as f64 / 1000.0)
+    }
 }

@@ -4,9 +4,8 @@
 use clap::Args;
 
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::keys::KeyRing;
-use crate::store::Store;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -23,11 +22,7 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     } else {
         KeyRing::load(&config.keys_dir)?
     };
-    let store = Store::from_config(&config).await?;
-    store.ensure_indexes().await.map_err(|e| match e {
-        Error::Database(why) => Error::Database(format!("cannot reach MongoDB: {why}")),
-        other => other,
-    })?;
+    let store = super::connect(&config).await?;
     if args.dev {
         super::dev::seed_demo_data(&store, &config).await?;
     }

@@ -6,9 +6,13 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::Subcommand;
 
+use mongodb::bson::oid::ObjectId;
+
+use super::output::{print_json, Format};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::password::PasswordHasher;
+use crate::services::views::{rfc3339, UserView};
 use crate::services::{users, Actor};
 
 #[derive(Debug, Subcommand)]
@@ -19,11 +23,25 @@ pub enum UserCommand {
         #[arg(long, default_value = "user")]
         role: String,
     },
-    /// List accounts.
+    /// List accounts in id order (roughly creation order), a page at a time.
     List {
+        /// Accounts per page (1 to 10000).
         #[arg(long, default_value_t = 100)]
         limit: i64,
+        /// Start after this account id (the last one of the previous page).
+        #[arg(long, value_name = "ID")]
+        after: Option<String>,
+        #[command(flatten)]
+        format: Format,
     },
+    /// Show one account, and whether it is locked after failed sign-ins.
+    Show {
+        username: String,
+        #[command(flatten)]
+        format: Format,
+    },
+    /// Delete an account: its sessions and refresh tokens end, its access tokens are refused.
+    Delete { username: String },
     /// Disable an account and end its refresh tokens.
     Disable { username: String },
     /// Re-enable a disabled account.
@@ -57,18 +75,71 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
                 user.username, user.id, user.role
             );
         }
-        UserCommand::List { limit } => {
+        UserCommand::List {
+            limit,
+            after,
+            format,
+        } => {
             if !(1..=10_000).contains(&limit) {
                 return Err(Error::invalid("limit", "must be between 1 and 10000"));
             }
+            let after = after
+                .map(|id| {
+                    ObjectId::parse_str(&id)
+                        .map_err(|_| Error::invalid("after", "is not an account id"))
+                })
+                .transpose()?;
+            let page = store.list_users(after, limit).await?;
+            if format.json {
+                let views: Vec<UserView> = page.iter().map(UserView::from).collect();
+                return print_json(&views);
+            }
             println!("{:<24}  {:<32}  {:<12}  status", "id", "username", "role");
-            for user in store.list_users(None, limit).await? {
+            for user in &page {
                 let status = if user.disabled { "disabled" } else { "active" };
                 println!(
                     "{:<24}  {:<32}  {:<12}  {status}",
                     user.id, user.username, user.role
                 );
             }
+            if let Some(last) = page.last().filter(|_| page.len() as i64 == limit) {
+                eprintln!("(more may follow: --after {})", last.id);
+            }
+        }
+        UserCommand::Show { username, format } => {
+            let user = users::find_user(&store, &username)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("user {username:?}")))?;
+            let locked_until = users::locked_until(&store, &user).await?.map(rfc3339);
+            if format.json {
+                #[derive(serde::Serialize)]
+                struct Shown {
+                    #[serde(flatten)]
+                    user: UserView,
+                    locked_until: Option<String>,
+                }
+                let user = UserView::from(&user);
+                return print_json(&Shown { user, locked_until });
+            }
+            println!("id:            {}", user.id);
+            println!("username:      {}", user.username);
+            println!("role:          {}", user.role);
+            println!(
+                "status:        {}",
+                if user.disabled { "disabled" } else { "active" }
+            );
+            println!("created:       {}", rfc3339(user.created_at));
+            println!(
+                "locked until:  {}",
+                locked_until.as_deref().unwrap_or("not locked")
+            );
+        }
+        UserCommand::Delete { username } => {
+            let user = users::find_user(&store, &username)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("user {username:?}")))?;
+            users::delete_user(&store, config, &Actor::CommandLine, &user).await?;
+            println!("deleted {}", user.username);
         }
         UserCommand::Disable { username } => {
             let user =

@@ -56,6 +56,34 @@ pub fn rotate(dir: &Path) -> Result<GeneratedKey> {
     generate_key(dir, true)
 }
 
+/// Makes a key already in the folder the signing key. The folder must load as the server
+/// would load it, before and after.
+pub fn activate(dir: &Path, kid: &str) -> Result<()> {
+    let ring = super::KeyRing::load(dir)?;
+    if ring.snapshot().find(kid).is_none() {
+        return Err(Error::NotFound(format!("key {kid:?} in {}", dir.display())));
+    }
+    set_active(dir, kid)
+}
+
+/// Deletes a key that no longer signs: tokens it signed stop verifying, and it leaves the
+/// JWKS, once servers reload the folder. Returns the file removed.
+pub fn remove(dir: &Path, kid: &str) -> Result<PathBuf> {
+    let ring = super::KeyRing::load(dir)?;
+    let set = ring.snapshot();
+    let key = set
+        .find(kid)
+        .ok_or_else(|| Error::NotFound(format!("key {kid:?} in {}", dir.display())))?;
+    if set.active().kid() == kid {
+        return Err(Error::Refused(format!(
+            "key {kid} signs new tokens; activate another key first"
+        )));
+    }
+    std::fs::remove_file(key.file())
+        .map_err(|e| Error::Keys(format!("cannot remove {}: {e}", key.file().display())))?;
+    Ok(key.file().to_path_buf())
+}
+
 /// Writes the `active` marker atomically (write then rename), so a server reloading the folder
 /// never reads half a name.
 fn set_active(dir: &Path, kid: &str) -> Result<()> {

@@ -14,7 +14,7 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use ring::signature::{RsaKeyPair, RsaPublicKeyComponents};
 use serde::Serialize;
 
-pub use generate::{generate_key, rotate, GeneratedKey};
+pub use generate::{activate, generate_key, remove, rotate, GeneratedKey};
 pub use load::ACTIVE_MARKER;
 
 use crate::error::{Error, Result};

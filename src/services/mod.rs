@@ -4,6 +4,7 @@
 mod actor;
 pub mod clients;
 pub mod users;
+pub mod views;
 
 pub use actor::Actor;
 

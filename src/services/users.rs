@@ -61,9 +61,13 @@ fn check_role(config: &Config, role: &str) -> Result<()> {
     if config.roles.contains_key(role) {
         Ok(())
     } else {
+        let known: Vec<&str> = config.roles.keys().map(String::as_str).collect();
         Err(Error::invalid(
             "role",
-            format!("{role:?} is not a configured role"),
+            format!(
+                "{role:?} is not a configured role (configured: {})",
+                known.join(", ")
+            ),
         ))
     }
 }

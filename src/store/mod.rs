@@ -76,6 +76,17 @@ pub struct Store {
     operation_timeout: Duration,
 }
 
+/// A MongoDB URI's scheme and hosts, without credentials, path or options: what messages
+/// may show of it.
+pub fn hosts_of(uri: &str) -> String {
+    let (scheme, rest) = uri.split_once("://").unwrap_or(("mongodb", uri));
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let hosts = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, hosts)| hosts);
+    format!("{scheme}://{hosts}")
+}
+
 impl Store {
     /// Prepares a connection pool. The driver connects lazily, so this succeeds even while the
     /// server is down; `ping` and `ensure_indexes` tell whether it is reachable.

@@ -9,15 +9,38 @@ use crate::common::{
     unique_database, DatabaseGuard, Running,
 };
 
+/// Registers the confidential client `reports` for the client-credentials grant.
+pub const ADD_REPORTS: &[&str] = &[
+    "client",
+    "add",
+    "--name",
+    "Reports",
+    "--id",
+    "reports",
+    "--grant-type",
+    "client_credentials",
+    "--scope",
+    "data:read",
+];
+
+/// The secret a `client add` or `client rotate-secret` printed.
+pub fn secret_of(output: &str) -> String {
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix("client_secret: "))
+        .unwrap_or_else(|| panic!("no secret in {output}"))
+        .to_owned()
+}
+
 /// The binary with a clean environment pointing at one test database.
-struct Cli {
-    database: String,
-    keys_dir: std::path::PathBuf,
-    _db: DatabaseGuard,
+pub struct Cli {
+    pub database: String,
+    pub keys_dir: std::path::PathBuf,
+    pub _db: DatabaseGuard,
 }
 
 impl Cli {
-    fn new() -> Cli {
+    pub fn new() -> Cli {
         let database = unique_database();
         Cli {
             _db: DatabaseGuard {
@@ -28,15 +51,15 @@ impl Cli {
         }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub fn command(&self, args: &[&str]) -> Command {
         portcullis_command(&self.database, &self.keys_dir, args)
     }
 
-    fn run(&self, args: &[&str], stdin: &str) -> Output {
+    pub fn run(&self, args: &[&str], stdin: &str) -> Output {
         run_with_input(self.command(args), stdin)
     }
 
-    fn ok(&self, args: &[&str], stdin: &str) -> String {
+    pub fn ok(&self, args: &[&str], stdin: &str) -> String {
         let output = self.run(args, stdin);
         assert!(
             output.status.success(),
@@ -47,7 +70,7 @@ impl Cli {
     }
 
     /// Runs a command that must fail, and returns its single error line.
-    fn fails(&self, args: &[&str], stdin: &str) -> String {
+    pub fn fails(&self, args: &[&str], stdin: &str) -> String {
         let output = self.run(args, stdin);
         assert!(!output.status.success(), "{args:?} should have failed");
         let stderr = String::from_utf8(output.stderr).unwrap();
@@ -121,27 +144,9 @@ fn user_commands_manage_accounts() {
 #[test]
 fn client_commands_print_the_secret_once() {
     let cli = Cli::new();
-    let out = cli.ok(
-        &[
-            "client",
-            "add",
-            "--name",
-            "Reports",
-            "--id",
-            "reports",
-            "--grant-type",
-            "client_credentials",
-            "--scope",
-            "data:read",
-        ],
-        "",
-    );
+    let out = cli.ok(ADD_REPORTS, "");
     assert!(out.contains("client_id: reports"), "{out}");
-    let secret_line = out
-        .lines()
-        .find(|l| l.starts_with("client_secret: "))
-        .expect("secret printed");
-    let secret = secret_line.trim_start_matches("client_secret: ");
+    let secret = &secret_of(&out);
     assert_eq!(secret.len(), 43);
 
     let list = cli.ok(&["client", "list"], "");
@@ -247,19 +252,31 @@ fn bad_configuration_is_one_line_naming_the_key() {
 #[test]
 fn an_unreachable_database_is_one_line() {
     let cli = Cli::new();
+    let port = free_closed_port();
     let output = cli
         .command(&["user", "list"])
         .env(
             "MONGODB_URI",
-            format!("mongodb://127.0.0.1:{}", free_closed_port()),
+            format!("mongodb://user:pw@127.0.0.1:{port}/?retryWrites=true"),
         )
         .env("PORTCULLIS_DATABASE_TIMEOUT_MS", "300")
         .output()
         .unwrap();
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(!output.status.success());
+    // Where it looked, how long it waited, what to do; not the driver's topology dump.
+    let expected = format!(
+        "error: database unavailable: cannot reach MongoDB at mongodb://127.0.0.1:{port} within 0.3 s"
+    );
+    assert!(stderr.starts_with(&expected), "{stderr}");
     assert!(
-        stderr.starts_with("error: database unavailable"),
+        stderr
+            .trim_end()
+            .ends_with("is it running? set MONGODB_URI"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Topology") && !stderr.contains("user:pw"),
         "{stderr}"
     );
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
@@ -294,12 +311,33 @@ fn serve_refuses_bad_keys_and_unreachable_databases() {
 }
 
 #[test]
-fn usage_errors_are_one_line() {
+fn usage_errors_are_one_line_and_a_bare_group_shows_its_usage() {
     let cli = Cli::new();
     let output = cli.command(&["user", "frobnicate"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+
+    for (args, subcommand) in [
+        (&[][..], "serve"),
+        (&["user"][..], "set-password"),
+        (&["client"][..], "rotate-secret"),
+        (&["keys"][..], "activate"),
+    ] {
+        let output = cli.command(args).output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+        let usage = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            usage.contains("Usage:") && usage.contains(subcommand),
+            "{usage}"
+        );
+        assert!(usage.contains("MONGODB_URI"), "{usage}");
+    }
+    let help = String::from_utf8(cli.command(&["--help"]).output().unwrap().stdout).unwrap();
+    assert!(
+        help.contains("--config") && help.contains("MONGODB_URI"),
+        "{help}"
+    );
 }
 
 /// Sends one plain HTTP/1.1 GET and returns the whole answer.

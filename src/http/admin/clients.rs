@@ -5,10 +5,11 @@ use rocket::serde::json::{json, Json, Value};
 use rocket::serde::Deserialize;
 use rocket::{delete, get, patch, post, routes, Route, State};
 
-use super::{body, page_size, rfc3339, AdminCaller, AdminError, AdminResult};
+use super::{body, page_size, AdminCaller, AdminError, AdminResult};
 use crate::config::Config;
 use crate::guard::GuardError;
 use crate::services::clients::{self, ClientChanges, NewClient};
+use crate::services::views::ClientView;
 use crate::store::{ClientDoc, ClientKind, Store};
 
 pub fn routes() -> Vec<Route> {
@@ -19,18 +20,7 @@ type Caller<'r> = Result<AdminCaller, GuardError>;
 type Body<'r, T> = Result<Json<T>, rocket::serde::json::Error<'r>>;
 
 fn view(client: &ClientDoc) -> Value {
-    json!({
-        "client_id": client.client_id,
-        "name": client.name,
-        "public": client.kind == ClientKind::Public,
-        "redirect_uris": client.redirect_uris,
-        "grant_types": client.grant_types,
-        "scopes": client.scopes,
-        "default_scopes": client.default_scopes,
-        "can_introspect": client.can_introspect,
-        "created_at": rfc3339(client.created_at),
-        "updated_at": rfc3339(client.updated_at),
-    })
+    json!(ClientView::from(client))
 }
 
 #[derive(Deserialize)]

@@ -166,6 +166,4 @@ pub fn page_size(limit: Option<&str>) -> AdminResult<i64> {
 }
 
 /// RFC 3339, as every time in the admin API is written.
-pub fn rfc3339(at: mongodb::bson::DateTime) -> String {
-    at.try_to_rfc3339_string().unwrap_or_default()
-}
+pub use crate::services::views::rfc3339;

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::guard::GuardError;
 use crate::password::PasswordHasher;
 use crate::services::users;
+use crate::services::views::UserView;
 use crate::store::{Store, UserDoc};
 
 pub fn routes() -> Vec<Route> {
@@ -30,14 +31,7 @@ type Caller<'r> = Result<AdminCaller, GuardError>;
 type Body<'r, T> = Result<Json<T>, rocket::serde::json::Error<'r>>;
 
 fn view(user: &UserDoc) -> Value {
-    json!({
-        "id": user.id.to_hex(),
-        "username": user.username,
-        "role": user.role,
-        "disabled": user.disabled,
-        "created_at": rfc3339(user.created_at),
-        "updated_at": rfc3339(user.updated_at),
-    })
+    json!(UserView::from(user))
 }
 
 /// The user a path names; an id that is not one is simply not found.

@@ -1,0 +1,69 @@
+//! How an account and a client are shown outside: the admin API's JSON and the command line's
+//! `--json` output are these structs, so both say the same thing, and no stored field (such as
+//! a secret's hash) is shown by accident.
+
+use mongodb::bson::DateTime;
+use serde::Serialize;
+
+use crate::store::{ClientDoc, ClientKind, UserDoc};
+
+/// An account as shown.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub id: String,
+    pub username: String,
+    pub role: String,
+    pub disabled: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&UserDoc> for UserView {
+    fn from(user: &UserDoc) -> Self {
+        UserView {
+            id: user.id.to_hex(),
+            username: user.username.clone(),
+            role: user.role.clone(),
+            disabled: user.disabled,
+            created_at: rfc3339(user.created_at),
+            updated_at: rfc3339(user.updated_at),
+        }
+    }
+}
+
+/// A client as shown.
+#[derive(Debug, Serialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    pub public: bool,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub default_scopes: Vec<String>,
+    pub can_introspect: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&ClientDoc> for ClientView {
+    fn from(client: &ClientDoc) -> Self {
+        ClientView {
+            client_id: client.client_id.clone(),
+            name: client.name.clone(),
+            public: client.kind == ClientKind::Public,
+            redirect_uris: client.redirect_uris.clone(),
+            grant_types: client.grant_types.clone(),
+            scopes: client.scopes.clone(),
+            default_scopes: client.default_scopes.clone(),
+            can_introspect: client.can_introspect,
+            created_at: rfc3339(client.created_at),
+            updated_at: rfc3339(client.updated_at),
+        }
+    }
+}
+
+/// A stored time as RFC 3339, as every outside view shows times.
+pub fn rfc3339(at: DateTime) -> String {
+    at.try_to_rfc3339_string().unwrap_or_default()
+}
