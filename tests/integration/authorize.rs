@@ -121,12 +121,11 @@ async fn pkce_is_verified_and_required() {
 
 #[rocket::async_test]
 async fn unknown_clients_and_redirect_uris_get_a_page_never_a_redirect() {
+    let logs = crate::secrecy::captured_logs();
     let app = app().await;
     seed(&app).await;
     register_clients(&app).await;
     for url in [
-        authorize_url("nobody", CALLBACK, "profile", ""),
-        authorize_url("thirdparty", "https://evil.example/cb", "profile", ""),
         authorize_url(
             "thirdparty",
             "https://client.example/cb/../evil",
@@ -141,6 +140,54 @@ async fn unknown_clients_and_redirect_uris_get_a_page_never_a_redirect() {
         assert!(location(&response).is_none(), "{url}");
         assert_eq!(response.content_type(), Some(ContentType::HTML));
     }
+    // Each case says which it is, on the page and in the log, without echoing the request.
+    let evil = "https://evil.example/<b>cb</b>";
+    for (url, title, reason) in [
+        (
+            authorize_url("nobody-at-all", CALLBACK, "profile", ""),
+            "Unknown application",
+            "reason=\"unknown_client\" client_id=nobody-at-all",
+        ),
+        (
+            authorize_url("thirdparty", evil, "profile", ""),
+            "Unregistered return address",
+            "reason=\"unregistered_redirect_uri\" client_id=thirdparty",
+        ),
+        (
+            "/oauth/authorize".to_owned(),
+            "No application named",
+            "reason=\"no_client_id\" client_id=-",
+        ),
+        (
+            authorize_url("<script>", CALLBACK, "profile", ""),
+            "Unknown application",
+            "reason=\"unknown_client\" client_id=(not a client id)",
+        ),
+    ] {
+        let response = app.client.get(url.clone()).dispatch().await;
+        assert_eq!(response.status(), Status::BadRequest, "{url}");
+        assert!(location(&response).is_none(), "{url}");
+        let page = response.into_string().await.unwrap();
+        assert!(page.contains(title), "{url}: {page}");
+        assert!(
+            !page.contains("evil.example") && !page.contains("<script>"),
+            "{page}"
+        );
+        let logged = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+        assert!(logged.contains(reason), "{reason} not in the log");
+    }
+    let named = app
+        .client
+        .get(authorize_url("thirdparty", evil, "profile", ""))
+        .dispatch()
+        .await
+        .into_string()
+        .await
+        .unwrap();
+    assert!(
+        named.contains("thirdparty app"),
+        "the registered name: {named}"
+    );
 }
 
 #[rocket::async_test]

@@ -11,7 +11,7 @@ use url::Url;
 use crate::common::{app_with, basic, csrf_of, post_form, seed, sign_in, token};
 
 #[derive(Clone)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub struct Captured(pub Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
@@ -26,7 +26,7 @@ impl Write for Captured {
 
 /// Every `tracing` event of this test process from now on (and Rocket's `log` records, unless
 /// an instance launched earlier installed Rocket's own logger, which is off).
-fn captured_logs() -> &'static Captured {
+pub fn captured_logs() -> &'static Captured {
     static LOGS: OnceLock<Captured> = OnceLock::new();
     LOGS.get_or_init(|| {
         let logs = Captured(Arc::new(Mutex::new(Vec::new())));

@@ -47,6 +47,13 @@ impl OAuthRequest {
     pub fn has_parameter(&self, name: &str) -> bool {
         self.query.unique_value(name).is_some()
     }
+
+    /// A query parameter sent once, as sent.
+    pub fn parameter(&self, name: &str) -> Option<String> {
+        self.query
+            .unique_value(name)
+            .map(|value| value.into_owned())
+    }
 }
 
 /// RFC 6749 §4.1.2.1 on an error redirect built by oxide-auth: a missing `response_type` is

@@ -15,6 +15,7 @@ use super::pages::origin::SameOrigin;
 use super::pages::session::Browser;
 use super::pages::PageError;
 use crate::config::Config;
+use crate::oauth::authorize::why_unbound;
 use crate::oauth::error::OAuthError;
 use crate::store::Store;
 
@@ -63,11 +64,45 @@ async fn run(
     let endpoint = AuthorizeEndpoint::new(store, config);
     let mut flow = AuthorizationFlow::prepare(endpoint)?;
     let response_type_missing = !request.has_parameter("response_type");
-    let mut response = flow.execute(request).await?;
+    let client_id = request.parameter("client_id");
+    let redirect_uri = request.parameter("redirect_uri");
+    let mut response = match flow.execute(request).await {
+        Ok(response) => response,
+        // oxide-auth says only that the request cannot be bound; find out why, for the page
+        // and the log.
+        Err(PageError::BadClient) => {
+            let why = why_unbound(store, client_id.as_deref(), redirect_uri.as_deref()).await?;
+            let Some(unbound) = why else {
+                return Err(PageError::BadClient);
+            };
+            tracing::info!(
+                reason = unbound.reason.code(),
+                client_id = %client_id.as_deref().map(shown_client_id).unwrap_or("-"),
+                "authorization request refused without a redirect"
+            );
+            return Err(PageError::Unbound(unbound));
+        }
+        Err(other) => return Err(other),
+    };
     if let OAuthResponse::Redirect(to) = &mut response {
         adapter::explain_error_redirect(to, response_type_missing);
     }
     Ok(response)
+}
+
+/// A client id as logs may show it: as given when it is made of the characters client ids
+/// are made of, else a placeholder, so a request cannot write arbitrary text into the log.
+fn shown_client_id(id: &str) -> &str {
+    let plain = !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if plain {
+        id
+    } else {
+        "(not a client id)"
+    }
 }
 
 #[get("/oauth/authorize")]

@@ -7,11 +7,17 @@ mod login;
 pub mod origin;
 mod register;
 pub mod session;
+mod unbound;
+
+use std::borrow::Cow;
 
 use rocket::http::{Header, Status};
 use rocket::response::{self, Responder};
 use rocket::{Request, Response, Route};
 use rocket_dyn_templates::{context, Template};
+
+use crate::oauth::authorize::UnboundRequest;
+use unbound::unbound_page;
 
 pub fn routes() -> Vec<Route> {
     [login::routes(), register::routes(), assets::routes()].concat()
@@ -44,6 +50,8 @@ impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for Page<R> {
 pub enum PageError {
     /// Unknown client or unregistered redirect URI: never redirected (RFC 6749 §4.1.2.1).
     BadClient,
+    /// The same, with the reason known.
+    Unbound(UnboundRequest),
     /// A malformed request.
     BadRequest(&'static str),
     /// A form without the right CSRF token.
@@ -59,38 +67,42 @@ pub enum PageError {
 }
 
 impl PageError {
-    fn parts(&self) -> (Status, &'static str, &'static str) {
+    fn parts(&self) -> (Status, &'static str, Cow<'static, str>) {
         match self {
             PageError::BadClient => (
                 Status::BadRequest,
                 "Unknown application",
-                "The application that sent you here is not registered for this address, so it cannot be trusted with a sign-in. Close this page and contact the application's provider.",
+                "The application that sent you here is not registered for this address, so it cannot be trusted with a sign-in. Close this page and contact the application's provider.".into(),
             ),
-            PageError::BadRequest(why) => (Status::BadRequest, "Invalid request", why),
+            PageError::Unbound(unbound) => {
+                let (title, message) = unbound_page(unbound);
+                (Status::BadRequest, title, message)
+            }
+            PageError::BadRequest(why) => (Status::BadRequest, "Invalid request", (*why).into()),
             PageError::Forbidden => (
                 Status::Forbidden,
                 "Form expired",
-                "This form is no longer valid. Go back, reload the page and try again.",
+                "This form is no longer valid. Go back, reload the page and try again.".into(),
             ),
             PageError::CrossSite => (
                 Status::Forbidden,
                 "Request from another site",
-                "This form was sent from another website, so it was not accepted. Open this site directly and try again.",
+                "This form was sent from another website, so it was not accepted. Open this site directly and try again.".into(),
             ),
             PageError::Unavailable => (
                 Status::ServiceUnavailable,
                 "Temporarily unavailable",
-                "Sign-in is temporarily unavailable. Please try again in a moment.",
+                "Sign-in is temporarily unavailable. Please try again in a moment.".into(),
             ),
             PageError::TooManyRequests(_) => (
                 Status::TooManyRequests,
                 "Too many attempts",
-                "There were too many attempts from your network. Please wait a minute and try again.",
+                "There were too many attempts from your network. Please wait a minute and try again.".into(),
             ),
             PageError::Internal => (
                 Status::InternalServerError,
                 "Something went wrong",
-                "The server could not complete the request. Please try again.",
+                "The server could not complete the request. Please try again.".into(),
             ),
         }
     }

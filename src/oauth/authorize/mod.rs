@@ -5,11 +5,13 @@
 //! decision live in `http::authorize`.
 
 mod authorizer;
+mod binding;
 mod extension;
 mod pkce;
 mod registrar;
 
 pub use authorizer::MongoAuthorizer;
+pub use binding::{bind_redirect, redirect_uri_matches, why_unbound, Unbound, UnboundRequest};
 pub use extension::RequestExtension;
 pub use pkce::{pkce_for, verify_pkce};
 pub use registrar::MongoRegistrar;

@@ -9,9 +9,8 @@ use oxide_auth::primitives::registrar::{
     BoundClient, ClientUrl, ExactUrl, RegisteredUrl, RegistrarError,
 };
 use oxide_auth_async::primitives::Registrar;
-use url::Url;
 
-use crate::oauth::grant_type;
+use super::binding::bind_redirect;
 use crate::oauth::scope::Scope;
 use crate::secrets::constant_time_eq;
 use crate::store::{ClientDoc, ClientKind, Store};
@@ -37,31 +36,6 @@ impl MongoRegistrar {
     }
 }
 
-/// RFC 6749 §3.1.2.3: the redirect URI must match a registered one exactly; RFC 8252 §7.3:
-/// for loopback `http` URIs the port may differ, since native apps bind whatever is free.
-pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
-    if registered == requested {
-        return true;
-    }
-    let (Ok(registered), Ok(requested)) = (Url::parse(registered), Url::parse(requested)) else {
-        return false;
-    };
-    let loopback = |url: &Url| {
-        url.scheme() == "http"
-            && matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-            || url.scheme() == "http"
-                && matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-    };
-    if !loopback(&registered) || !loopback(&requested) {
-        return false;
-    }
-    let mut without_port = requested.clone();
-    if without_port.set_port(registered.port()).is_err() {
-        return false;
-    }
-    without_port == registered
-}
-
 #[async_trait]
 impl Registrar for MongoRegistrar {
     async fn bound_redirect<'a>(
@@ -69,27 +43,9 @@ impl Registrar for MongoRegistrar {
         bound: ClientUrl<'a>,
     ) -> Result<BoundClient<'a>, RegistrarError> {
         let client = self.client(&bound.client_id).await?;
-        if !client.allows_grant(grant_type::AUTHORIZATION_CODE) {
-            return Err(RegistrarError::Unspecified);
-        }
-        let chosen: ExactUrl = match &bound.redirect_uri {
-            Some(requested) => {
-                let requested = requested.as_str();
-                if !client
-                    .redirect_uris
-                    .iter()
-                    .any(|registered| redirect_uri_matches(registered, requested))
-                {
-                    return Err(RegistrarError::Unspecified);
-                }
-                requested.parse().map_err(|_| RegistrarError::Unspecified)?
-            }
-            // Without a redirect_uri the client must have exactly one (RFC 6749 §3.1.2.3).
-            None => match client.redirect_uris.as_slice() {
-                [only] => only.parse().map_err(|_| RegistrarError::Unspecified)?,
-                _ => return Err(RegistrarError::Unspecified),
-            },
-        };
+        let requested = bound.redirect_uri.as_ref().map(|uri| uri.as_str());
+        let chosen: ExactUrl =
+            bind_redirect(&client, requested).map_err(|_| RegistrarError::Unspecified)?;
         Ok(BoundClient {
             client_id: bound.client_id,
             redirect_uri: Cow::Owned(RegisteredUrl::Exact(chosen)),
@@ -152,39 +108,5 @@ impl Registrar for MongoRegistrar {
         } else {
             Err(RegistrarError::Unspecified)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::redirect_uri_matches;
-
-    #[test]
-    fn exact_match_except_loopback_ports() {
-        let cb = "https://app.example/cb";
-        assert!(redirect_uri_matches(cb, cb));
-        assert!(!redirect_uri_matches(cb, "https://app.example/cb/"));
-        assert!(!redirect_uri_matches(cb, "https://app.example/cb?x=1"));
-        assert!(!redirect_uri_matches(cb, "https://app.example:444/cb"));
-        assert!(redirect_uri_matches(
-            "http://127.0.0.1/cb",
-            "http://127.0.0.1:51234/cb"
-        ));
-        assert!(redirect_uri_matches(
-            "http://[::1]:80/cb",
-            "http://[::1]:9999/cb"
-        ));
-        assert!(!redirect_uri_matches(
-            "http://127.0.0.1/cb",
-            "http://127.0.0.1:5/other"
-        ));
-        assert!(!redirect_uri_matches(
-            "http://localhost/cb",
-            "http://localhost:5/cb"
-        ));
-        assert!(!redirect_uri_matches(
-            "http://127.0.0.1/cb",
-            "http://127.0.0.2:5/cb"
-        ));
     }
 }
