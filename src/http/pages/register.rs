@@ -1,13 +1,17 @@
 //! `GET/POST /register` as a browser form, with the rules of the JSON endpoint (same service
-//! call, `user` role only). Open only when self-registration is on.
+//! call, `user` role only). Open only when self-registration is on. Reached from the sign-in
+//! page in the middle of an authorization request, it keeps that request (`return_to`, held to
+//! the sign-in page's rules) and, once the account exists, signs the new user in and carries
+//! on with it: consent, then the redirect with the code.
 
 use rocket::http::{CookieJar, Status};
+use rocket::response::Redirect;
 use rocket::{get, post, routes, Route, State};
 use rocket_dyn_templates::{context, Template};
 
-use super::login::{login_form, Answer};
+use super::login::{login_form, safe_return_to, Answer};
 use super::origin::SameOrigin;
-use super::session::{pre_session_csrf, pre_session_csrf_matches};
+use super::session::{pre_session_csrf, pre_session_csrf_matches, sign_in};
 use super::{Page, PageError};
 use crate::config::Config;
 use crate::error::Error;
@@ -25,10 +29,16 @@ pub fn routes() -> Vec<Route> {
     routes![register_page, register]
 }
 
-fn page(status: Status, csrf: &str, username: &str, error: Option<&str>) -> Answer {
+fn page(
+    status: Status,
+    csrf: &str,
+    return_to: Option<&str>,
+    username: &str,
+    error: Option<&str>,
+) -> Answer {
     Answer::Page(Page((
         status,
-        Template::render("register", context! { csrf, username, error }),
+        Template::render("register", context! { csrf, return_to, username, error }),
     )))
 }
 
@@ -40,11 +50,16 @@ fn ensure_open(config: &Config) -> Result<(), PageError> {
     }
 }
 
-#[get("/register")]
-fn register_page(cookies: &CookieJar<'_>, config: &State<Config>) -> Result<Answer, PageError> {
+#[get("/register?<return_to>")]
+fn register_page(
+    return_to: Option<&str>,
+    cookies: &CookieJar<'_>,
+    config: &State<Config>,
+) -> Result<Answer, PageError> {
     ensure_open(config)?;
     let csrf = pre_session_csrf(config, cookies)?;
-    Ok(page(Status::Ok, &csrf, "", None))
+    let return_to = safe_return_to(return_to);
+    Ok(page(Status::Ok, &csrf, return_to.as_deref(), "", None))
 }
 
 #[post("/register", format = "form", data = "<form>")]
@@ -66,6 +81,7 @@ async fn register(
     if !pre_session_csrf_matches(config, cookies, form.take("csrf").as_deref()) {
         return Err(PageError::Forbidden);
     }
+    let return_to = safe_return_to(form.take("return_to").as_deref());
     let username = form.take("username").unwrap_or_default();
     let password = form.take("password").unwrap_or_default();
     let csrf = pre_session_csrf(config, cookies)?;
@@ -81,6 +97,13 @@ async fn register(
     )
     .await
     {
+        // In the middle of an authorization request: the user who just chose the password is
+        // signed in, and the request carries on.
+        Ok(user) if return_to.is_some() => {
+            sign_in(store, config, cookies, &user).await?;
+            let target = return_to.unwrap_or_default();
+            Ok(Answer::Redirect(Redirect::to(target)))
+        }
         Ok(user) => Ok(login_form(
             Status::Created,
             &csrf,
@@ -93,12 +116,14 @@ async fn register(
         Err(Error::Conflict(_)) => Ok(page(
             Status::Conflict,
             &csrf,
+            return_to.as_deref(),
             &shown,
             Some("That username is taken."),
         )),
         Err(Error::Invalid { field, reason }) => Ok(page(
             Status::BadRequest,
             &csrf,
+            return_to.as_deref(),
             &shown,
             Some(&format!("The {field} {reason}.")),
         )),
