@@ -108,3 +108,38 @@ async fn tokens_signed_before_a_rotation_keep_verifying() {
         .unwrap();
     assert_eq!(jwks["keys"].as_array().unwrap().len(), 2);
 }
+
+#[rocket::async_test]
+async fn the_root_says_what_this_server_is_as_a_page_or_json() {
+    let app = crate::common::app().await;
+    let page = app.client.get("/").dispatch().await;
+    assert_eq!(page.status(), rocket::http::Status::Ok);
+    assert_eq!(page.content_type(), Some(rocket::http::ContentType::HTML));
+    assert!(page.headers().get_one("Content-Security-Policy").is_some());
+    let html = page.into_string().await.unwrap();
+    for link in ["/login", "/.well-known/oauth-authorization-server", "/.well-known/jwks.json"] {
+        assert!(html.contains(&format!("href=\"{link}\"")), "{link}: {html}");
+    }
+    let json = app
+        .client
+        .get("/")
+        .header(rocket::http::Accept::JSON)
+        .dispatch()
+        .await;
+    assert_eq!(json.status(), rocket::http::Status::Ok);
+    let body: serde_json::Value = json.into_json().await.unwrap();
+    assert_eq!(body["issuer"], "http://portcullis.test");
+    assert_eq!(
+        body["authorization_server_metadata"],
+        "http://portcullis.test/.well-known/oauth-authorization-server"
+    );
+    assert_eq!(body["sign_in"], "http://portcullis.test/login");
+    // `curl`'s `Accept: */*` prefers nothing: the page.
+    let any = app
+        .client
+        .get("/")
+        .header(rocket::http::Header::new("Accept", "*/*"))
+        .dispatch()
+        .await;
+    assert_eq!(any.content_type(), Some(rocket::http::ContentType::HTML));
+}

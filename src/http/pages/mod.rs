@@ -1,8 +1,9 @@
-//! The browser pages: sign-in, sign-out, registration, the consent page's shell, and the
-//! stylesheet. Pages are tera templates from `templates/`, served with a strict
+//! The browser pages: the landing page, sign-in, sign-out, registration, the consent page's
+//! shell, and the stylesheet. Pages are tera templates from `templates/`, served with a strict
 //! Content-Security-Policy (no script at all), never cached, never framed.
 
 mod assets;
+mod landing;
 mod login;
 pub mod origin;
 mod register;
@@ -20,7 +21,13 @@ use crate::oauth::authorize::UnboundRequest;
 use unbound::unbound_page;
 
 pub fn routes() -> Vec<Route> {
-    [login::routes(), register::routes(), assets::routes()].concat()
+    [
+        landing::routes(),
+        login::routes(),
+        register::routes(),
+        assets::routes(),
+    ]
+    .concat()
 }
 
 /// The headers every page carries.
