@@ -97,7 +97,10 @@ pub fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let config = Config::load(cli.config.as_deref())?;
     init_logging(&config, matches!(cli.command, Command::Serve(_)));
+    // Rocket runs on this runtime; its workers carry the name Rocket gives its own, which is
+    // how Rocket tells that it is not on a foreign runtime (and does not warn that it is).
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_name("rocket-worker-thread")
         .enable_all()
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the async runtime: {e}")))?;

@@ -26,8 +26,22 @@ pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
     if args.dev {
         super::dev::seed_demo_data(&store, &config).await?;
     }
+    if config.address.is_loopback() && in_container() {
+        tracing::warn!(
+            address = %config.address,
+            "listening on a loopback address inside a container: unreachable from outside it; \
+             set PORTCULLIS_ADDRESS=0.0.0.0 (or address in Portcullis.toml)"
+        );
+    }
     let running = crate::server::start(config, store, keys).await?;
     // Said once the socket is bound and TLS is set up, never before.
     tracing::info!(address = %running.address, "Portcullis listening");
     running.stopped().await
+}
+
+/// Whether this process runs in a container (Docker and Podman leave these files behind).
+fn in_container() -> bool {
+    ["/.dockerenv", "/run/.containerenv"]
+        .iter()
+        .any(|marker| std::path::Path::new(marker).exists())
 }

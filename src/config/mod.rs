@@ -25,11 +25,11 @@ pub use sections::{
 /// Environment variable naming the configuration file (default `Portcullis.toml`).
 pub const CONFIG_FILE_ENV: &str = "PORTCULLIS_CONFIG";
 const DEFAULT_CONFIG_FILE: &str = "Portcullis.toml";
-/// The default log filter: Portcullis at `info`; of Rocket's own lines only its launch
-/// warnings, since any other one a client request can cause (an unknown path, a cut-off body,
-/// an aborted connection) and Portcullis's request line already records it; hyper's only as
-/// errors.
-pub const DEFAULT_LOG_FILTER: &str = "info,rocket=off,rocket::launch=warn,hyper=error";
+/// The default log filter: Portcullis at `info`; none of Rocket's own lines, since nearly each
+/// is caused by one client request (an unknown path, a cut-off body, an aborted connection) that
+/// Portcullis's request line already records, and its launch line names the internal loopback
+/// port rather than the listening address; hyper's only as errors.
+pub const DEFAULT_LOG_FILTER: &str = "info,rocket=off,hyper=error";
 
 /// Everything Portcullis can be configured with. See `docs/configuration.md`.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -117,7 +117,11 @@ async fn the_root_says_what_this_server_is_as_a_page_or_json() {
     assert_eq!(page.content_type(), Some(rocket::http::ContentType::HTML));
     assert!(page.headers().get_one("Content-Security-Policy").is_some());
     let html = page.into_string().await.unwrap();
-    for link in ["/login", "/.well-known/oauth-authorization-server", "/.well-known/jwks.json"] {
+    for link in [
+        "/login",
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/jwks.json",
+    ] {
         assert!(html.contains(&format!("href=\"{link}\"")), "{link}: {html}");
     }
     let json = app
