@@ -34,12 +34,14 @@ pub enum ClientCommand {
     },
     /// Show one client.
     Show {
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         #[command(flatten)]
         format: Format,
     },
     /// Change a client: each option given replaces that setting as a whole.
     Update {
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
         /// New display name.
         #[arg(long)]
@@ -51,9 +53,15 @@ pub enum ClientCommand {
         can_introspect: Option<bool>,
     },
     /// Issue a new secret (printed once); the old one stops working at once.
-    RotateSecret { client_id: String },
+    RotateSecret {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
     /// Remove a client, its refresh tokens and consents; its access tokens are refused.
-    Remove { client_id: String },
+    Remove {
+        #[arg(allow_hyphen_values = true)]
+        client_id: String,
+    },
 }
 
 /// The settings `add` and `update` share.

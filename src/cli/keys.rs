@@ -16,9 +16,15 @@ pub enum KeysCommand {
     /// Add a new key and make it the signing key; the previous keys stay for verification.
     Rotate,
     /// Make a key already in the folder the signing key (the multi-instance rotation's step).
-    Activate { kid: String },
+    Activate {
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
     /// Delete a key that no longer signs: tokens it signed stop verifying.
-    Remove { kid: String },
+    Remove {
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
 }
 
 pub fn run(config: &Config, command: KeysCommand) -> Result<()> {

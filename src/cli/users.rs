@@ -19,6 +19,7 @@ use crate::services::{users, Actor};
 pub enum UserCommand {
     /// Create an account (password from a prompt or standard input).
     Add {
+        #[arg(allow_hyphen_values = true)]
         username: String,
         #[arg(long, default_value = "user")]
         role: String,
@@ -36,22 +37,43 @@ pub enum UserCommand {
     },
     /// Show one account, and whether it is locked after failed sign-ins.
     Show {
+        #[arg(allow_hyphen_values = true)]
         username: String,
         #[command(flatten)]
         format: Format,
     },
     /// Delete an account: its sessions and refresh tokens end, its access tokens are refused.
-    Delete { username: String },
+    Delete {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+    },
     /// Disable an account and end its refresh tokens.
-    Disable { username: String },
+    Disable {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+    },
     /// Re-enable a disabled account.
-    Enable { username: String },
+    Enable {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+    },
     /// Change an account's role.
-    SetRole { username: String, role: String },
+    SetRole {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+        #[arg(allow_hyphen_values = true)]
+        role: String,
+    },
     /// Set a new password (from a prompt or standard input) and end the refresh tokens.
-    SetPassword { username: String },
+    SetPassword {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+    },
     /// Lift a lockout after failed sign-ins.
-    Unlock { username: String },
+    Unlock {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+    },
 }
 
 pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
