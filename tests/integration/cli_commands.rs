@@ -55,7 +55,9 @@ fn accounts_are_shown_paged_and_deleted() {
 
     // Names and ids may start with a hyphen (key ids are base64url): they are not flags.
     cli.ok(&["user", "add", "-dash"], "a-long-password\n");
-    assert!(cli.ok(&["user", "show", "-dash"], "").contains("username:      -dash"));
+    assert!(cli
+        .ok(&["user", "show", "-dash"], "")
+        .contains("username:      -dash"));
 
     let error = cli.fails(&["user", "set-role", "bob", "superuser"], "");
     assert!(error.contains("configured: admin, user"), "{error}");
