@@ -3,6 +3,7 @@
 # started on a free port (and stopped afterwards, whatever the outcome).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/db.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/recipes.sh"
 cd "$ROOT"
 
 # Debian packages the tests need: openssl (key generation), Chromium and its WebDriver (the
@@ -19,6 +20,8 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 ensure_secantus
+# PyJWT and jose for the recipes' test (tests/integration/recipes.rs).
+ensure_recipe_packages
 
 cargo fmt --all -- --check
 cargo clippy --all-targets --quiet -- -D warnings

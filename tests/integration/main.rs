@@ -23,6 +23,7 @@ mod kit_issuer;
 mod observability;
 mod protection;
 mod races;
+mod recipes;
 mod refresh;
 mod register;
 mod revoke;
