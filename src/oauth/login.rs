@@ -59,6 +59,18 @@ pub async fn check_password(
     )
 }
 
+/// Whether the account is still as it was when its password was checked. A password change,
+/// a new role or disabling the account while the slow hash ran would otherwise leave what this
+/// sign-in creates outside the revocation that change made: so the caller creates its session
+/// or refresh family first and asks here after. A change either shows here, and the caller
+/// undoes what it made, or comes later and its revocation reaches it.
+pub async fn unchanged_since_check(store: &Store, user: &UserDoc) -> Result<bool> {
+    Ok(store
+        .find_user_by_id(user.id)
+        .await?
+        .is_some_and(|now| now.updated_at == user.updated_at && !now.disabled))
+}
+
 async fn check(
     store: &Store,
     hasher: &PasswordHasher,

@@ -214,3 +214,61 @@ async fn unknown_names_are_limited_exactly_like_real_ones() {
     assert_eq!(real_record.locks, 1);
     assert_eq!(unknown_record.locks, 1);
 }
+
+/// A password grant whose password was checked just before an administrator changed it: the
+/// change must reach whatever the grant hands out, however the two interleave (the old
+/// password is slow to check, with the real Argon2 cost, so the change lands mid-check).
+#[rocket::async_test]
+async fn a_sign_in_racing_a_password_change_keeps_nothing_it_should_not() {
+    let app = app_with(|c| {
+        c.revocation_poll_ms = 3_600_000;
+        c.argon2 = portcullis::config::Argon2Config::default();
+        c.rate_limits.token_per_minute = 0;
+        c.rate_limits.login_per_minute = 0;
+        c.lockout.threshold = 10_000;
+    })
+    .await;
+    let seed = seed(&app).await;
+    let hasher = crate::common::fast_hasher();
+    let change = |password: String| {
+        let (store, config, hasher) = (&app.store, &app.config, &hasher);
+        async move {
+            portcullis::services::users::set_password(
+                store,
+                hasher,
+                config,
+                &portcullis::services::Actor::CommandLine,
+                "alice",
+                &password,
+            )
+            .await
+            .unwrap();
+        }
+    };
+    let mut raced = 0;
+    for round in 0..ROUNDS {
+        let delay = std::time::Duration::from_millis(3 * u64::try_from(round % 16).unwrap());
+        let (_, answer) = futures_util::join!(
+            async {
+                tokio::time::sleep(delay).await;
+                change(format!("new-password-{round}")).await;
+            },
+            guess(&app, &seed, "alice", "alice-password".into()),
+        );
+        if answer.status == Status::Ok {
+            // The grant won: what it got must not survive the change.
+            raced += 1;
+            let refresh_token = answer.body["refresh_token"].as_str().unwrap();
+            let again = refresh(&app, &seed, refresh_token).await;
+            assert_eq!(
+                again.status,
+                Status::BadRequest,
+                "round {round}: a refresh family from the old password outlived the change"
+            );
+        } else {
+            assert_eq!(answer.body["error"], "invalid_grant", "{}", answer.body);
+        }
+        change("alice-password".into()).await;
+    }
+    eprintln!("{raced} of {ROUNDS} grants answered 200 beside the change");
+}

@@ -128,12 +128,12 @@ async fn login(
         PasswordCheck::Throttled { retry_after_secs } => {
             Err(PageError::TooManyRequests(retry_after_secs))
         }
-        PasswordCheck::Valid(user) => {
-            sign_in(store, config, cookies, &user).await?;
+        PasswordCheck::Valid(user) if sign_in(store, config, cookies, &user).await? => {
             let target = return_to.unwrap_or_else(|| "/login".to_owned());
             Ok(Answer::Redirect(Redirect::to(target)))
         }
-        PasswordCheck::Invalid => {
+        // Invalid, or the account changed while the password was checked.
+        PasswordCheck::Valid(_) | PasswordCheck::Invalid => {
             // The same words whether the name exists or not.
             let csrf = pre_session_csrf(config, cookies)?;
             let display: String = username.chars().take(64).collect();

@@ -99,8 +99,7 @@ async fn register(
     {
         // In the middle of an authorization request: the user who just chose the password is
         // signed in, and the request carries on.
-        Ok(user) if return_to.is_some() => {
-            sign_in(store, config, cookies, &user).await?;
+        Ok(user) if return_to.is_some() && sign_in(store, config, cookies, &user).await? => {
             let target = return_to.unwrap_or_default();
             Ok(Answer::Redirect(Redirect::to(target)))
         }

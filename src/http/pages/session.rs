@@ -121,13 +121,14 @@ fn removal(config: &Config, name: &'static str) -> Cookie<'static> {
         .build()
 }
 
-/// Starts a session for a user who just signed in.
+/// Starts a session for a user whose password was just checked; `false` (and no session) when
+/// the account changed meanwhile (see `oauth::login::unchanged_since_check`).
 pub async fn sign_in(
     store: &Store,
     config: &Config,
     cookies: &CookieJar<'_>,
     user: &UserDoc,
-) -> Result<()> {
+) -> Result<bool> {
     let token = random_token()?;
     let session = SessionDoc {
         hash: sha256_b64(&token),
@@ -137,6 +138,10 @@ pub async fn sign_in(
         expires_at: in_secs(config.session_ttl_secs),
     };
     store.insert_session(&session).await?;
+    if !crate::oauth::login::unchanged_since_check(store, user).await? {
+        store.delete_session(&session.hash).await?;
+        return Ok(false);
+    }
     cookies.add_private(cookie(
         config,
         session_cookie(config),
@@ -145,7 +150,7 @@ pub async fn sign_in(
     ));
     // The pre-session CSRF token has served its purpose; a fresh one comes with the next form.
     cookies.remove_private(removal(config, csrf_cookie(config)));
-    Ok(())
+    Ok(true)
 }
 
 /// Ends the session server-side and forgets the cookie.

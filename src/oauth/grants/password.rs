@@ -6,7 +6,8 @@ use super::{decide_scope, offers_refresh, TokenRequest};
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::{ErrorCode, OAuthError};
 use crate::oauth::grant_type::PASSWORD;
-use crate::oauth::login::{check_password, Attempt, PasswordCheck};
+use crate::oauth::login::{check_password, unchanged_since_check, Attempt, PasswordCheck};
+use crate::oauth::revoke::revoke_family;
 use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
 use crate::password::MAX_PASSWORD_BYTES;
 use crate::store::{ClientDoc, ClientKind};
@@ -54,5 +55,14 @@ pub async fn grant(
     } else {
         RefreshPlan::None
     };
-    issue(ctx, meta, PASSWORD, client, Some(&user), &scope, plan).await
+    let issued = issue(ctx, meta, PASSWORD, client, Some(&user), &scope, plan).await?;
+    if !unchanged_since_check(ctx.store, &user).await? {
+        // The account changed while its password was checked: nothing issued is handed out,
+        // and the new family goes (its access token never left this function).
+        if let Some(family) = &issued.family_id {
+            revoke_family(ctx, family).await?;
+        }
+        return Err(OAuthError::invalid_grant("invalid username or password"));
+    }
+    Ok(issued)
 }
