@@ -7,11 +7,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/recipes.sh"
 cd "$ROOT"
 
 # Debian packages the tests need: openssl (key generation), Chromium and its WebDriver (the
-# browser test). Installed only when missing.
+# browser test), Node and npm (the Node recipe). Installed only when missing.
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+# Node and npm for the Node recipe's test (tests/integration/recipes.rs).
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
