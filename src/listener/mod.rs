@@ -34,6 +34,9 @@ const RESERVED_FDS: u64 = 256;
 /// connection to Rocket.
 const FDS_PER_CONNECTION: u64 = 3;
 
+/// Below this many affordable connections the lowered cap is worth a warning.
+const LOW_CONNECTION_BUDGET: usize = 1024;
+
 /// The bound public socket, before it serves.
 pub struct Listener {
     tcp: TcpListener,
@@ -155,12 +158,22 @@ fn within_fd_budget(wanted: usize) -> usize {
     };
     let affordable = (limit.saturating_sub(RESERVED_FDS) / FDS_PER_CONNECTION).max(1) as usize;
     if affordable < wanted {
-        tracing::warn!(
-            wanted,
-            affordable,
-            fd_limit = limit,
-            "connections.max_open lowered to what the open-file limit allows"
-        );
+        // A warning when few connections are left; otherwise the limit is merely noted.
+        if affordable < LOW_CONNECTION_BUDGET {
+            tracing::warn!(
+                wanted,
+                affordable,
+                fd_limit = limit,
+                "connections.max_open lowered to what the open-file limit allows"
+            );
+        } else {
+            tracing::info!(
+                wanted,
+                affordable,
+                fd_limit = limit,
+                "connections.max_open lowered to what the open-file limit allows"
+            );
+        }
     }
     wanted.min(affordable)
 }
