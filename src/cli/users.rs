@@ -12,7 +12,7 @@ use super::output::{print_json, Format};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::password::PasswordHasher;
-use crate::services::views::{rfc3339, UserView};
+use crate::services::views::{UserDetail, UserView};
 use crate::services::{users, Actor};
 
 #[derive(Debug, Subcommand)]
@@ -132,16 +132,9 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
             let user = users::find_user(&store, &username)
                 .await?
                 .ok_or_else(|| Error::NotFound(format!("user {username:?}")))?;
-            let locked_until = users::locked_until(&store, &user).await?.map(rfc3339);
+            let detail = UserDetail::new(&user, users::locked_until(&store, &user).await?);
             if format.json {
-                #[derive(serde::Serialize)]
-                struct Shown {
-                    #[serde(flatten)]
-                    user: UserView,
-                    locked_until: Option<String>,
-                }
-                let user = UserView::from(&user);
-                return print_json(&Shown { user, locked_until });
+                return print_json(&detail);
             }
             println!("id:            {}", user.id);
             println!("username:      {}", user.username);
@@ -150,10 +143,10 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
                 "status:        {}",
                 if user.disabled { "disabled" } else { "active" }
             );
-            println!("created:       {}", rfc3339(user.created_at));
+            println!("created:       {}", detail.user.created_at);
             println!(
                 "locked until:  {}",
-                locked_until.as_deref().unwrap_or("not locked")
+                detail.locked_until.as_deref().unwrap_or("not locked")
             );
         }
         UserCommand::Delete { username } => {

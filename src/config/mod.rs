@@ -15,7 +15,7 @@ use crate::error::Error;
 use crate::oauth::scope::Scope;
 
 mod sections;
-mod tls_files;
+pub mod tls_files;
 
 pub use sections::{
     Argon2Config, ConnectionConfig, LockoutConfig, LogFormat, MetricsConfig, RateLimitConfig,

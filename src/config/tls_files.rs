@@ -10,24 +10,38 @@ use ring::signature::{
 
 use super::TlsFiles;
 
+/// The PEM blocks TLS is served with: the certificate chain, leaf first, and the private key.
+pub struct TlsMaterial {
+    pub certs: Vec<pem::Pem>,
+    pub key: pem::Pem,
+}
+
+/// Reads both files: at least one `CERTIFICATE`, and a `... PRIVATE KEY` block. An error names
+/// the configuration key to blame and the reason.
+pub fn read(tls: &TlsFiles) -> Result<TlsMaterial, (&'static str, String)> {
+    let blocks = |key: &'static str, path: &std::path::Path| {
+        let bytes = std::fs::read(path)
+            .map_err(|e| (key, format!("{} cannot be read: {e}", path.display())))?;
+        pem::parse_many(bytes).map_err(|e| (key, format!("is not PEM: {e}")))
+    };
+    let certs: Vec<pem::Pem> = blocks("tls.certs", &tls.certs)?
+        .into_iter()
+        .filter(|block| block.tag() == "CERTIFICATE")
+        .collect();
+    if certs.is_empty() {
+        return Err(("tls.certs", "holds no CERTIFICATE".to_owned()));
+    }
+    let key = blocks("tls.key", &tls.key)?
+        .into_iter()
+        .find(|block| block.tag().ends_with("PRIVATE KEY"))
+        .ok_or_else(|| ("tls.key", "holds no PRIVATE KEY".to_owned()))?;
+    Ok(TlsMaterial { certs, key })
+}
+
 /// Why the files cannot serve TLS: the configuration key to blame and the reason.
 pub fn check(tls: &TlsFiles) -> Result<(), (&'static str, String)> {
-    let read = |key: &'static str, path: &std::path::Path| {
-        std::fs::read(path).map_err(|e| (key, format!("{} cannot be read: {e}", path.display())))
-    };
-    let certs = pem::parse_many(read("tls.certs", &tls.certs)?)
-        .map_err(|e| ("tls.certs", format!("is not PEM: {e}")))?;
-    let Some(leaf) = certs.iter().find(|block| block.tag() == "CERTIFICATE") else {
-        return Err(("tls.certs", "holds no CERTIFICATE".to_owned()));
-    };
-    let keys = pem::parse_many(read("tls.key", &tls.key)?)
-        .map_err(|e| ("tls.key", format!("is not PEM: {e}")))?;
-    let Some(key) = keys
-        .iter()
-        .find(|block| block.tag().ends_with("PRIVATE KEY"))
-    else {
-        return Err(("tls.key", "holds no PRIVATE KEY".to_owned()));
-    };
+    let TlsMaterial { certs, key } = read(tls)?;
+    let leaf = &certs[0];
     match public_key(key.tag(), key.contents()) {
         // The certificate's SubjectPublicKeyInfo holds the public key's bytes as they are.
         Some(public) if !contains(leaf.contents(), &public) => Err((

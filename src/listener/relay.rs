@@ -36,10 +36,12 @@ enum End {
     Broken,
 }
 
-/// The bytes read from the client and not yet passed on.
+/// The bytes read from the client and not yet passed on, and the peer header line every
+/// request of the connection gets.
 struct Inbound<R> {
     reader: R,
     buf: Vec<u8>,
+    peer_line: Vec<u8>,
 }
 
 impl<R: AsyncRead + Unpin> Inbound<R> {
@@ -55,12 +57,7 @@ impl<R: AsyncRead + Unpin> Inbound<R> {
 
     /// The next request's head, read by `deadline`; `None` when the client closed cleanly
     /// before starting one.
-    async fn head(
-        &mut self,
-        deadline: Instant,
-        relay: &Relay,
-        peer: SocketAddr,
-    ) -> Result<Option<request_head::Head>, End> {
+    async fn head(&mut self, deadline: Instant) -> Result<Option<request_head::Head>, End> {
         let mut searched = 0;
         loop {
             if searched == 0 {
@@ -68,7 +65,7 @@ impl<R: AsyncRead + Unpin> Inbound<R> {
                 self.buf.drain(..blank);
             }
             if let Some(end) = request_head::end_of_head(&self.buf, searched) {
-                let head = request_head::parse(&self.buf[..end], relay.seal.expose(), peer);
+                let head = request_head::parse(&self.buf[..end], &self.peer_line);
                 self.buf.drain(..end);
                 return head.map(Some).map_err(End::Refused);
             }
@@ -221,13 +218,11 @@ where
     let mut inbound = Inbound {
         reader,
         buf: Vec::new(),
+        peer_line: request_head::peer_line(relay.seal.expose(), peer),
     };
     // Nothing is spent on a connection (no connection to the handlers, no task beyond this
     // one) until its first head is in.
-    let first = match inbound
-        .head(accepted + relay.header_timeout, &relay, peer)
-        .await
-    {
+    let first = match inbound.head(accepted + relay.header_timeout).await {
         Ok(Some(head)) => head,
         Ok(None) | Err(End::Broken) | Err(End::Closed) => return,
         Err(End::Refused(refusal)) => return refuse(&mut writer, refusal).await,
@@ -252,7 +247,7 @@ where
                 .body(&mut to_handlers, head.body, body_deadline)
                 .await?;
             activity.touch();
-            head = match next_head(&mut inbound, &activity, &relay, peer).await? {
+            head = match next_head(&mut inbound, &activity, &relay).await? {
                 Some(head) => head,
                 None => {
                     let _ = to_handlers.shutdown().await;
@@ -303,7 +298,6 @@ async fn next_head<R: AsyncRead + Unpin>(
     inbound: &mut Inbound<R>,
     activity: &Activity,
     relay: &Relay,
-    peer: SocketAddr,
 ) -> Result<Option<request_head::Head>, End> {
     loop {
         let blank = request_head::empty_lines(&inbound.buf);
@@ -324,9 +318,7 @@ async fn next_head<R: AsyncRead + Unpin>(
             Err(other) => return Err(other),
         }
     }
-    inbound
-        .head(Instant::now() + relay.header_timeout, relay, peer)
-        .await
+    inbound.head(Instant::now() + relay.header_timeout).await
 }
 
 /// Writes the listener's own answer to a connection that has had no other, then closes.

@@ -52,8 +52,13 @@ pub fn end_of_head(buf: &[u8], searched: usize) -> Option<usize> {
     None
 }
 
-/// Parses the complete head `raw` and rewrites it with the peer header.
-pub fn parse(raw: &[u8], seal: &str, peer: SocketAddr) -> Result<Head, Refusal> {
+/// The peer header line for one connection, made once and added to each of its requests.
+pub fn peer_line(seal: &str, peer: SocketAddr) -> Vec<u8> {
+    format!("{PEER_HEADER}: {seal} {peer}\r\n").into_bytes()
+}
+
+/// Parses the complete head `raw` and rewrites it with the connection's `peer_line`.
+pub fn parse(raw: &[u8], peer_line: &[u8]) -> Result<Head, Refusal> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut request = httparse::Request::new(&mut headers);
     match request.parse(raw) {
@@ -64,11 +69,10 @@ pub fn parse(raw: &[u8], seal: &str, peer: SocketAddr) -> Result<Head, Refusal> 
     let http_1_0 = request.version == Some(0);
     let body = framing(request.headers, http_1_0)?;
 
-    let peer_line = format!("{PEER_HEADER}: {seal} {peer}\r\n");
     let line_end = memchr::memchr(b'\n', raw).map_or(raw.len(), |at| at + 1);
     let mut bytes = Vec::with_capacity(raw.len() + peer_line.len());
     bytes.extend_from_slice(&raw[..line_end]);
-    bytes.extend_from_slice(peer_line.as_bytes());
+    bytes.extend_from_slice(peer_line);
     let forged = request
         .headers
         .iter()
@@ -141,7 +145,8 @@ mod tests {
     use crate::listener::refusal::Refusal;
 
     fn head(raw: &str) -> Result<super::Head, Refusal> {
-        parse(raw.as_bytes(), "seal", "192.0.2.1:4000".parse().unwrap())
+        let line = super::peer_line("seal", "192.0.2.1:4000".parse().unwrap());
+        parse(raw.as_bytes(), &line)
     }
 
     #[test]

@@ -8,37 +8,24 @@ use rustls::pki_types::{
 };
 use tokio_rustls::TlsAcceptor;
 
+use crate::config::tls_files::{self, TlsMaterial};
 use crate::config::TlsFiles;
 use crate::error::Error;
 
 /// The acceptor for the configured files (already checked when the configuration loaded).
 pub fn acceptor(files: &TlsFiles) -> Result<TlsAcceptor, Error> {
     let invalid = |key: &str, why: String| Error::Config(format!("{key}: {why}"));
-    let read = |key: &str, path: &std::path::Path| {
-        let bytes = std::fs::read(path)
-            .map_err(|e| invalid(key, format!("{} cannot be read: {e}", path.display())))?;
-        pem::parse_many(bytes).map_err(|e| invalid(key, format!("is not PEM: {e}")))
-    };
-    let certs: Vec<CertificateDer<'static>> = read("tls.certs", &files.certs)?
+    let TlsMaterial { certs, key } = tls_files::read(files).map_err(|(k, why)| invalid(k, why))?;
+    let certs: Vec<CertificateDer<'static>> = certs
         .into_iter()
-        .filter(|block| block.tag() == "CERTIFICATE")
         .map(|block| CertificateDer::from(block.into_contents()))
         .collect();
-    let key = read("tls.key", &files.key)?
-        .into_iter()
-        .find_map(|block| match block.tag() {
-            "PRIVATE KEY" => Some(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-                block.into_contents(),
-            ))),
-            "RSA PRIVATE KEY" => Some(PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(
-                block.into_contents(),
-            ))),
-            "EC PRIVATE KEY" => Some(PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(
-                block.into_contents(),
-            ))),
-            _ => None,
-        })
-        .ok_or_else(|| invalid("tls.key", "holds no PRIVATE KEY".to_owned()))?;
+    let key = match key.tag() {
+        "PRIVATE KEY" => PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.into_contents())),
+        "RSA PRIVATE KEY" => PrivateKeyDer::Pkcs1(PrivatePkcs1KeyDer::from(key.into_contents())),
+        "EC PRIVATE KEY" => PrivateKeyDer::Sec1(PrivateSec1KeyDer::from(key.into_contents())),
+        other => return Err(invalid("tls.key", format!("a {other} is not usable"))),
+    };
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -31,6 +31,24 @@ impl From<&UserDoc> for UserView {
     }
 }
 
+/// One account shown on its own: the list view and until when it is locked after failed
+/// sign-ins (`None` when it is not).
+#[derive(Debug, Serialize)]
+pub struct UserDetail {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub locked_until: Option<String>,
+}
+
+impl UserDetail {
+    pub fn new(user: &UserDoc, locked_until: Option<DateTime>) -> Self {
+        UserDetail {
+            user: UserView::from(user),
+            locked_until: locked_until.map(rfc3339),
+        }
+    }
+}
+
 /// A client as shown.
 #[derive(Debug, Serialize)]
 pub struct ClientView {

@@ -30,3 +30,24 @@ pub async fn verify_with_jwks(app: &TestApp, token: &str) -> (Header, Value) {
     let data = decode::<Value>(token, &key, &validation).unwrap();
     (header, data.claims)
 }
+
+/// A token for `issuer` signed with the shared test key (under `kid`, by default the key's
+/// own) with the header `typ` given: an access token's claims, `data:read` for `user-1`.
+pub fn shared_key_token(issuer: &str, typ: &str, kid: Option<&str>) -> String {
+    let keys = portcullis::KeyRing::load(crate::common::shared_keys_dir()).unwrap();
+    let snapshot = keys.snapshot();
+    let active = snapshot.active();
+    let mut header = Header::new(Algorithm::RS256);
+    header.typ = Some(typ.to_owned());
+    header.kid = Some(kid.unwrap_or(active.kid()).to_owned());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let claims = serde_json::json!({
+        "iss": issuer, "sub": "user-1", "aud": ["portcullis-api"], "exp": now + 300,
+        "iat": now, "nbf": now, "jti": format!("jti-{now}"), "client_id": "app",
+        "scope": "data:read",
+    });
+    jsonwebtoken::encode(&header, &claims, active.encoding_key()).unwrap()
+}

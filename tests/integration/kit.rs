@@ -76,14 +76,6 @@ async fn wait_until_up(http: &reqwest::Client, url: &str) {
     }
 }
 
-fn secret_of(output: &str) -> String {
-    output
-        .lines()
-        .find_map(|line| line.strip_prefix("client_secret: "))
-        .unwrap()
-        .to_owned()
-}
-
 async fn password_token(http: &reqwest::Client, issuer: &str, secret: &str, scope: &str) -> String {
     let answer: Value = http
         .post(format!("{issuer}/oauth/token"))
@@ -149,7 +141,7 @@ async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation()
         &["user", "add", "alice", "--role", "admin"],
         "alice-password\n",
     );
-    let app_secret = secret_of(&portcullis.run(
+    let app_secret = crate::cli::secret_of(&portcullis.run(
         &[
             "client",
             "add",
@@ -164,7 +156,7 @@ async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation()
         ],
         "",
     ));
-    let rs_secret = secret_of(&portcullis.run(
+    let rs_secret = crate::cli::secret_of(&portcullis.run(
         &[
             "client",
             "add",

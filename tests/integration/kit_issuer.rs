@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use portcullis::guard::{BearerVerifier, GuardError};
 use portcullis::kit::{EndpointError, FetchError, KitConfig, KitError, RemoteVerifier};
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -145,22 +145,7 @@ fn jwks() -> Reply {
 
 /// An access token for `issuer` signed with the shared test key, under `kid`.
 fn token(issuer: &str, kid: Option<&str>) -> String {
-    let keys = portcullis::KeyRing::load(shared_keys_dir()).unwrap();
-    let snapshot = keys.snapshot();
-    let active = snapshot.active();
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-    header.typ = Some("at+jwt".into());
-    header.kid = Some(kid.unwrap_or(active.kid()).to_owned());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims: Value = json!({
-        "iss": issuer, "sub": "user-1", "aud": ["portcullis-api"], "exp": now + 300,
-        "iat": now, "nbf": now, "jti": format!("jti-{now}"), "client_id": "app",
-        "scope": "data:read",
-    });
-    jsonwebtoken::encode(&header, &claims, active.encoding_key()).unwrap()
+    crate::jwt::shared_key_token(issuer, "at+jwt", kid)
 }
 
 fn kit(issuer: &str) -> KitConfig {

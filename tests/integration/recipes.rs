@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::common::{
     free_closed_port, portcullis_command, run_with_input, shared_keys_dir, unique_database,
@@ -63,25 +63,6 @@ fn outcome(language: &str, issuer: &str, token: &str, options: &[&str]) -> Value
         "{language}: {printed}"
     );
     printed
-}
-
-/// A token signed with Portcullis's own key but typed as a plain JWT, not an access token.
-fn plain_jwt(issuer: &str) -> String {
-    let keys = portcullis::KeyRing::load(shared_keys_dir()).unwrap();
-    let snapshot = keys.snapshot();
-    let active = snapshot.active();
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
-    header.typ = Some("JWT".into());
-    header.kid = Some(active.kid().to_owned());
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = json!({
-        "iss": issuer, "sub": "someone", "aud": ["portcullis-api"], "exp": now + 300,
-        "iat": now, "nbf": now, "jti": "plain", "client_id": "app", "scope": "data:read",
-    });
-    jsonwebtoken::encode(&header, &claims, active.encoding_key()).unwrap()
 }
 
 #[rocket::async_test]
@@ -145,7 +126,8 @@ async fn python_and_node_apis_verify_tokens_as_the_recipes_show() {
     let mut forged = token.clone();
     let last = forged.pop().unwrap();
     forged.push(if last == 'A' { 'B' } else { 'A' });
-    let plain = plain_jwt(&issuer);
+    // Signed with Portcullis's own key, but typed as a plain JWT, not an access token.
+    let plain = crate::jwt::shared_key_token(&issuer, "JWT", None);
 
     for language in ["python", "node"] {
         let good = outcome(language, &issuer, &token, &["--scope", "data:read"]);

@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::guard::GuardError;
 use crate::password::PasswordHasher;
 use crate::services::users;
-use crate::services::views::UserView;
+use crate::services::views::{UserDetail, UserView};
 use crate::store::{Store, UserDoc};
 
 pub fn routes() -> Vec<Route> {
@@ -98,9 +98,7 @@ async fn get_one(caller: Caller<'_>, id: &str, store: &State<Store>) -> AdminRes
     caller?;
     let user = user(store, id).await?;
     let locked_until = users::locked_until(store, &user).await?;
-    let mut answer = view(&user);
-    answer["locked_until"] = json!(locked_until.map(rfc3339));
-    Ok(Json(answer))
+    Ok(Json(json!(UserDetail::new(&user, locked_until))))
 }
 
 #[derive(Deserialize)]
