@@ -10,6 +10,7 @@ pub mod address;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod events;
 pub mod guard;
 pub mod http;
 pub mod keys;
@@ -20,10 +21,12 @@ pub mod metrics;
 pub mod oauth;
 pub mod password;
 pub mod revocation;
+pub mod scope;
 pub mod secrets;
 pub mod server;
 pub mod services;
 pub mod store;
+pub mod username;
 
 use std::time::Duration;
 
@@ -43,11 +46,11 @@ const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 /// instance in a process): two instances can run in one process.
 pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build> {
     let hasher = password::PasswordHasher::new(config.argon2);
-    let revocations = revocation::RevocationSet::default();
-    // Every revocation this instance records is in its set before the request answers.
-    let local = revocations.clone();
-    store.on_revocation(move |revocation| local.insert(revocation));
-    let verifier = oauth::verify::TokenVerifier::new(&config, keys.clone(), revocations.clone());
+    let revoked = revocation::RevocationSet::default();
+    // Every revocation this instance makes goes through here, so it is in the instance's set
+    // before the request that made it answers.
+    let revocations = revocation::Revocations::new(store.clone(), revoked.clone(), &config);
+    let verifier = oauth::verify::TokenVerifier::new(&config, keys.clone(), revoked.clone());
     let poll = Duration::from_millis(config.revocation_poll_ms);
     // rocket_dyn_templates reads its folder from Rocket's own configuration.
     let figment = rocket::figment::Figment::from(rocket_config(&config))
@@ -61,6 +64,7 @@ pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build
         .attach(rocket_dyn_templates::Template::fairing())
         .manage(metrics_access)
         .manage(config)
+        .manage(revoked)
         .manage(revocations)
         .manage(guard::Verifier(std::sync::Arc::new(verifier.clone())))
         .manage(verifier)

@@ -11,7 +11,7 @@ use std::time::Duration;
 use metrics::{counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use crate::store::AuditKind;
+use crate::events::AuditKind;
 
 /// Latency buckets in seconds, from a cached token check to a slow database write.
 const LATENCY_BUCKETS: &[f64] = &[

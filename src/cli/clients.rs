@@ -87,6 +87,7 @@ pub struct Settings {
 
 pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
     let store = super::connect(config).await?;
+    let revocations = super::revocations(&store, config);
     match command {
         ClientCommand::Add {
             name,
@@ -171,12 +172,6 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
                 default_scopes: settings.default_scopes,
                 can_introspect,
             };
-            if changes.is_empty() {
-                return Err(Error::invalid(
-                    "update",
-                    "name at least one setting to change",
-                ));
-            }
             let client =
                 clients::update_client(&store, &Actor::CommandLine, &client_id, changes).await?;
             print_client(&client);
@@ -188,7 +183,7 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
             println!("(the secret is shown only now; the previous one no longer works)");
         }
         ClientCommand::Remove { client_id } => {
-            clients::remove_client(&store, config, &Actor::CommandLine, &client_id).await?;
+            clients::remove_client(&store, &revocations, &Actor::CommandLine, &client_id).await?;
             println!("removed client {client_id}");
         }
     }

@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::error::Result;
-use crate::oauth::grant_type;
+use crate::oauth::GrantType;
 use crate::password::PasswordHasher;
 use crate::secrets::random_token;
 use crate::services::clients::{create_client, NewClient};
@@ -62,7 +62,10 @@ pub async fn seed_demo_data(store: &Store, config: &Config) -> Result<()> {
             name: "Demo client".into(),
             kind: ClientKind::Confidential,
             redirect_uris: vec![DEMO_REDIRECT_URI.into()],
-            grant_types: grant_type::ALL.iter().map(|g| (*g).to_owned()).collect(),
+            grant_types: GrantType::ALL
+                .iter()
+                .map(|g| g.as_str().to_owned())
+                .collect(),
             scopes: all_scopes,
             default_scopes: None,
             can_introspect: true,

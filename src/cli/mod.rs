@@ -132,6 +132,12 @@ fn init_logging(config: &Config, serving: bool) {
 
 /// Connects to the database for a command, with indexes in place so unique names are
 /// enforced. A database that does not answer is one line naming where it was looked for.
+/// Revocations made from the command line: recorded in the database, where every running
+/// instance reads them with its next poll (the set here serves no one).
+fn revocations(store: &Store, config: &Config) -> crate::revocation::Revocations {
+    crate::revocation::Revocations::new(store.clone(), Default::default(), config)
+}
+
 async fn connect(config: &Config) -> Result<Store> {
     let store = Store::from_config(config).await?;
     store.ensure_indexes().await.map_err(|error| match error {

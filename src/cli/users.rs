@@ -78,6 +78,7 @@ pub enum UserCommand {
 
 pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
     let store = super::connect(config).await?;
+    let revocations = super::revocations(&store, config);
     match command {
         UserCommand::Add { username, role } => {
             let password = read_password()?;
@@ -153,22 +154,31 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
             let user = users::find_user(&store, &username)
                 .await?
                 .ok_or_else(|| Error::NotFound(format!("user {username:?}")))?;
-            users::delete_user(&store, config, &Actor::CommandLine, &user).await?;
+            users::delete_user(&store, &revocations, &Actor::CommandLine, &user).await?;
             println!("deleted {}", user.username);
         }
         UserCommand::Disable { username } => {
             let user =
-                users::set_disabled(&store, config, &Actor::CommandLine, &username, true).await?;
+                users::set_disabled(&store, &revocations, &Actor::CommandLine, &username, true)
+                    .await?;
             println!("disabled {}", user.username);
         }
         UserCommand::Enable { username } => {
             let user =
-                users::set_disabled(&store, config, &Actor::CommandLine, &username, false).await?;
+                users::set_disabled(&store, &revocations, &Actor::CommandLine, &username, false)
+                    .await?;
             println!("enabled {}", user.username);
         }
         UserCommand::SetRole { username, role } => {
-            let user =
-                users::set_role(&store, config, &Actor::CommandLine, &username, &role).await?;
+            let user = users::set_role(
+                &store,
+                config,
+                &revocations,
+                &Actor::CommandLine,
+                &username,
+                &role,
+            )
+            .await?;
             println!("{} now has role {}", user.username, user.role);
         }
         UserCommand::Unlock { username } => {
@@ -184,7 +194,7 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
             let user = users::set_password(
                 &store,
                 &hasher,
-                config,
+                &revocations,
                 &Actor::CommandLine,
                 &username,
                 &password,

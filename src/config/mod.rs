@@ -12,7 +12,7 @@ use rocket::figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::oauth::scope::Scope;
+use crate::scope::Scope;
 
 mod sections;
 pub mod tls_files;
@@ -340,23 +340,6 @@ impl Config {
             }
         }
         Ok(())
-    }
-
-    /// The scopes a role may be granted, or `None` for a role the table does not know.
-    pub fn role_scopes(&self, role: &str) -> Option<Scope> {
-        self.roles
-            .get(role)
-            .map(|scopes| Scope::from_tokens(scopes.iter().cloned()))
-    }
-
-    /// The lockout rules as the store applies them.
-    pub fn lockout_policy(&self) -> crate::store::LockoutPolicy {
-        crate::store::LockoutPolicy {
-            threshold: i64::from(self.lockout.threshold),
-            window_secs: self.lockout.window_secs,
-            base_secs: self.lockout.base_secs,
-            max_secs: self.lockout.max_secs,
-        }
     }
 
     /// Whether the issuer is served over https (cookies get the `Secure` flag).

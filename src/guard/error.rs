@@ -3,7 +3,8 @@
 
 use rocket::http::{Header, Status};
 use rocket::response::{self, Responder};
-use rocket::serde::json::{json, Json};
+use rocket::serde::json::Json;
+use rocket::serde::Serialize;
 use rocket::{Request, Response};
 
 use crate::oauth::verify::Rejection;
@@ -84,18 +85,27 @@ impl GuardError {
     }
 }
 
+/// The JSON body repeating the challenge's code and description.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct Body {
+    error: &'static str,
+    error_description: String,
+}
+
 impl<'r> Responder<'r, 'static> for GuardError {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        let body = Json(json!({
-            "error": self.code().unwrap_or(match self {
+        let body = Json(Body {
+            error: self.code().unwrap_or(match self {
                 GuardError::Unavailable => "temporarily_unavailable",
                 GuardError::Misconfigured => "server_error",
                 _ => "unauthorized",
             }),
-            "error_description": self.description(),
-        }));
+            error_description: self.description(),
+        });
         let mut response = Response::build_from(body.respond_to(request)?);
         response.status(self.status());
+        response.header(Header::new("Cache-Control", "no-store"));
         if !matches!(self, GuardError::Misconfigured | GuardError::Unavailable) {
             response.header(Header::new("WWW-Authenticate", self.challenge()));
         }

@@ -27,7 +27,7 @@ pub use require::{
     RequiredScope,
 };
 
-pub use crate::oauth::tokens::AccessClaims;
+pub use crate::oauth::claims::AccessClaims;
 pub use crate::oauth::verify::TokenVerifier;
 
 /// Longest `Authorization` header accepted.

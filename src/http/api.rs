@@ -4,13 +4,17 @@
 
 use mongodb::bson::oid::ObjectId;
 use rocket::http::Status;
-use rocket::serde::json::{json, Json, Value};
-use rocket::{get, post, routes, Responder, Route, State};
+use rocket::serde::json::{Json, Value};
+use rocket::serde::Serialize;
+use rocket::{get, post, routes, Route, State};
 
+use super::admin::{next_after, page_size};
+use super::error::HttpError;
 use crate::guard::{
     AccessClaims, Admin, AdminScope, DataRead, DataWrite, GuardError, RequireRole, RequireScope,
 };
-use crate::store::Store;
+use crate::services::views::rfc3339;
+use crate::store::{Store, UserDoc};
 
 /// Largest note `POST /api/data` stores, serialised.
 pub const MAX_NOTE_BYTES: usize = 4 * 1024;
@@ -19,43 +23,9 @@ pub fn routes() -> Vec<Route> {
     routes![me, read_data, write_data, admin_users]
 }
 
-#[derive(Responder)]
-enum ApiError {
-    Guard(GuardError),
-    Other((Status, Json<Value>)),
-}
-
-impl From<GuardError> for ApiError {
-    fn from(error: GuardError) -> Self {
-        ApiError::Guard(error)
-    }
-}
-
-impl From<crate::error::Error> for ApiError {
-    fn from(error: crate::error::Error) -> Self {
-        crate::limited!(error, %error, "API request failed");
-        let status = match error {
-            crate::error::Error::Database(_) => Status::ServiceUnavailable,
-            _ => Status::InternalServerError,
-        };
-        ApiError::Other((
-            status,
-            Json(
-                json!({ "error": "temporarily_unavailable", "error_description": "try again later" }),
-            ),
-        ))
-    }
-}
-
-fn bad_request(description: &str) -> ApiError {
-    ApiError::Other((
-        Status::BadRequest,
-        Json(json!({ "error": "invalid_request", "error_description": description })),
-    ))
-}
-
 /// The body of `GET /api/me`, borrowed from the token's claims.
-#[derive(serde::Serialize)]
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
 struct Me<'a> {
     id: &'a str,
     username: &'a str,
@@ -65,7 +35,7 @@ struct Me<'a> {
 
 /// The caller, for any valid user token.
 #[get("/api/me")]
-fn me(auth: Result<&AccessClaims, GuardError>) -> Result<Json<Me<'_>>, ApiError> {
+fn me(auth: Result<&AccessClaims, GuardError>) -> Result<Json<Me<'_>>, HttpError> {
     let claims = auth?;
     let Some(username) = claims.username.as_deref() else {
         return Err(GuardError::UserRequired.into());
@@ -78,22 +48,37 @@ fn me(auth: Result<&AccessClaims, GuardError>) -> Result<Json<Me<'_>>, ApiError>
     }))
 }
 
+/// The caller's note, `null` when there is none.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct Note {
+    note: Value,
+    updated_at: Option<String>,
+}
+
 /// The caller's note; needs `data:read`.
 #[get("/api/data")]
 async fn read_data(
     auth: Result<RequireScope<DataRead>, GuardError>,
     store: &State<Store>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Note>, HttpError> {
     let RequireScope(claims, _) = auth?;
-    let note = store.find_note(&claims.sub).await?;
-    let value = note
+    let stored = store.find_note(&claims.sub).await?;
+    let note = stored
         .as_ref()
         .and_then(|n| serde_json::from_str::<Value>(&n.json).ok())
         .unwrap_or(Value::Null);
-    Ok(Json(json!({
-        "note": value,
-        "updated_at": note.map(|n| n.updated_at.try_to_rfc3339_string().unwrap_or_default()),
-    })))
+    Ok(Json(Note {
+        note,
+        updated_at: stored.map(|n| rfc3339(n.updated_at)),
+    }))
+}
+
+/// The note just stored.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct Saved {
+    note: Value,
 }
 
 /// Replaces the caller's note (any JSON value up to 4 KiB); needs `data:write`.
@@ -102,17 +87,48 @@ async fn write_data(
     auth: Result<RequireScope<DataWrite>, GuardError>,
     note: Result<Json<Value>, rocket::serde::json::Error<'_>>,
     store: &State<Store>,
-) -> Result<(Status, Json<Value>), ApiError> {
+) -> Result<(Status, Json<Saved>), HttpError> {
     let RequireScope(claims, _) = auth?;
     let Ok(Json(note)) = note else {
-        return Err(bad_request("the body must be JSON"));
+        return Err(HttpError::invalid_request("the body must be JSON"));
     };
     let text = note.to_string();
     if text.len() > MAX_NOTE_BYTES {
-        return Err(bad_request("the note is larger than 4 KiB"));
+        return Err(HttpError::invalid_request("the note is larger than 4 KiB"));
     }
     store.save_note(&claims.sub, &text).await?;
-    Ok((Status::Created, Json(json!({ "note": note }))))
+    Ok((Status::Created, Json(Saved { note })))
+}
+
+/// One user in the example API's listing.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct UserSummary {
+    id: String,
+    username: String,
+    role: String,
+    disabled: bool,
+    created_at: String,
+}
+
+impl From<UserDoc> for UserSummary {
+    fn from(user: UserDoc) -> Self {
+        UserSummary {
+            id: user.id.to_hex(),
+            username: user.username,
+            role: user.role,
+            disabled: user.disabled,
+            created_at: rfc3339(user.created_at),
+        }
+    }
+}
+
+/// A page of users and where the next one starts.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct UserPage {
+    users: Vec<UserSummary>,
+    next: Option<String>,
 }
 
 /// A page of users; needs role `admin` and scope `admin`.
@@ -123,35 +139,21 @@ async fn admin_users(
     limit: Option<&str>,
     after: Option<&str>,
     store: &State<Store>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserPage>, HttpError> {
     role?;
     scope?;
-    let limit = match limit.map(str::parse::<i64>) {
-        None => 20,
-        Some(Ok(limit)) if (1..=100).contains(&limit) => limit,
-        Some(_) => return Err(bad_request("limit must be a number between 1 and 100")),
-    };
+    let limit = page_size(limit)?;
     let after = match after {
-        Some(id) => {
-            Some(ObjectId::parse_str(id).map_err(|_| bad_request("after must be a user id"))?)
-        }
+        Some(id) => Some(
+            ObjectId::parse_str(id)
+                .map_err(|_| HttpError::invalid_request("after must be a user id"))?,
+        ),
         None => None,
     };
     let users = store.list_users(after, limit).await?;
-    let next = (users.len() == usize::try_from(limit).unwrap_or(usize::MAX))
-        .then(|| users.last().map(|u| u.id.to_hex()))
-        .flatten();
-    let users: Vec<Value> = users
-        .into_iter()
-        .map(|u| {
-            json!({
-                "id": u.id.to_hex(),
-                "username": u.username,
-                "role": u.role,
-                "disabled": u.disabled,
-                "created_at": u.created_at.try_to_rfc3339_string().unwrap_or_default(),
-            })
-        })
-        .collect();
-    Ok(Json(json!({ "users": users, "next": next })))
+    let next = next_after(&users, limit, |user| user.id.to_hex());
+    Ok(Json(UserPage {
+        users: users.into_iter().map(UserSummary::from).collect(),
+        next,
+    }))
 }

@@ -2,15 +2,17 @@
 //! handler failure) answers JSON in the RFC 6749 §5.2 shape and says nothing about internals.
 
 use rocket::http::Status;
-use rocket::serde::json::{json, Json, Value};
+use rocket::serde::json::Json;
 use rocket::{catch, catchers, Catcher, Request};
+
+use super::error::ErrorBody;
 
 pub fn catchers() -> Vec<Catcher> {
     catchers![default]
 }
 
 #[catch(default)]
-fn default(status: Status, _request: &Request<'_>) -> (Status, Json<Value>) {
+fn default(status: Status, _request: &Request<'_>) -> (Status, Json<ErrorBody<'static>>) {
     let (error, description) = match status.code {
         400 | 422 => ("invalid_request", "the request is malformed"),
         401 => ("unauthorized", "authentication is required"),
@@ -26,8 +28,9 @@ fn default(status: Status, _request: &Request<'_>) -> (Status, Json<Value>) {
         400..=499 => ("invalid_request", "the request was refused"),
         _ => ("server_error", "the server could not complete the request"),
     };
-    (
-        status,
-        Json(json!({ "error": error, "error_description": description })),
-    )
+    let body = ErrorBody {
+        error,
+        error_description: description.into(),
+    };
+    (status, Json(body))
 }

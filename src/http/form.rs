@@ -9,6 +9,7 @@ use rocket::data::{self, Data, FromData, ToByteUnit};
 use rocket::http::Status;
 use rocket::Request;
 
+use super::error::HttpError;
 use crate::oauth::error::OAuthError;
 
 /// A parsed form body: each parameter once. Its `Debug` names the parameters only: a form
@@ -35,14 +36,14 @@ impl OAuthForm {
 
 #[rocket::async_trait]
 impl<'r> FromData<'r> for OAuthForm {
-    type Error = OAuthError;
+    type Error = HttpError;
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
         let is_form = request.content_type().is_some_and(|ct| ct.is_form());
         if !is_form {
             return data::Outcome::Error((
                 Status::BadRequest,
-                OAuthError::invalid_request(
+                HttpError::invalid_request(
                     "content type must be application/x-www-form-urlencoded",
                 ),
             ));
@@ -53,19 +54,19 @@ impl<'r> FromData<'r> for OAuthForm {
             Ok(_) => {
                 return data::Outcome::Error((
                     Status::PayloadTooLarge,
-                    OAuthError::invalid_request("request body is too large").with_status(413),
+                    HttpError::status(Status::PayloadTooLarge, "request body is too large"),
                 ))
             }
             Err(_) => {
                 return data::Outcome::Error((
                     Status::BadRequest,
-                    OAuthError::invalid_request("request body could not be read"),
+                    HttpError::invalid_request("request body could not be read"),
                 ))
             }
         };
         match parse(&body) {
             Ok(params) => data::Outcome::Success(OAuthForm(params)),
-            Err(error) => data::Outcome::Error((Status::BadRequest, error)),
+            Err(error) => data::Outcome::Error((Status::BadRequest, error.into())),
         }
     }
 }

@@ -19,6 +19,7 @@ use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::verify::TokenVerifier;
 use crate::password::PasswordHasher;
+use crate::revocation::Revocations;
 use crate::secrets::SecretString;
 use crate::store::{ClientDoc, Store};
 
@@ -34,16 +35,23 @@ impl<'r> FromRequest<'r> for OAuthContext<'r> {
             rocket.state::<KeyRing>(),
             rocket.state::<PasswordHasher>(),
             rocket.state::<TokenVerifier>(),
+            rocket.state::<Revocations>(),
         ) {
-            (Some(config), Some(store), Some(keys), Some(hasher), Some(verifier)) => {
-                Outcome::Success(OAuthContext {
-                    config,
-                    store,
-                    keys,
-                    hasher,
-                    verifier,
-                })
-            }
+            (
+                Some(config),
+                Some(store),
+                Some(keys),
+                Some(hasher),
+                Some(verifier),
+                Some(revocations),
+            ) => Outcome::Success(OAuthContext {
+                config,
+                store,
+                keys,
+                hasher,
+                verifier,
+                revocations,
+            }),
             _ => Outcome::Error((Status::InternalServerError, ())),
         }
     }

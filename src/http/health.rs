@@ -1,7 +1,8 @@
 //! Liveness and readiness probes for load balancers and orchestrators.
 
 use rocket::http::Status;
-use rocket::serde::json::{json, Json, Value};
+use rocket::serde::json::Json;
+use rocket::serde::Serialize;
 use rocket::{get, routes, Route, State};
 
 use std::time::Duration;
@@ -17,10 +18,26 @@ pub fn routes() -> Vec<Route> {
     routes![healthz, readyz]
 }
 
+/// A probe's answer.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct Health {
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    /// Only readiness says it; `null` before the first revocation sync.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revocations_age_ms: Option<Option<u64>>,
+}
+
 /// The process is up and answering.
 #[get("/healthz")]
-fn healthz() -> Json<Value> {
-    Json(json!({ "status": "ok" }))
+fn healthz() -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        reason: None,
+        revocations_age_ms: None,
+    })
 }
 
 /// The database answers and every index is in place; while not, 503 with a reason. Index
@@ -35,7 +52,7 @@ async fn readyz(
     store: &State<Store>,
     revocations: &State<RevocationSet>,
     config: &State<Config>,
-) -> (Status, Json<Value>) {
+) -> (Status, Json<Health>) {
     let check = async {
         if !store.indexes_ready() {
             store.ensure_indexes().await?;
@@ -55,16 +72,14 @@ async fn readyz(
         (Ok(()), Some(age)) if age <= limit => None,
         (Ok(()), _) => Some("revocation list is stale"),
     };
-    match reason {
-        None => (
-            Status::Ok,
-            Json(json!({ "status": "ready", "revocations_age_ms": age_ms })),
-        ),
-        Some(reason) => (
-            Status::ServiceUnavailable,
-            Json(
-                json!({ "status": "unavailable", "reason": reason, "revocations_age_ms": age_ms }),
-            ),
-        ),
-    }
+    let (status, word) = match reason {
+        None => (Status::Ok, "ready"),
+        Some(_) => (Status::ServiceUnavailable, "unavailable"),
+    };
+    let health = Health {
+        status: word,
+        reason,
+        revocations_age_ms: Some(age_ms),
+    };
+    (status, Json(health))
 }

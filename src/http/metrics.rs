@@ -5,10 +5,11 @@
 use rocket::http::{ContentType, Status};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest};
-use rocket::serde::json::{json, Json, Value};
 use rocket::{get, routes, Request, Route, State};
 
+use super::error::HttpError;
 use crate::config::Config;
+use crate::oauth::error::OAuthError;
 use crate::revocation::RevocationSet;
 use crate::secrets::constant_time_eq;
 
@@ -70,15 +71,12 @@ impl<'r> FromRequest<'r> for MetricsReader {
 fn metrics(
     reader: Result<MetricsReader, ()>,
     revocations: &State<RevocationSet>,
-) -> Result<(ContentType, String), (Status, Json<Value>)> {
+) -> Result<(ContentType, String), HttpError> {
     if reader.is_err() {
-        return Err((
-            Status::Forbidden,
-            Json(json!({
-                "error": "access_denied",
-                "error_description": "metrics are readable from allowed addresses or with the metrics token",
-            })),
-        ));
+        return Err(OAuthError::access_denied(
+            "metrics are readable from allowed addresses or with the metrics token",
+        )
+        .into());
     }
     crate::metrics::revocation_sync_age(revocations.staleness());
     let text =

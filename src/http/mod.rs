@@ -4,6 +4,7 @@ mod admin;
 mod api;
 mod authorize;
 mod catchers;
+pub mod error;
 mod form;
 mod guards;
 mod health;

@@ -1,14 +1,11 @@
-//! Response shapes shared by the OAuth endpoints: RFC 6749 §5.1 says token responses are not
-//! cached, and §5.2 errors are JSON with an `error` code.
+//! What every answer of a kind carries: no caching (RFC 6749 §5.1 says token responses are
+//! not cached, and nothing that carries a token, a secret or one user's data should be), and
+//! the security headers of every page. Errors are `http::error`'s.
 
 use rocket::fairing::{Fairing, Info, Kind};
-use rocket::http::{Header, Status};
+use rocket::http::Header;
 use rocket::response::{self, Responder};
-use rocket::serde::json::{json, Json};
 use rocket::{Request, Response};
-
-use crate::guard::REALM;
-use crate::oauth::error::{ErrorCode, OAuthError};
 
 /// Marks every answer `Cache-Control: no-store` unless its route chose a caching policy (the
 /// key set, the metadata and the stylesheet do). The rest carries tokens, a client secret
@@ -44,38 +41,24 @@ impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for NoStore<R> {
     }
 }
 
-impl<'r> Responder<'r, 'static> for OAuthError {
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        let body = Json(json!({
-            "error": self.code.as_str(),
-            "error_description": self.description,
-        }));
-        let mut response = Response::build_from(NoStore(body).respond_to(request)?);
-        response.status(Status::new(self.status()));
-        // RFC 6749 §5.2 with RFC 7235 §3.1: a 401 names the scheme to authenticate with.
-        if self.code == ErrorCode::InvalidClient {
-            response.header(Header::new(
-                "WWW-Authenticate",
-                format!("Basic realm=\"{REALM}\""),
-            ));
-        }
-        if self.code == ErrorCode::TemporarilyUnavailable {
-            let wait = self.retry_after_secs.unwrap_or(5);
-            response.header(Header::new("Retry-After", wait.to_string()));
-        }
-        response.ok()
-    }
-}
+/// The headers every page carries.
+const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Adds `Retry-After` (RFC 9110 §10.2.3) when a wait is known.
-pub struct RetryAfter<R>(pub R, pub Option<u64>);
+/// A page response with the security headers.
+pub struct Page<R>(pub R);
 
-impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for RetryAfter<R> {
+impl<'r, R: Responder<'r, 'static>> Responder<'r, 'static> for Page<R> {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        let mut response = self.0.respond_to(request)?;
-        if let Some(wait) = self.1 {
-            response.set_raw_header("Retry-After", wait.to_string());
-        }
-        Ok(response)
+        Response::build_from(self.0.respond_to(request)?)
+            .header(Header::new(
+                "Content-Security-Policy",
+                CONTENT_SECURITY_POLICY,
+            ))
+            .header(Header::new("X-Content-Type-Options", "nosniff"))
+            .header(Header::new("Referrer-Policy", "no-referrer"))
+            .header(Header::new("X-Frame-Options", "DENY"))
+            .header(Header::new("Cache-Control", "no-store"))
+            .ok()
     }
 }

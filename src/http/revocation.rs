@@ -7,12 +7,13 @@ use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::{post, routes, Route};
 
+use super::error::HttpError;
 use super::form::OAuthForm;
 use super::guards::{authenticate_client, BasicCredentials};
 use super::responses::NoStore;
 use crate::guard::{AccessClaims, GuardError};
 use crate::oauth::context::{OAuthContext, RequestMeta};
-use crate::oauth::error::{ErrorCode, OAuthError};
+use crate::oauth::error::OAuthError;
 use crate::oauth::introspect::{introspect as run_introspection, Introspection};
 use crate::oauth::rate_limit::{over_limit, Bucket};
 use crate::oauth::revoke;
@@ -30,15 +31,15 @@ async fn authenticated_token(
     ctx: &OAuthContext<'_>,
     meta: &RequestMeta,
     basic: Result<BasicCredentials, OAuthError>,
-    form: Result<OAuthForm, OAuthError>,
-) -> Result<(Arc<ClientDoc>, String, Option<String>), OAuthError> {
+    form: Result<OAuthForm, HttpError>,
+) -> Result<(Arc<ClientDoc>, String, Option<String>), HttpError> {
     let mut form = form?;
     let client = authenticate_client(ctx, meta, basic?, &mut form).await?;
     let token = form
         .take("token")
-        .ok_or_else(|| OAuthError::invalid_request("missing token"))?;
+        .ok_or_else(|| HttpError::invalid_request("missing token"))?;
     if token.len() > MAX_TOKEN_LEN {
-        return Err(OAuthError::invalid_request("token is too long"));
+        return Err(HttpError::invalid_request("token is too long"));
     }
     Ok((client, token, form.take("token_type_hint")))
 }
@@ -49,10 +50,10 @@ async fn revoke_token(
     ctx: OAuthContext<'_>,
     meta: RequestMeta,
     basic: Result<BasicCredentials, OAuthError>,
-    form: Result<OAuthForm, OAuthError>,
-) -> Result<NoStore<Status>, OAuthError> {
+    form: Result<OAuthForm, HttpError>,
+) -> Result<NoStore<Status>, HttpError> {
     if let Some(wait) = over_limit(ctx.store, ctx.config, Bucket::Revoke, &meta).await? {
-        return Err(OAuthError::too_many_requests(wait));
+        return Err(OAuthError::too_many_requests(wait).into());
     }
     let (client, token, hint) = authenticated_token(&ctx, &meta, basic, form).await?;
     revoke::revoke(&ctx, &client, &token, hint.as_deref()).await?;
@@ -65,17 +66,16 @@ async fn introspect(
     ctx: OAuthContext<'_>,
     meta: RequestMeta,
     basic: Result<BasicCredentials, OAuthError>,
-    form: Result<OAuthForm, OAuthError>,
-) -> Result<NoStore<Json<Introspection>>, OAuthError> {
+    form: Result<OAuthForm, HttpError>,
+) -> Result<NoStore<Json<Introspection>>, HttpError> {
     let (client, token, hint) = authenticated_token(&ctx, &meta, basic, form).await?;
     // A public client authenticated with nothing but its id (§2.1 requires authentication),
     // so a record that predates the registration rule still gets no answer.
     if !client.can_introspect || client.kind == ClientKind::Public {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
-            "the client may not introspect tokens",
-        )
-        .with_status(403));
+        return Err(HttpError::WithStatus(
+            Status::Forbidden,
+            OAuthError::unauthorized_client("the client may not introspect tokens"),
+        ));
     }
     let answer = run_introspection(&ctx, &token, hint.as_deref()).await?;
     Ok(NoStore(Json(answer)))
@@ -86,16 +86,7 @@ async fn introspect(
 async fn logout(
     ctx: OAuthContext<'_>,
     claims: Result<AccessClaims, GuardError>,
-) -> Result<NoStore<Status>, LogoutError> {
-    let claims = claims.map_err(LogoutError::Guard)?;
-    revoke::logout(&ctx, &claims)
-        .await
-        .map_err(LogoutError::Server)?;
+) -> Result<NoStore<Status>, HttpError> {
+    revoke::logout(&ctx, &claims?).await?;
     Ok(NoStore(Status::NoContent))
-}
-
-#[derive(rocket::Responder)]
-enum LogoutError {
-    Guard(GuardError),
-    Server(OAuthError),
 }

@@ -1,11 +1,12 @@
 //! `POST /oauth/token` (RFC 6749 §3.2): client authentication, then the grant, answered with
 //! the §5.1 token response or a §5.2 error, never cached.
 
-use rocket::http::Header;
-use rocket::serde::json::{json, Json, Value};
+use rocket::http::{Header, Status};
+use rocket::serde::json::Json;
 use rocket::serde::Serialize;
 use rocket::{get, post, routes, Responder, Route};
 
+use super::error::HttpError;
 use super::form::OAuthForm;
 use super::guards::{authenticate_client, BasicCredentials};
 use super::responses::NoStore;
@@ -47,10 +48,10 @@ async fn token(
     ctx: OAuthContext<'_>,
     meta: RequestMeta,
     basic: Result<BasicCredentials, OAuthError>,
-    form: Result<OAuthForm, OAuthError>,
-) -> Result<NoStore<Json<TokenResponse>>, OAuthError> {
+    form: Result<OAuthForm, HttpError>,
+) -> Result<NoStore<Json<TokenResponse>>, HttpError> {
     if let Some(wait) = over_limit(ctx.store, ctx.config, Bucket::Token, &meta).await? {
-        return Err(OAuthError::too_many_requests(wait));
+        return Err(OAuthError::too_many_requests(wait).into());
     }
     let mut form = form?;
     let client = authenticate_client(&ctx, &meta, basic?, &mut form).await?;
@@ -59,9 +60,8 @@ async fn token(
 }
 
 #[derive(Responder)]
-#[response(status = 405)]
 struct MethodNotAllowed {
-    body: NoStore<Json<Value>>,
+    error: HttpError,
     allow: Header<'static>,
 }
 
@@ -69,10 +69,10 @@ struct MethodNotAllowed {
 #[get("/oauth/token")]
 fn token_wrong_method() -> MethodNotAllowed {
     MethodNotAllowed {
-        body: NoStore(Json(json!({
-            "error": "invalid_request",
-            "error_description": "the token endpoint accepts POST only",
-        }))),
+        error: HttpError::status(
+            Status::MethodNotAllowed,
+            "the token endpoint accepts POST only",
+        ),
         allow: Header::new("Allow", "POST"),
     }
 }

@@ -2,31 +2,39 @@
 //! authorization server metadata (RFC 8414), also served at the OpenID discovery path.
 
 use rocket::http::Header;
-use rocket::serde::json::{json, Json, Value};
+use rocket::serde::json::Json;
+use rocket::serde::{Serialize, Serializer};
 use rocket::{get, routes, Responder, Route, State};
 
 use crate::config::Config;
 use crate::keys::KeyRing;
-use crate::oauth::grant_type;
+use crate::oauth::GrantType;
 
 pub fn routes() -> Vec<Route> {
     routes![jwks, server_metadata, openid_configuration, openapi]
 }
 
 #[derive(Responder)]
-struct Cached {
-    body: Json<Value>,
+struct Cached<T: Serialize> {
+    body: Json<T>,
     cache_control: Header<'static>,
+}
+
+/// RFC 7517 §5: the key set.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct KeySet {
+    keys: Vec<crate::keys::Jwk>,
 }
 
 /// RFC 7517 §5: `{"keys": [...]}`, every key still loaded, so tokens signed before a rotation
 /// keep verifying.
 #[get("/.well-known/jwks.json")]
-fn jwks(keys: &State<KeyRing>, config: &State<Config>) -> Cached {
+fn jwks(keys: &State<KeyRing>, config: &State<Config>) -> Cached<KeySet> {
     let set = keys.snapshot();
-    let keys: Vec<_> = set.keys().iter().map(|key| key.jwk().clone()).collect();
+    let keys = set.keys().iter().map(|key| key.jwk().clone()).collect();
     Cached {
-        body: Json(json!({ "keys": keys })),
+        body: Json(KeySet { keys }),
         cache_control: Header::new(
             "Cache-Control",
             format!("public, max-age={}", config.jwks_max_age_secs),
@@ -34,46 +42,62 @@ fn jwks(keys: &State<KeyRing>, config: &State<Config>) -> Cached {
     }
 }
 
+/// Client authentication methods at the token and revocation endpoints (RFC 8414 §2).
+const CLIENT_AUTH_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "none"];
+
 /// RFC 8414 §2 metadata.
-pub fn metadata(config: &Config) -> Value {
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+pub struct ServerMetadata {
+    issuer: String,
+    authorization_endpoint: String,
+    token_endpoint: String,
+    revocation_endpoint: String,
+    introspection_endpoint: String,
+    jwks_uri: String,
+    #[serde(serialize_with = "grant_names")]
+    grant_types_supported: [GrantType; 4],
+    token_endpoint_auth_methods_supported: [&'static str; 3],
+    revocation_endpoint_auth_methods_supported: [&'static str; 3],
+    introspection_endpoint_auth_methods_supported: [&'static str; 2],
+    scopes_supported: Vec<String>,
+    response_types_supported: [&'static str; 1],
+    response_modes_supported: [&'static str; 1],
+    code_challenge_methods_supported: [&'static str; 1],
+}
+
+fn grant_names<S: Serializer>(grants: &[GrantType; 4], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(grants.iter().map(|grant| grant.as_str()))
+}
+
+/// RFC 8414 §2 metadata for this configuration.
+pub fn metadata(config: &Config) -> ServerMetadata {
     let issuer = &config.issuer;
     let scopes: std::collections::BTreeSet<&String> = config.roles.values().flatten().collect();
-    json!({
-        "issuer": issuer,
-        "authorization_endpoint": format!("{issuer}/oauth/authorize"),
-        "token_endpoint": format!("{issuer}/oauth/token"),
-        "revocation_endpoint": format!("{issuer}/oauth/revoke"),
-        "introspection_endpoint": format!("{issuer}/oauth/introspect"),
-        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
-        "grant_types_supported": [
-            grant_type::AUTHORIZATION_CODE,
-            grant_type::PASSWORD,
-            grant_type::REFRESH_TOKEN,
-            grant_type::CLIENT_CREDENTIALS,
-        ],
-        "token_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
-        "revocation_endpoint_auth_methods_supported": [
-            "client_secret_basic",
-            "client_secret_post",
-            "none",
-        ],
-        "introspection_endpoint_auth_methods_supported": [
+    ServerMetadata {
+        issuer: issuer.clone(),
+        authorization_endpoint: format!("{issuer}/oauth/authorize"),
+        token_endpoint: format!("{issuer}/oauth/token"),
+        revocation_endpoint: format!("{issuer}/oauth/revoke"),
+        introspection_endpoint: format!("{issuer}/oauth/introspect"),
+        jwks_uri: format!("{issuer}/.well-known/jwks.json"),
+        grant_types_supported: GrantType::ALL,
+        token_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+        revocation_endpoint_auth_methods_supported: CLIENT_AUTH_METHODS,
+        // RFC 7662 §2.1: introspection needs an authenticated client.
+        introspection_endpoint_auth_methods_supported: [
             "client_secret_basic",
             "client_secret_post",
         ],
-        "scopes_supported": scopes,
-        "response_types_supported": ["code"],
-        "response_modes_supported": ["query"],
-        "code_challenge_methods_supported": ["S256"],
-    })
+        scopes_supported: scopes.into_iter().cloned().collect(),
+        response_types_supported: ["code"],
+        response_modes_supported: ["query"],
+        code_challenge_methods_supported: ["S256"],
+    }
 }
 
 #[get("/.well-known/oauth-authorization-server")]
-fn server_metadata(config: &State<Config>) -> Cached {
+fn server_metadata(config: &State<Config>) -> Cached<ServerMetadata> {
     Cached {
         body: Json(metadata(config)),
         cache_control: Header::new("Cache-Control", "public, max-age=3600"),
@@ -81,7 +105,7 @@ fn server_metadata(config: &State<Config>) -> Cached {
 }
 
 #[get("/.well-known/openid-configuration")]
-fn openid_configuration(config: &State<Config>) -> Cached {
+fn openid_configuration(config: &State<Config>) -> Cached<ServerMetadata> {
     server_metadata(config)
 }
 

@@ -21,6 +21,20 @@ pub struct PresentedClient {
     pub body_secret: Option<SecretString>,
 }
 
+/// Whether what was presented authenticates the client: a confidential client's secret,
+/// compared as a SHA-256 digest in constant time, or nothing at all for a public client,
+/// which has no secret to present and must not pretend to.
+pub fn credentials_match(client: &ClientDoc, secret: Option<&SecretString>) -> bool {
+    match (client.kind, secret) {
+        (ClientKind::Confidential, Some(secret)) => client
+            .secret_hash
+            .as_deref()
+            .is_some_and(|stored| constant_time_eq(stored, &secret.hash())),
+        (ClientKind::Public, None) => true,
+        _ => false,
+    }
+}
+
 /// Resolves and authenticates the client, or answers `invalid_client` without saying which
 /// part was wrong.
 pub async fn authenticate(
@@ -60,17 +74,8 @@ pub async fn authenticate(
     };
 
     let client = ctx.store.find_client_cached(&client_id).await?;
-    let authenticated = match (&client, &secret) {
-        (Some(client), Some(secret)) if client.kind == ClientKind::Confidential => client
-            .secret_hash
-            .as_deref()
-            .is_some_and(|stored| constant_time_eq(stored, &secret.hash())),
-        // A public client has no secret to present, and must not pretend to.
-        (Some(client), None) => client.kind == ClientKind::Public,
-        _ => false,
-    };
     match client {
-        Some(client) if authenticated => Ok(client),
+        Some(client) if credentials_match(&client, secret.as_ref()) => Ok(client),
         _ => {
             // Failures are counted per address: past the limit the address is told to wait,
             // and its failures are no longer recorded one by one (one `throttled` record marks

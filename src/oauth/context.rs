@@ -1,11 +1,12 @@
-//! What every grant needs: the configuration, the store, the key ring and the password hasher,
-//! borrowed from the server's managed state; and what is known about the request itself.
+//! What every grant needs: the configuration, the store, the key ring, the password hasher,
+//! the verifier and the revocations, borrowed from the server's managed state; and what is
+//! known about the request itself.
 
 use super::verify::TokenVerifier;
 use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::password::PasswordHasher;
-use crate::revocation::RevocationSet;
+use crate::revocation::Revocations;
 use crate::store::Store;
 
 #[derive(Clone, Copy)]
@@ -15,13 +16,8 @@ pub struct OAuthContext<'a> {
     pub keys: &'a KeyRing,
     pub hasher: &'a PasswordHasher,
     pub verifier: &'a TokenVerifier,
-}
-
-impl OAuthContext<'_> {
-    /// The instance's revocation set, updated at once by revocations made here.
-    pub fn revocations(&self) -> &RevocationSet {
-        self.verifier.revocations()
-    }
+    /// The one way to revoke (database and this instance's set).
+    pub revocations: &'a Revocations,
 }
 
 /// Facts about the HTTP request that the audit trail records.

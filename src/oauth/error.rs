@@ -1,10 +1,11 @@
-//! OAuth protocol errors (RFC 6749 §5.2): the error code a client acts on, a short ASCII
-//! description that never echoes input or secrets, and the HTTP status to answer with.
+//! OAuth protocol errors (RFC 6749 §5.2, §4.1.2.1): the error code a client acts on and a
+//! short ASCII description that never echoes input or secrets. Nothing here knows HTTP:
+//! `http::error` decides the status and headers each code is answered with.
 
 use std::borrow::Cow;
 use std::fmt;
 
-/// RFC 6749 §5.2 error codes, plus the ones the server needs for its own failures.
+/// RFC 6749 §5.2 and §4.1.2.1 error codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     InvalidRequest,
@@ -13,9 +14,12 @@ pub enum ErrorCode {
     UnauthorizedClient,
     UnsupportedGrantType,
     InvalidScope,
+    /// RFC 6749 §4.1.2.1: the resource owner or the server refused the request.
+    AccessDenied,
     /// RFC 6749 §4.1.2.1: the server met an unexpected condition.
     ServerError,
-    /// RFC 6749 §4.1.2.1: the server cannot handle the request now (database down).
+    /// RFC 6749 §4.1.2.1: the server cannot handle the request now (database down, or too
+    /// many requests from this client).
     TemporarilyUnavailable,
 }
 
@@ -28,19 +32,9 @@ impl ErrorCode {
             ErrorCode::UnauthorizedClient => "unauthorized_client",
             ErrorCode::UnsupportedGrantType => "unsupported_grant_type",
             ErrorCode::InvalidScope => "invalid_scope",
+            ErrorCode::AccessDenied => "access_denied",
             ErrorCode::ServerError => "server_error",
             ErrorCode::TemporarilyUnavailable => "temporarily_unavailable",
-        }
-    }
-
-    /// RFC 6749 §5.2: 400 for everything but client authentication failures (401); the two
-    /// server-side conditions use their natural HTTP statuses.
-    pub fn status(self) -> u16 {
-        match self {
-            ErrorCode::InvalidClient => 401,
-            ErrorCode::ServerError => 500,
-            ErrorCode::TemporarilyUnavailable => 503,
-            _ => 400,
         }
     }
 }
@@ -50,10 +44,9 @@ impl ErrorCode {
 pub struct OAuthError {
     pub code: ErrorCode,
     pub description: Cow<'static, str>,
-    /// A status other than the code's usual one (413 for an oversized body).
-    pub status_override: Option<u16>,
-    /// Seconds to wait before retrying, for `Retry-After`.
-    pub retry_after_secs: Option<u64>,
+    /// Set when the request was refused for the rate of requests behind it: the seconds
+    /// until one may succeed.
+    pub throttled_for_secs: Option<u64>,
 }
 
 impl OAuthError {
@@ -61,28 +54,16 @@ impl OAuthError {
         OAuthError {
             code,
             description: description.into(),
-            status_override: None,
-            retry_after_secs: None,
+            throttled_for_secs: None,
         }
     }
 
-    /// 429: the client sent too many requests (RFC 6585 §4).
-    pub fn too_many_requests(retry_after_secs: u64) -> Self {
-        let mut error =
-            Self::new(ErrorCode::TemporarilyUnavailable, "too many requests").with_status(429);
-        error.retry_after_secs = Some(retry_after_secs);
-        error
-    }
-
-    /// Answers with `status` instead of the code's usual status.
-    pub fn with_status(mut self, status: u16) -> Self {
-        self.status_override = Some(status);
-        self
-    }
-
-    /// The HTTP status to answer with.
-    pub fn status(&self) -> u16 {
-        self.status_override.unwrap_or_else(|| self.code.status())
+    /// Too many requests from this address or for this account; retry after `wait` seconds.
+    pub fn too_many_requests(wait: u64) -> Self {
+        OAuthError {
+            throttled_for_secs: Some(wait),
+            ..Self::new(ErrorCode::TemporarilyUnavailable, "too many requests")
+        }
     }
 
     pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
@@ -104,6 +85,10 @@ impl OAuthError {
     pub fn unauthorized_client(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::UnauthorizedClient, description)
     }
+
+    pub fn access_denied(description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(ErrorCode::AccessDenied, description)
+    }
 }
 
 impl fmt::Display for OAuthError {
@@ -112,8 +97,8 @@ impl fmt::Display for OAuthError {
     }
 }
 
-/// Application failures become `server_error` or `temporarily_unavailable`; the cause is
-/// logged here and never sent to the client.
+/// Application failures become `temporarily_unavailable` (the database) or `server_error`;
+/// the cause is logged here and never sent to the client.
 impl From<crate::error::Error> for OAuthError {
     fn from(error: crate::error::Error) -> Self {
         match error {

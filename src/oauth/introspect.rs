@@ -6,9 +6,9 @@ use std::sync::Arc;
 use mongodb::bson::oid::ObjectId;
 use serde::{Serialize, Serializer};
 
+use super::claims::AccessClaims;
 use super::context::OAuthContext;
 use super::error::OAuthError;
-use super::tokens::AccessClaims;
 use crate::secrets::sha256_b64;
 use crate::store::RefreshLookup;
 

@@ -13,8 +13,8 @@ use super::rate_limit::{over_limit, Bucket};
 use crate::config::Config;
 use crate::error::Result;
 use crate::password::{PasswordHasher, MAX_PASSWORD_BYTES};
-use crate::services::users::{find_user, parse_username, Username};
 use crate::store::{AuditEvent, AuditKind, LockoutPolicy, LoginAttempt, Store, UserDoc};
+use crate::username::{parse_username, Username};
 
 /// Where a sign-in attempt came from, for the audit trail.
 pub struct Attempt<'a> {
@@ -93,7 +93,7 @@ async fn check(
     };
     // Count first, then hash: the count decides, atomically, whether this attempt is one of
     // the window's `threshold` that may be checked at all.
-    let policy = config.lockout_policy();
+    let policy = LockoutPolicy::from(&config.lockout);
     let (decision, lock_expired) = store.take_login_attempt(&name.key, &policy).await?;
     if lock_expired && store.end_login_lock(&name.key).await? {
         // The lock has run out: record its end once.
@@ -114,7 +114,7 @@ async fn check(
             return Ok(None);
         }
     };
-    let user = find_user(store, username).await?;
+    let user = store.find_user_by_key(&name.key).await?;
     let matches = hasher
         .verify(password, user.as_ref().map(|u| u.password_hash.as_str()))
         .await?;

@@ -5,8 +5,8 @@
 
 use crate::config::Config;
 use crate::error::Result;
+use crate::oauth::claims::unix_now;
 use crate::oauth::context::RequestMeta;
-use crate::oauth::tokens::unix_now;
 use crate::store::Store;
 
 /// What is being limited.

@@ -4,12 +4,12 @@
 
 use mongodb::bson::DateTime;
 
+use super::claims::AccessClaims;
 use super::context::OAuthContext;
 use super::error::OAuthError;
-use super::tokens::AccessClaims;
 use super::verify::Rejection;
 use crate::secrets::sha256_b64;
-use crate::store::{AuditEvent, AuditKind, ClientDoc, RefreshLookup, RevocationDoc};
+use crate::store::{AuditEvent, AuditKind, ClientDoc, RefreshLookup};
 
 /// RFC 7009 §2.1: the hint only orders the look-ups; a wrong hint still finds the token.
 pub async fn revoke(
@@ -39,7 +39,7 @@ async fn revoke_refresh_token(
         None => return Ok(false),
     };
     if family.client_id == client.client_id {
-        revoke_family(ctx, &family.family_id).await?;
+        ctx.revocations.family(&family.family_id).await?;
         audit(ctx, client, Some(family.user_id), None, "refresh_token").await?;
     }
     Ok(true)
@@ -64,36 +64,14 @@ async fn revoke_access_token(
     }
 }
 
-/// Records an access token as revoked until its expiry.
+/// Records an access token as revoked until it would have expired.
 pub async fn revoke_access_claims(
     ctx: &OAuthContext<'_>,
     claims: &AccessClaims,
 ) -> Result<(), OAuthError> {
     let expiry_ms = i64::try_from(claims.exp.saturating_mul(1000)).unwrap_or(i64::MAX);
-    revoke_access_claims_by_id(ctx, &claims.jti, DateTime::from_millis(expiry_ms)).await
-}
-
-/// Records an access token as revoked by `jti` for as long as it can verify: verification
-/// accepts it through the whole second of its `exp` and the leeway after it, so the record
-/// lasts a second and the leeway past `expires_at`.
-pub async fn revoke_access_claims_by_id(
-    ctx: &OAuthContext<'_>,
-    jti: &str,
-    expires_at: DateTime,
-) -> Result<(), OAuthError> {
-    let margin_secs = ctx.config.token_leeway_secs.saturating_add(1);
-    let margin_ms = i64::try_from(margin_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-    let until = DateTime::from_millis(expires_at.timestamp_millis().saturating_add(margin_ms));
-    let revocation = RevocationDoc::access_token(jti, until);
-    ctx.store.insert_revocation(&revocation).await?;
-    Ok(())
-}
-
-/// Revokes a refresh-token family and, through the record, the access tokens it produced.
-pub async fn revoke_family(ctx: &OAuthContext<'_>, family_id: &str) -> Result<(), OAuthError> {
-    let access_expiry = crate::services::access_token_horizon(ctx.config);
-    ctx.store
-        .revoke_refresh_family(family_id, access_expiry)
+    ctx.revocations
+        .access_token(&claims.jti, DateTime::from_millis(expiry_ms))
         .await?;
     Ok(())
 }
@@ -102,7 +80,7 @@ pub async fn revoke_family(ctx: &OAuthContext<'_>, family_id: &str) -> Result<()
 pub async fn logout(ctx: &OAuthContext<'_>, claims: &AccessClaims) -> Result<(), OAuthError> {
     revoke_access_claims(ctx, claims).await?;
     if let Some(family) = &claims.sid {
-        revoke_family(ctx, family).await?;
+        ctx.revocations.family(family).await?;
     }
     let mut event = AuditEvent::new(AuditKind::TokenRevoked);
     event.client_id = Some(claims.client_id.clone());

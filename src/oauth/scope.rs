@@ -1,150 +1,57 @@
-//! Scope sets (RFC 6749 §3.3): parsing, validation and the set algebra used to decide what a
-//! token may carry.
+//! The one scope policy: [`grantable`] decides what scope a token, a code or a consent may
+//! carry, for every grant and the consent page alike.
 
-use std::collections::BTreeSet;
-use std::fmt;
+pub use crate::scope::{InvalidScope, Scope, MAX_SCOPE_LEN};
 
-/// Longest scope parameter accepted, so hostile input cannot make us allocate much.
-pub const MAX_SCOPE_LEN: usize = 1024;
+use super::error::OAuthError;
+use crate::config::Config;
+use crate::store::ClientDoc;
 
-/// A set of scope tokens, kept sorted so tokens and stored records print them identically.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Scope(BTreeSet<String>);
-
-/// Why a scope string was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct InvalidScope;
-
-impl Scope {
-    /// Parses a space-delimited scope string. RFC 6749 §3.3:
-    /// `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`, tokens separated by one space.
-    pub fn parse(value: &str) -> Result<Scope, InvalidScope> {
-        if value.len() > MAX_SCOPE_LEN {
-            return Err(InvalidScope);
-        }
-        let mut tokens = BTreeSet::new();
-        for token in value.split(' ') {
-            let valid = !token.is_empty()
-                && token
-                    .bytes()
-                    .all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b));
-            if !valid {
-                return Err(InvalidScope);
-            }
-            tokens.insert(token.to_owned());
-        }
-        Ok(Scope(tokens))
-    }
-
-    /// Builds a set from tokens already known to be valid (configuration, stored records).
-    pub fn from_tokens(tokens: impl IntoIterator<Item = String>) -> Scope {
-        Scope(tokens.into_iter().collect())
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn contains(&self, token: &str) -> bool {
-        self.0.contains(token)
-    }
-
-    pub fn is_subset(&self, other: &Scope) -> bool {
-        self.0.is_subset(&other.0)
-    }
-
-    pub fn intersection(&self, other: &Scope) -> Scope {
-        Scope(self.0.intersection(&other.0).cloned().collect())
-    }
-
-    pub fn union(&self, other: &Scope) -> Scope {
-        Scope(self.0.union(&other.0).cloned().collect())
-    }
-
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
-    }
-
-    pub fn to_vec(&self) -> Vec<String> {
-        self.0.iter().cloned().collect()
-    }
+/// The scopes a role may be granted; none for a role the configuration does not know.
+pub fn role_scopes(config: &Config, role: &str) -> Scope {
+    config
+        .roles
+        .get(role)
+        .map(|scopes| Scope::from_tokens(scopes.iter().cloned()))
+        .unwrap_or_default()
 }
 
-impl fmt::Display for Scope {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut first = true;
-        for token in &self.0 {
-            if !first {
-                f.write_str(" ")?;
-            }
-            f.write_str(token)?;
-            first = false;
-        }
-        Ok(())
-    }
+/// What a scope decision starts from.
+#[derive(Debug, Clone, Copy)]
+pub enum Asked<'a> {
+    /// A client's request (`scope`, or `None` for its registered defaults): it must lie within
+    /// what may be granted, or the request is refused (RFC 6749 §3.3).
+    Requested(Option<&'a Scope>),
+    /// Scope granted earlier (to a code, a refresh-token family, a consent being asked): kept
+    /// as far as it may still be granted, since the client or the role may have lost some.
+    Earlier(&'a Scope),
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_and_prints_sorted() {
-        let scope = Scope::parse("data:read profile data:read").unwrap();
-        assert_eq!(scope.to_string(), "data:read profile");
-        assert_eq!(scope.len(), 2);
-    }
-
-    #[test]
-    fn refuses_rfc_6749_forbidden_characters() {
-        for bad in [
-            "",
-            " ",
-            "a  b",
-            "a\"b",
-            "a\\b",
-            "caf\u{e9}",
-            "a\tb",
-            "a ",
-            " a",
-        ] {
-            assert_eq!(Scope::parse(bad), Err(InvalidScope), "{bad:?}");
+/// The one scope policy: what a token may carry is what was asked within the client's
+/// registered scopes and, for a user's token, within what the user's role allows (`role`;
+/// `None` for a client acting for itself). An empty result is refused.
+pub fn grantable(
+    asked: Asked<'_>,
+    client: &ClientDoc,
+    role: Option<&Scope>,
+) -> Result<Scope, OAuthError> {
+    let client_scopes = Scope::from_tokens(client.scopes.iter().cloned());
+    let allowed = match role {
+        Some(role) => client_scopes.intersection(role),
+        None => client_scopes,
+    };
+    let granted = match asked {
+        Asked::Requested(Some(requested)) if requested.is_subset(&allowed) => requested.clone(),
+        Asked::Requested(Some(_)) => {
+            return Err(OAuthError::invalid_scope("requested scope is not allowed"))
         }
-        assert_eq!(
-            Scope::parse(&"a".repeat(MAX_SCOPE_LEN + 1)),
-            Err(InvalidScope)
-        );
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn valid_scopes_round_trip(tokens in proptest::collection::btree_set("[!#-\\[\\]-~]{1,10}", 1..6)) {
-            let text = tokens.iter().cloned().collect::<Vec<_>>().join(" ");
-            let scope = Scope::parse(&text).unwrap();
-            proptest::prop_assert_eq!(scope.to_string(), text);
+        Asked::Requested(None) => {
+            Scope::from_tokens(client.default_scopes.iter().cloned()).intersection(&allowed)
         }
-
-        #[test]
-        fn parsed_scopes_only_hold_rfc_6749_characters(text in ".{0,80}") {
-            if let Ok(scope) = Scope::parse(&text) {
-                for token in scope.iter() {
-                    proptest::prop_assert!(!token.is_empty());
-                    proptest::prop_assert!(token.bytes().all(|b| b == 0x21 || (0x23..=0x5B).contains(&b) || (0x5D..=0x7E).contains(&b)));
-                }
-            }
-        }
+        Asked::Earlier(earlier) => earlier.intersection(&allowed),
+    };
+    if granted.is_empty() {
+        return Err(OAuthError::invalid_scope("no scope can be granted"));
     }
-
-    #[test]
-    fn set_algebra() {
-        let a = Scope::parse("a b c").unwrap();
-        let b = Scope::parse("b c d").unwrap();
-        assert_eq!(a.intersection(&b).to_string(), "b c");
-        assert!(Scope::parse("b").unwrap().is_subset(&a));
-        assert!(!b.is_subset(&a));
-    }
+    Ok(granted)
 }

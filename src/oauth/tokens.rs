@@ -3,41 +3,15 @@
 //! the SHA-256 is stored.
 
 use jsonwebtoken::{Algorithm, Header};
-use serde::{Deserialize, Serialize};
 
+pub use super::claims::{unix_now, AccessClaims, ACCESS_TOKEN_TYP};
 use super::context::{OAuthContext, RequestMeta};
 use super::error::OAuthError;
+use super::grant_type::GrantType;
 use super::scope::Scope;
 use crate::error::Error;
 use crate::secrets::{random_id, random_token, SecretString};
 use crate::store::{in_secs, now, AuditEvent, AuditKind, ClientDoc, RefreshFamilyDoc, UserDoc};
-
-/// RFC 9068 §2.1: the `typ` header of JWT access tokens.
-pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
-
-/// The claims of an access token (RFC 9068 §2.2, plus `role` and `username`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessClaims {
-    pub iss: String,
-    /// The user's id, or the client's id for client-credentials tokens.
-    pub sub: String,
-    pub aud: Vec<String>,
-    pub exp: u64,
-    pub iat: u64,
-    pub nbf: u64,
-    pub jti: String,
-    pub client_id: String,
-    /// Space-separated granted scopes (RFC 9068 §2.2.3).
-    pub scope: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub username: Option<String>,
-    /// The refresh-token family the token was issued from, so revoking the family can revoke
-    /// the access tokens it produced.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
-}
 
 /// Whether and how a refresh token accompanies the access token.
 pub enum RefreshPlan {
@@ -71,7 +45,7 @@ pub struct IssuedTokens {
 pub async fn issue(
     ctx: &OAuthContext<'_>,
     meta: &RequestMeta,
-    grant_type: &str,
+    grant: GrantType,
     client: &ClientDoc,
     user: Option<&UserDoc>,
     scope: &Scope,
@@ -122,7 +96,7 @@ pub async fn issue(
     event.client_id = Some(client.client_id.clone());
     event.user_id = user_id;
     event.username = user.map(|u| u.username.clone());
-    event.grant_type = Some(grant_type.to_owned());
+    event.grant_type = Some(grant.as_str().to_owned());
     event.jti = Some(jti.clone());
     event.scope = Some(claims.scope.clone());
     event.remote_addr = meta.remote_addr.clone();
@@ -171,11 +145,4 @@ fn sign(ctx: &OAuthContext<'_>, claims: &AccessClaims) -> Result<String, Error> 
     header.kid = Some(key.kid().to_owned());
     jsonwebtoken::encode(&header, claims, key.encoding_key())
         .map_err(|e| Error::Internal(format!("signing an access token: {e}")))
-}
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

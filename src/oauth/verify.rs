@@ -7,7 +7,7 @@ use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
 
 use std::sync::{Arc, Mutex};
 
-use super::tokens::{unix_now, AccessClaims};
+use super::claims::{unix_now, AccessClaims};
 use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::revocation::RevocationSet;
@@ -119,7 +119,7 @@ impl TokenVerifier {
     /// verified-token cache, not copied.
     pub fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, Rejection> {
         let claims = self.verified(token)?;
-        if self.revocations.is_revoked(&claims) {
+        if self.revocations.is_revoked(claims.revocation_facts()) {
             return Err(Rejection::Revoked);
         }
         Ok(claims)

@@ -1,7 +1,7 @@
 //! Who made a change, for the audit trail: the command line, an administrator through the
 //! admin API, or nobody in particular (self-registration).
 
-use crate::store::AuditEvent;
+use crate::store::{AuditEvent, UserDoc};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
@@ -14,6 +14,11 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// Whether the actor is an administrator acting on their own account.
+    pub fn is_account(&self, user: &UserDoc) -> bool {
+        matches!(self, Actor::Admin { user_id, .. } if *user_id == user.id.to_hex())
+    }
+
     /// Names the actor on an event about to be recorded.
     pub fn stamp(&self, mut event: AuditEvent) -> AuditEvent {
         match self {

@@ -4,14 +4,14 @@
 use url::Url;
 
 use crate::error::{Error, Result};
-use crate::oauth::grant_type;
 use crate::oauth::scope::Scope;
+use crate::oauth::GrantType;
 use crate::secrets::{random_id, random_token, SecretString};
 use mongodb::bson::doc;
 
 use super::Actor;
-use crate::config::Config;
-use crate::store::{now, AuditEvent, AuditKind, ClientDoc, ClientKind, RevocationDoc, Store};
+use crate::revocation::Revocations;
+use crate::store::{now, AuditEvent, AuditKind, ClientDoc, ClientKind, FamilyOwner, Store};
 
 /// Longest redirect URI accepted, in bytes.
 pub const MAX_REDIRECT_URI_LEN: usize = 2048;
@@ -101,6 +101,12 @@ pub async fn update_client(
     client_id: &str,
     changes: ClientChanges,
 ) -> Result<ClientDoc> {
+    if changes.is_empty() {
+        return Err(Error::invalid(
+            "changes",
+            "are empty: name at least one setting to change",
+        ));
+    }
     let current = store
         .find_client(client_id)
         .await?
@@ -163,20 +169,17 @@ pub async fn rotate_secret(store: &Store, actor: &Actor, client_id: &str) -> Res
 /// revocation refuses every access token issued to it.
 pub async fn remove_client(
     store: &Store,
-    config: &Config,
+    revocations: &Revocations,
     actor: &Actor,
     client_id: &str,
 ) -> Result<()> {
     if !store.delete_client(client_id).await? {
         return Err(Error::NotFound(format!("client {client_id:?}")));
     }
-    let horizon = super::access_token_horizon(config);
-    store
-        .revoke_client_refresh_tokens(client_id, horizon)
+    revocations
+        .families_of(FamilyOwner::Client(client_id))
         .await?;
-    store
-        .insert_revocation(&RevocationDoc::client(client_id, horizon))
-        .await?;
+    revocations.client(client_id).await?;
     // A client registered later under the same id must ask for consent afresh.
     store.delete_client_consents(client_id).await?;
     let mut event = AuditEvent::new(AuditKind::ClientRemoved);
@@ -233,7 +236,7 @@ fn validate(new: &NewClient) -> Result<Registration> {
     }
     if grant_types
         .iter()
-        .any(|g| g == grant_type::AUTHORIZATION_CODE)
+        .any(|g| g == GrantType::AuthorizationCode.as_str())
         && new.redirect_uris.is_empty()
     {
         return Err(Error::invalid(
@@ -282,7 +285,7 @@ fn check_grant_types(grants: &[String], kind: ClientKind) -> Result<Vec<String>>
     }
     let mut checked: Vec<String> = Vec::new();
     for grant in grants {
-        if !grant_type::ALL.contains(&grant.as_str()) {
+        if GrantType::parse(grant).is_none() {
             return Err(Error::invalid(
                 "grant_types",
                 format!("unknown grant type {grant:?}"),
@@ -294,14 +297,18 @@ fn check_grant_types(grants: &[String], kind: ClientKind) -> Result<Vec<String>>
     }
     // RFC 9700 §2.4: the password grant is for trusted first-party confidential clients only
     // (a public client's id would let anyone run password guesses through it).
-    if kind == ClientKind::Public && checked.iter().any(|g| g == grant_type::PASSWORD) {
+    if kind == ClientKind::Public && checked.iter().any(|g| g == GrantType::Password.as_str()) {
         return Err(Error::invalid(
             "grant_types",
             "a public client cannot use the password grant",
         ));
     }
     // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
-    if kind == ClientKind::Public && checked.iter().any(|g| g == grant_type::CLIENT_CREDENTIALS) {
+    if kind == ClientKind::Public
+        && checked
+            .iter()
+            .any(|g| g == GrantType::ClientCredentials.as_str())
+    {
         return Err(Error::invalid(
             "grant_types",
             "a public client cannot use client_credentials",

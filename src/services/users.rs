@@ -3,59 +3,14 @@
 
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{doc, DateTime};
-use unicode_normalization::UnicodeNormalization;
 
-use super::{access_token_horizon, Actor};
+use super::Actor;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::password::{check_new_password, PasswordHasher};
-use crate::store::{now, AuditEvent, AuditKind, RevocationDoc, Store, UserDoc};
-
-/// Longest username accepted, in characters.
-pub const MAX_USERNAME_CHARS: usize = 64;
-
-/// A username in the forms Portcullis keeps: as shown, as compared, and as it looks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Username {
-    pub display: String,
-    pub key: String,
-    /// The UTS #39 skeleton of `key`: names that look alike share it.
-    pub skeleton: String,
-}
-
-/// The UTS #39 §4 confusable skeleton of a case-folded name.
-pub fn username_skeleton(key: &str) -> String {
-    unicode_security::skeleton(key)
-        .collect::<String>()
-        .to_lowercase()
-}
-
-/// Normalises a username (NFKC, so look-alike compositions are one name) and derives the
-/// case-insensitive key that uniqueness is checked on.
-pub fn parse_username(raw: &str) -> Result<Username> {
-    if raw.len() > 4 * MAX_USERNAME_CHARS {
-        return Err(Error::invalid("username", "must be at most 64 characters"));
-    }
-    let display: String = raw.nfkc().collect();
-    let count = display.chars().count();
-    if count == 0 || count > MAX_USERNAME_CHARS {
-        return Err(Error::invalid("username", "must be 1 to 64 characters"));
-    }
-    let allowed = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+');
-    if !display.chars().all(allowed) {
-        return Err(Error::invalid(
-            "username",
-            "may contain only letters, digits and . _ - @ +",
-        ));
-    }
-    let key: String = display.to_lowercase().nfkc().collect();
-    let skeleton = username_skeleton(&key);
-    Ok(Username {
-        display,
-        key,
-        skeleton,
-    })
-}
+use crate::revocation::{Cutoff, Revocations};
+use crate::store::{now, AuditEvent, AuditKind, FamilyOwner, Store, UserDoc};
+pub use crate::username::{parse_username, Username};
 
 fn check_role(config: &Config, role: &str) -> Result<()> {
     if config.roles.contains_key(role) {
@@ -138,7 +93,7 @@ async fn update(
 pub async fn set_password(
     store: &Store,
     hasher: &PasswordHasher,
-    config: &Config,
+    revocations: &Revocations,
     actor: &Actor,
     username: &str,
     password: &str,
@@ -146,7 +101,7 @@ pub async fn set_password(
     check_new_password(password)?;
     let hash = hasher.hash(password).await?;
     let user = update(store, actor, username, doc! { "password_hash": hash }).await?;
-    revoke_user_tokens(store, config, actor, &user, RevocationDoc::user_earlier).await?;
+    revoke_user_tokens(store, revocations, actor, &user, Cutoff::EarlierSeconds).await?;
     Ok(user)
 }
 
@@ -196,7 +151,7 @@ fn enabled_admin(user: &UserDoc) -> bool {
 /// last enabled administrator cannot be disabled.
 pub async fn set_disabled(
     store: &Store,
-    config: &Config,
+    revocations: &Revocations,
     actor: &Actor,
     username: &str,
     disabled: bool,
@@ -208,7 +163,7 @@ pub async fn set_disabled(
         change.await?
     };
     if disabled {
-        revoke_user_tokens(store, config, actor, &user, RevocationDoc::user).await?;
+        revoke_user_tokens(store, revocations, actor, &user, Cutoff::ThisSecond).await?;
     }
     Ok(user)
 }
@@ -232,6 +187,7 @@ pub async fn unlock(store: &Store, actor: &Actor, username: &str) -> Result<bool
 pub async fn set_role(
     store: &Store,
     config: &Config,
+    revocations: &Revocations,
     actor: &Actor,
     username: &str,
     role: &str,
@@ -245,10 +201,52 @@ pub async fn set_role(
         unless_last_admin(store, username, enabled_admin, change).await?
     };
     if before.is_some_and(|before| before.role != user.role) {
-        let horizon = access_token_horizon(config);
-        store
-            .insert_revocation(&RevocationDoc::user_earlier(&user.id.to_hex(), horizon))
+        revocations
+            .user(&user.id.to_hex(), Cutoff::EarlierSeconds)
             .await?;
+    }
+    Ok(user)
+}
+
+/// What an administrator asks to change about an account; each `None` is left as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserChanges {
+    pub role: Option<String>,
+    pub disabled: Option<bool>,
+}
+
+/// Changes the role and/or disables or enables the account, as [`set_role`] and
+/// [`set_disabled`] do. An administrator cannot demote or disable their own account: a slip
+/// would lock them out, and with them perhaps everyone.
+pub async fn change_user(
+    store: &Store,
+    config: &Config,
+    revocations: &Revocations,
+    actor: &Actor,
+    user: UserDoc,
+    changes: &UserChanges,
+) -> Result<UserDoc> {
+    if changes.role.is_none() && changes.disabled.is_none() {
+        return Err(Error::invalid(
+            "changes",
+            "are empty: give role or disabled",
+        ));
+    }
+    let demotes = changes
+        .role
+        .as_deref()
+        .is_some_and(|role| role != user.role);
+    if actor.is_account(&user) && (changes.disabled == Some(true) || demotes) {
+        return Err(Error::Refused(
+            "an administrator cannot demote or disable their own account".into(),
+        ));
+    }
+    let mut user = user;
+    if let Some(role) = &changes.role {
+        user = set_role(store, config, revocations, actor, &user.username, role).await?;
+    }
+    if let Some(disabled) = changes.disabled {
+        user = set_disabled(store, revocations, actor, &user.username, disabled).await?;
     }
     Ok(user)
 }
@@ -264,11 +262,11 @@ pub struct Ended {
 /// access tokens issued from those families).
 pub async fn end_sessions(
     store: &Store,
-    config: &Config,
+    revocations: &Revocations,
     actor: &Actor,
     user: &UserDoc,
 ) -> Result<Ended> {
-    let ended = end_sessions_and_families(store, config, user).await?;
+    let ended = end_sessions_and_families(store, revocations, user).await?;
     let mut event = AuditEvent::new(AuditKind::SessionsEnded);
     event.user_id = Some(user.id.to_hex());
     event.username = Some(user.username.clone());
@@ -278,18 +276,22 @@ pub async fn end_sessions(
 
 /// Deletes the account: its sessions end, its refresh tokens are revoked, and a `user:`
 /// revocation refuses every access token it still holds, with or without a refresh family.
+/// An administrator cannot delete their own account.
 pub async fn delete_user(
     store: &Store,
-    config: &Config,
+    revocations: &Revocations,
     actor: &Actor,
     user: &UserDoc,
 ) -> Result<()> {
+    if actor.is_account(user) {
+        return Err(Error::Refused(
+            "an administrator cannot delete their own account".into(),
+        ));
+    }
     let user_id = user.id.to_hex();
     unless_last_admin(store, &user.username, enabled_admin, async {
-        end_sessions_and_families(store, config, user).await?;
-        store
-            .insert_revocation(&RevocationDoc::user(&user_id, access_token_horizon(config)))
-            .await?;
+        end_sessions_and_families(store, revocations, user).await?;
+        revocations.user(&user_id, Cutoff::ThisSecond).await?;
         store.delete_user_data(user).await
     })
     .await?;
@@ -338,31 +340,27 @@ pub async fn locked_until(store: &Store, user: &UserDoc) -> Result<Option<DateTi
 /// the access tokens issued from them are refused too until they expire).
 async fn end_sessions_and_families(
     store: &Store,
-    config: &Config,
+    revocations: &Revocations,
     user: &UserDoc,
 ) -> Result<Ended> {
     let user_id = user.id.to_hex();
-    let families = store
-        .revoke_user_refresh_tokens(&user_id, access_token_horizon(config))
-        .await?;
+    let families = revocations.families_of(FamilyOwner::User(&user_id)).await?;
     let sessions = store.delete_user_sessions(&user_id).await?;
     Ok(Ended { sessions, families })
 }
 
 /// What an account change (new password, disabled account) must end: the sessions, the
-/// refresh-token families, and through `revocation` (a `user:` record) the access tokens
+/// refresh-token families, and through a user revocation with `cutoff` the access tokens
 /// outside any family (clients without refresh tokens).
 async fn revoke_user_tokens(
     store: &Store,
-    config: &Config,
+    revocations: &Revocations,
     actor: &Actor,
     user: &UserDoc,
-    revocation: fn(&str, DateTime) -> RevocationDoc,
+    cutoff: Cutoff,
 ) -> Result<()> {
-    let ended = end_sessions_and_families(store, config, user).await?;
-    store
-        .insert_revocation(&revocation(&user.id.to_hex(), access_token_horizon(config)))
-        .await?;
+    let ended = end_sessions_and_families(store, revocations, user).await?;
+    revocations.user(&user.id.to_hex(), cutoff).await?;
     if ended.families > 0 || ended.sessions > 0 {
         let mut event = AuditEvent::new(AuditKind::RefreshTokensRevoked);
         event.user_id = Some(user.id.to_hex());
@@ -370,32 +368,4 @@ async fn revoke_user_tokens(
         store.audit(actor.stamp(event)).await?;
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn usernames_are_normalised_and_case_folded() {
-        let a = parse_username("Alice").unwrap();
-        assert_eq!((a.display.as_str(), a.key.as_str()), ("Alice", "alice"));
-        // Fullwidth letters are NFKC-equivalent to ASCII ones.
-        assert_eq!(parse_username("\u{ff21}lice").unwrap().key, "alice");
-        // Look-alikes from other scripts share a skeleton: Cyrillic о, digit 0 vs letter O.
-        let root = parse_username("root").unwrap();
-        assert_eq!(
-            parse_username("r\u{43e}\u{43e}t").unwrap().skeleton,
-            root.skeleton
-        );
-        assert_ne!(parse_username("r\u{43e}\u{43e}t").unwrap().key, root.key);
-        assert_eq!(
-            parse_username("Paypa1").unwrap().skeleton,
-            parse_username("paypal").unwrap().skeleton
-        );
-        assert_ne!(parse_username("bob").unwrap().skeleton, root.skeleton);
-        for bad in ["", "a b", "a/b", "a\u{0}", &"x".repeat(65)] {
-            assert!(parse_username(bad).is_err(), "{bad:?}");
-        }
-    }
 }

@@ -5,7 +5,7 @@
 use mongodb::bson::DateTime;
 use serde::Serialize;
 
-use crate::store::{ClientDoc, ClientKind, UserDoc};
+use crate::store::{AuditEvent, ClientDoc, ClientKind, RefreshFamilyDoc, SessionDoc, UserDoc};
 
 /// An account as shown.
 #[derive(Debug, Serialize)]
@@ -84,4 +84,76 @@ impl From<&ClientDoc> for ClientView {
 /// A stored time as RFC 3339, as every outside view shows times.
 pub fn rfc3339(at: DateTime) -> String {
     at.try_to_rfc3339_string().unwrap_or_default()
+}
+
+/// A browser session as shown (its id and CSRF token never are).
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    pub created_at: String,
+    pub expires_at: String,
+}
+
+impl From<&SessionDoc> for SessionView {
+    fn from(session: &SessionDoc) -> Self {
+        SessionView {
+            created_at: rfc3339(session.created_at),
+            expires_at: rfc3339(session.expires_at),
+        }
+    }
+}
+
+/// A live refresh-token family as shown (its token hashes never are).
+#[derive(Debug, Serialize)]
+pub struct FamilyView {
+    pub family_id: String,
+    pub client_id: String,
+    pub scope: String,
+    pub last_used_at: String,
+    pub expires_at: String,
+}
+
+impl From<&RefreshFamilyDoc> for FamilyView {
+    fn from(family: &RefreshFamilyDoc) -> Self {
+        FamilyView {
+            family_id: family.family_id.clone(),
+            client_id: family.client_id.clone(),
+            scope: family.scopes.join(" "),
+            last_used_at: rfc3339(family.rotated_at),
+            expires_at: rfc3339(family.token_expires_at()),
+        }
+    }
+}
+
+/// An audit event as shown: the stored event with its id in hex and its time in RFC 3339;
+/// fields the event does not have are left out.
+#[derive(Debug)]
+pub struct AuditEventView(pub AuditEvent);
+
+impl Serialize for AuditEventView {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let event = &self.0;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("id", &event.id.map(|id| id.to_hex()))?;
+        map.serialize_entry("at", &rfc3339(event.at))?;
+        map.serialize_entry("kind", &event.kind)?;
+        let about = [
+            ("client_id", &event.client_id),
+            ("user_id", &event.user_id),
+            ("username", &event.username),
+            ("grant_type", &event.grant_type),
+            ("jti", &event.jti),
+            ("scope", &event.scope),
+            ("reason", &event.reason),
+            ("remote_addr", &event.remote_addr),
+            ("actor", &event.actor),
+            ("actor_id", &event.actor_id),
+        ];
+        for (name, value) in about {
+            if let Some(value) = value {
+                map.serialize_entry(name, value)?;
+            }
+        }
+        map.end()
+    }
 }

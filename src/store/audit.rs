@@ -10,31 +10,7 @@ use super::{now, Store};
 use crate::error::Result;
 use tokio::sync::mpsc;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AuditKind {
-    TokenIssued,
-    LoginFailed,
-    AccountLocked,
-    AccountUnlocked,
-    ClientAuthFailed,
-    RefreshTokenReuse,
-    AuthorizationCodeReuse,
-    /// A client presented a code issued to another client.
-    AuthorizationCodeWrongClient,
-    RefreshTokensRevoked,
-    TokenRevoked,
-    UserCreated,
-    UserUpdated,
-    UserDeleted,
-    SessionsEnded,
-    ClientCreated,
-    ClientUpdated,
-    ClientSecretRotated,
-    ClientRemoved,
-    KeyGenerated,
-    KeyActivated,
-}
+pub use crate::events::AuditKind;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEvent {

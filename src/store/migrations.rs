@@ -54,7 +54,7 @@ async fn username_skeletons(store: &Store) -> Result<()> {
         .within(store)
         .await?;
     while let Some(user) = missing.try_next().within(store).await? {
-        let mut skeleton = crate::services::users::username_skeleton(&user.username_key);
+        let mut skeleton = crate::username::username_skeleton(&user.username_key);
         let taken = users
             .find_one(doc! { "username_skeleton": &skeleton })
             .within(store)

@@ -34,8 +34,8 @@ pub use clients::{ClientDoc, ClientKind};
 pub use codes::{AuthCodeDoc, CodeUse};
 pub use consents::ConsentDoc;
 pub use notes::NoteDoc;
-pub use refresh_families::{RefreshFamilyDoc, RefreshLookup, RefreshUse, Successor};
-pub use revocations::RevocationDoc;
+pub use refresh_families::{FamilyOwner, RefreshFamilyDoc, RefreshLookup, RefreshUse, Successor};
+pub use revocations::{Revocation, RevocationKey};
 pub use sessions::SessionDoc;
 pub use throttle::{LockoutPolicy, LoginAttempt, LoginFailuresDoc};
 pub use users::UserDoc;
@@ -69,7 +69,6 @@ pub struct Store {
     indexes_ready: Arc<AtomicBool>,
     client_cache: clients::ClientCache,
     audit_queue: audit_queue::AuditQueue,
-    revocation_listeners: revocations::RevocationListeners,
     /// How long audit events are kept; `None` keeps them forever.
     audit_retention: Option<Duration>,
     /// How long one operation may take (`deadline`).
@@ -123,7 +122,6 @@ impl Store {
             indexes_ready: Arc::new(AtomicBool::new(false)),
             client_cache: clients::ClientCache::default(),
             audit_queue: audit_queue::AuditQueue::default(),
-            revocation_listeners: revocations::RevocationListeners::default(),
             audit_retention: None,
             operation_timeout: timeout,
         })
@@ -192,7 +190,7 @@ impl Store {
         self.db.collection(collections::REFRESH_FAMILIES)
     }
 
-    fn revocations(&self) -> Collection<RevocationDoc> {
+    fn revocations(&self) -> Collection<revocations::RevocationDoc> {
         self.db.collection(collections::REVOCATIONS)
     }
 

@@ -7,12 +7,12 @@
 //! the revocation fails, and one that came before left its successor in a revoked family.
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, DateTime, Document};
+use mongodb::bson::{doc, DateTime};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{now, RevocationDoc, Store};
+use super::{now, Store};
 use crate::error::Result;
 use crate::secrets::random_id;
 
@@ -165,14 +165,9 @@ impl Store {
         }))
     }
 
-    /// Revokes a family: its live token stops working at once (the flag is part of every
-    /// spend's filter), and a `family:` record until `access_expiry` refuses the access tokens
-    /// it produced.
-    pub async fn revoke_refresh_family(
-        &self,
-        family_id: &str,
-        access_expiry: DateTime,
-    ) -> Result<()> {
+    /// Marks a family revoked: no token of it can be spent from now on. The revocation
+    /// record that refuses its access tokens is `crate::revocation`'s to write.
+    pub async fn mark_family_revoked(&self, family_id: &str) -> Result<()> {
         self.refresh_families()
             .update_one(
                 doc! { "_id": family_id },
@@ -180,8 +175,7 @@ impl Store {
             )
             .within(self)
             .await?;
-        self.insert_revocation(&RevocationDoc::family(family_id, access_expiry))
-            .await
+        Ok(())
     }
 
     /// A user's live families, most recently used first.
@@ -200,38 +194,16 @@ impl Store {
         cursor.try_collect().within(self).await
     }
 
-    /// Revokes every family issued to a client (the client was deleted); returns how many
-    /// were live.
-    pub async fn revoke_client_refresh_tokens(
-        &self,
-        client_id: &str,
-        access_expiry: DateTime,
-    ) -> Result<usize> {
-        self.revoke_families_where(doc! { "client_id": client_id }, access_expiry)
-            .await
-    }
-
-    /// Revokes every family a user holds (password change, account disabled, sessions ended);
-    /// returns how many were live.
-    pub async fn revoke_user_refresh_tokens(
-        &self,
-        user_id: &str,
-        access_expiry: DateTime,
-    ) -> Result<usize> {
-        self.revoke_families_where(doc! { "user_id": user_id }, access_expiry)
-            .await
-    }
-
-    /// Flips every matching unrevoked family in one write, tagged with a mark of this call's
-    /// own, then records exactly the families that write revoked. A family that begins while
-    /// this runs is either caught by the write or was not yet there to revoke; none is revoked
-    /// without its record.
-    async fn revoke_families_where(
-        &self,
-        mut filter: Document,
-        access_expiry: DateTime,
-    ) -> Result<usize> {
+    /// Marks revoked every unrevoked family of a user or a client, in one write tagged with
+    /// a mark of this call's own, and returns exactly the families that write revoked: a
+    /// family that begins while this runs is either caught by the write or was not yet there
+    /// to revoke, so the caller can record each one.
+    pub async fn mark_families_revoked(&self, owner: FamilyOwner<'_>) -> Result<Vec<String>> {
         let mark = random_id()?;
+        let mut filter = match owner {
+            FamilyOwner::User(user_id) => doc! { "user_id": user_id },
+            FamilyOwner::Client(client_id) => doc! { "client_id": client_id },
+        };
         filter.insert("revoked", false);
         self.refresh_families()
             .update_many(
@@ -245,13 +217,16 @@ impl Store {
             .distinct("_id", doc! { "revocation": &mark })
             .within(self)
             .await?;
-        let mut revoked = 0;
-        for family in families.iter().filter_map(|f| f.as_str()) {
-            self.insert_revocation(&RevocationDoc::family(family, access_expiry))
-                .within(self)
-                .await?;
-            revoked += 1;
-        }
-        Ok(revoked)
+        Ok(families
+            .iter()
+            .filter_map(|family| family.as_str().map(str::to_owned))
+            .collect())
     }
+}
+
+/// Whose refresh-token families a revocation takes.
+#[derive(Debug, Clone, Copy)]
+pub enum FamilyOwner<'a> {
+    User(&'a str),
+    Client(&'a str),
 }

@@ -1,8 +1,7 @@
-//! The `revocations` collection: access tokens (by `jti`) and refresh-token families that were
-//! revoked before they expired. Records delete themselves (TTL) once the tokens they cover
-//! would have expired anyway.
-
-use std::sync::{Arc, RwLock};
+//! The `revocations` collection: access tokens (by `jti`), refresh-token families, users and
+//! clients whose tokens were revoked before they expired, each under a typed
+//! [`RevocationKey`]. Records delete themselves (TTL) once the tokens they cover would have
+//! expired anyway. What to revoke, and when, is `crate::revocation`'s to decide.
 
 use futures_util::TryStreamExt;
 use mongodb::bson::{doc, DateTime};
@@ -12,97 +11,94 @@ use super::deadline::Bounded;
 use super::{now, Store};
 use crate::error::Result;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RevocationDoc {
-    /// `jti:<jti>` for one access token, `family:<id>` for a refresh-token family,
-    /// `user:<id>` for every token of a deleted user, `client:<id>` for every token issued to
-    /// a deleted client.
-    #[serde(rename = "_id")]
-    pub id: String,
+/// What a revocation refuses.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RevocationKey {
+    /// One access token, by its `jti`.
+    AccessToken(String),
+    /// A refresh-token family, and the access tokens issued from it (their `sid`).
+    Family(String),
+    /// The access tokens of a user issued before the record's cutoff.
+    User(String),
+    /// The access tokens issued to a client before the record's cutoff.
+    Client(String),
+}
+
+impl RevocationKey {
+    /// The kind, as the metrics label it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RevocationKey::AccessToken(_) => "jti",
+            RevocationKey::Family(_) => "family",
+            RevocationKey::User(_) => "user",
+            RevocationKey::Client(_) => "client",
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            RevocationKey::AccessToken(id)
+            | RevocationKey::Family(id)
+            | RevocationKey::User(id)
+            | RevocationKey::Client(id) => id,
+        }
+    }
+
+    /// The stored form: `kind:id`.
+    fn stored(&self) -> String {
+        format!("{}:{}", self.kind(), self.id())
+    }
+
+    fn from_stored(stored: &str) -> Option<RevocationKey> {
+        let (kind, id) = stored.split_once(':')?;
+        let id = id.to_owned();
+        match kind {
+            "jti" => Some(RevocationKey::AccessToken(id)),
+            "family" => Some(RevocationKey::Family(id)),
+            "user" => Some(RevocationKey::User(id)),
+            "client" => Some(RevocationKey::Client(id)),
+            _ => None,
+        }
+    }
+}
+
+/// A revocation as recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Revocation {
+    pub key: RevocationKey,
     pub revoked_at: DateTime,
+    /// When the tokens it refuses would have expired anyway; the record goes then.
     pub expires_at: DateTime,
-    /// For `user:` and `client:`: tokens whose `iat` is before this second are refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// For a user or client: tokens whose `iat` is before this second are refused.
     pub issued_before: Option<DateTime>,
 }
 
-impl RevocationDoc {
-    pub fn access_token(jti: &str, expires_at: DateTime) -> Self {
-        RevocationDoc {
-            id: format!("jti:{jti}"),
-            revoked_at: now(),
-            expires_at,
-            issued_before: None,
-        }
-    }
-
-    pub fn family(family_id: &str, expires_at: DateTime) -> Self {
-        RevocationDoc {
-            id: format!("family:{family_id}"),
-            revoked_at: now(),
-            expires_at,
-            issued_before: None,
-        }
-    }
-
-    /// Every access token of a user issued up to and including this second (the account was
-    /// deleted or disabled: nothing newer can exist).
-    pub fn user(user_id: &str, expires_at: DateTime) -> Self {
-        Self::subject(format!("user:{user_id}"), expires_at, 1_000)
-    }
-
-    /// Every access token of a user issued in an earlier second (the password changed). The
-    /// user signing in again within this second must keep the new token; a token minted in
-    /// the same second just before the change survives, a window under one second.
-    pub fn user_earlier(user_id: &str, expires_at: DateTime) -> Self {
-        Self::subject(format!("user:{user_id}"), expires_at, 0)
-    }
-
-    /// Every access token issued to a client up to and including this second.
-    pub fn client(client_id: &str, expires_at: DateTime) -> Self {
-        Self::subject(format!("client:{client_id}"), expires_at, 1_000)
-    }
-
-    /// `issued_before` is compared in whole seconds, as `iat` is: tokens whose `iat` is
-    /// before its second are refused. `ahead_ms` moves it past the current second.
-    fn subject(id: String, expires_at: DateTime, ahead_ms: i64) -> Self {
-        let at = now();
-        RevocationDoc {
-            id,
-            revoked_at: at,
-            expires_at,
-            issued_before: Some(DateTime::from_millis(at.timestamp_millis() + ahead_ms)),
-        }
-    }
+/// The stored document.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct RevocationDoc {
+    /// `jti:<jti>`, `family:<id>`, `user:<id>` or `client:<id>`.
+    #[serde(rename = "_id")]
+    id: String,
+    revoked_at: DateTime,
+    expires_at: DateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    issued_before: Option<DateTime>,
 }
 
-type Listener = Arc<dyn Fn(&RevocationDoc) + Send + Sync>;
-
-/// Who hears of the revocations recorded through one store.
-#[derive(Clone, Default)]
-pub(super) struct RevocationListeners(Arc<RwLock<Vec<Listener>>>);
-
-impl RevocationListeners {
-    fn add(&self, listener: Listener) {
-        if let Ok(mut listeners) = self.0.write() {
-            listeners.push(listener);
-        }
-    }
-
-    fn notify(&self, revocation: &RevocationDoc) {
-        if let Ok(listeners) = self.0.read() {
-            for listener in listeners.iter() {
-                listener(revocation);
-            }
-        }
+impl RevocationDoc {
+    fn into_revocation(self) -> Option<Revocation> {
+        Some(Revocation {
+            key: RevocationKey::from_stored(&self.id)?,
+            revoked_at: self.revoked_at,
+            expires_at: self.expires_at,
+            issued_before: self.issued_before,
+        })
     }
 }
 
 impl Store {
     /// Records a revocation; recording the same one twice keeps the later expiry.
-    pub async fn insert_revocation(&self, revocation: &RevocationDoc) -> Result<()> {
-        let kind = revocation.id.split(':').next().unwrap_or("unknown");
-        crate::metrics::revocation(kind);
+    pub async fn insert_revocation(&self, revocation: &Revocation) -> Result<()> {
         let mut later = doc! { "expires_at": revocation.expires_at };
         if let Some(issued_before) = revocation.issued_before {
             later.insert("issued_before", issued_before);
@@ -119,37 +115,34 @@ impl Store {
             revoked_at: { "revoked_at": revocation.revoked_at },
         };
         self.revocations()
-            .update_one(doc! { "_id": &revocation.id }, update)
+            .update_one(doc! { "_id": revocation.key.stored() }, update)
             .upsert(true)
             .within(self)
             .await?;
-        // Stored: this instance applies it before anyone answers (others with their next sync).
-        self.revocation_listeners.notify(revocation);
         Ok(())
     }
 
-    /// Calls `apply` with every revocation recorded through this store (and its clones) from
-    /// now on, right after it is stored: how the instance's in-memory set learns of its own
-    /// revocations, whichever service made them.
-    pub fn on_revocation(&self, apply: impl Fn(&RevocationDoc) + Send + Sync + 'static) {
-        self.revocation_listeners.add(Arc::new(apply));
-    }
-
-    pub async fn find_revocation(&self, id: &str) -> Result<Option<RevocationDoc>> {
-        self.revocations()
-            .find_one(doc! { "_id": id })
+    pub async fn find_revocation(&self, key: &RevocationKey) -> Result<Option<Revocation>> {
+        let found = self
+            .revocations()
+            .find_one(doc! { "_id": key.stored() })
             .within(self)
-            .await
+            .await?;
+        Ok(found.and_then(RevocationDoc::into_revocation))
     }
 
     /// Revocations recorded at or after `since` that still matter, oldest first.
-    pub async fn revocations_since(&self, since: DateTime) -> Result<Vec<RevocationDoc>> {
+    pub async fn revocations_since(&self, since: DateTime) -> Result<Vec<Revocation>> {
         let cursor = self
             .revocations()
             .find(doc! { "revoked_at": { "$gte": since }, "expires_at": { "$gt": now() } })
             .sort(doc! { "revoked_at": 1 })
             .within(self)
             .await?;
-        cursor.try_collect().within(self).await
+        let found: Vec<RevocationDoc> = cursor.try_collect().within(self).await?;
+        Ok(found
+            .into_iter()
+            .filter_map(RevocationDoc::into_revocation)
+            .collect())
     }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
 use super::{in_secs, now, Store};
+use crate::config::LockoutConfig;
 use crate::error::Result;
 
 /// Sign-in attempts on one account name (whether or not the account exists, so lockouts
@@ -48,6 +49,17 @@ pub struct LockoutPolicy {
     pub window_secs: u64,
     pub base_secs: u64,
     pub max_secs: u64,
+}
+
+impl From<&LockoutConfig> for LockoutPolicy {
+    fn from(config: &LockoutConfig) -> Self {
+        LockoutPolicy {
+            threshold: i64::from(config.threshold),
+            window_secs: config.window_secs,
+            base_secs: config.base_secs,
+            max_secs: config.max_secs,
+        }
+    }
 }
 
 impl LockoutPolicy {

@@ -146,13 +146,13 @@ async fn a_third_party_app_gets_tokens_through_the_browser() {
     ))
     .await
     .unwrap();
-    let app = crate::common::TestApp {
-        client: backend,
-        store: store.clone(),
-        config: config.clone(),
-        keys: portcullis::KeyRing::load(&config.keys_dir).unwrap(),
-        _db: DatabaseGuard { name: database },
-    };
+    let app = crate::common::TestApp::new(
+        backend,
+        store.clone(),
+        config.clone(),
+        portcullis::KeyRing::load(&config.keys_dir).unwrap(),
+        DatabaseGuard { name: database },
+    );
     seed(&app).await;
     let (callback_port, callback_task) = callback_server().await;
     let redirect_uri = format!("http://127.0.0.1:{callback_port}/callback");

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use portcullis::revocation::Revocations;
 use portcullis::{build_rocket, Config, KeyRing, Store};
 use rocket::local::asynchronous::Client;
 
@@ -143,6 +144,8 @@ pub struct TestApp {
     pub store: Store,
     pub config: Config,
     pub keys: KeyRing,
+    /// The app's own revocations: what it revokes, its set knows at once.
+    pub revocations: Revocations,
     pub _db: DatabaseGuard,
 }
 
@@ -162,12 +165,27 @@ pub async fn app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let client = Client::tracked(build_rocket(config.clone(), store.clone(), keys.clone()))
         .await
         .unwrap();
-    TestApp {
-        client,
-        store,
-        config,
-        keys,
-        _db: guard,
+    TestApp::new(client, store, config, keys, guard)
+}
+
+impl TestApp {
+    /// The app around a client built by `build_rocket`.
+    pub fn new(
+        client: Client,
+        store: Store,
+        config: Config,
+        keys: KeyRing,
+        db: DatabaseGuard,
+    ) -> TestApp {
+        let revocations = client.rocket().state::<Revocations>().unwrap().clone();
+        TestApp {
+            client,
+            store,
+            config,
+            keys,
+            revocations,
+            _db: db,
+        }
     }
 }
 
@@ -179,6 +197,11 @@ pub async fn store() -> (Store, Config, DatabaseGuard) {
     let store = Store::from_config(&config).await.unwrap();
     store.ensure_indexes().await.unwrap();
     (store, config, guard)
+}
+
+/// Revocations through `store` with a set of their own, as the command line makes them.
+pub fn revocations(store: &Store, config: &Config) -> Revocations {
+    Revocations::new(store.clone(), Default::default(), config)
 }
 
 /// A password hasher with cheap parameters, for tests that hash a lot.

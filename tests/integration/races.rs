@@ -100,7 +100,7 @@ async fn a_refresh_loop_racing_a_password_reset_ends_with_it() {
         let reset = portcullis::services::users::set_password(
             &app.store,
             &hasher,
-            &app.config,
+            &app.revocations,
             &portcullis::services::Actor::CommandLine,
             "alice",
             "alice-password",
@@ -231,12 +231,12 @@ async fn a_sign_in_racing_a_password_change_keeps_nothing_it_should_not() {
     let seed = seed(&app).await;
     let hasher = crate::common::fast_hasher();
     let change = |password: String| {
-        let (store, config, hasher) = (&app.store, &app.config, &hasher);
+        let (store, revocations, hasher) = (&app.store, &app.revocations, &hasher);
         async move {
             portcullis::services::users::set_password(
                 store,
                 hasher,
-                config,
+                revocations,
                 &portcullis::services::Actor::CommandLine,
                 "alice",
                 &password,

@@ -56,7 +56,7 @@ async fn each_use_rotates_and_reuse_revokes_the_family() {
     };
     assert!(app
         .store
-        .find_revocation(&format!("family:{sid}"))
+        .find_revocation(&portcullis::store::RevocationKey::Family(sid))
         .await
         .unwrap()
         .is_some());
@@ -140,7 +140,7 @@ async fn password_change_and_disabling_end_refresh_tokens() {
     portcullis::services::users::set_password(
         &app.store,
         &crate::common::fast_hasher(),
-        &app.config,
+        &app.revocations,
         &portcullis::services::Actor::CommandLine,
         "alice",
         "a brand new password",
@@ -161,7 +161,7 @@ async fn password_change_and_disabling_end_refresh_tokens() {
     let live = answer.body["refresh_token"].as_str().unwrap().to_owned();
     portcullis::services::users::set_disabled(
         &app.store,
-        &app.config,
+        &app.revocations,
         &portcullis::services::Actor::CommandLine,
         "alice",
         true,

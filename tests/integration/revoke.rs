@@ -351,11 +351,11 @@ async fn account_and_client_changes_apply_on_this_instance_before_they_answer() 
 
     let (access, _) = user_tokens(&app, &seed, "alice", None).await;
     assert_eq!(me(&app, &access).await, Status::Ok);
-    portcullis::services::users::set_disabled(&app.store, &app.config, &actor, "alice", true)
+    portcullis::services::users::set_disabled(&app.store, &app.revocations, &actor, "alice", true)
         .await
         .unwrap();
     assert_eq!(me(&app, &access).await, Status::Unauthorized, "disabled");
-    portcullis::services::users::set_disabled(&app.store, &app.config, &actor, "alice", false)
+    portcullis::services::users::set_disabled(&app.store, &app.revocations, &actor, "alice", false)
         .await
         .unwrap();
 
@@ -365,7 +365,7 @@ async fn account_and_client_changes_apply_on_this_instance_before_they_answer() 
     portcullis::services::users::set_password(
         &app.store,
         &hasher,
-        &app.config,
+        &app.revocations,
         &actor,
         "alice",
         "alice-password",
@@ -383,7 +383,7 @@ async fn account_and_client_changes_apply_on_this_instance_before_they_answer() 
         .await
         .unwrap()
         .unwrap();
-    portcullis::services::users::delete_user(&app.store, &app.config, &actor, &alice)
+    portcullis::services::users::delete_user(&app.store, &app.revocations, &actor, &alice)
         .await
         .unwrap();
     assert_eq!(me(&app, &access).await, Status::Unauthorized, "deleted");
@@ -398,7 +398,7 @@ async fn account_and_client_changes_apply_on_this_instance_before_they_answer() 
     let form = format!("token={m2m_access}");
     let before = introspect(&app, &seed.app_secret, &form).await;
     assert_eq!(before.body["active"], true);
-    portcullis::services::clients::remove_client(&app.store, &app.config, &actor, "m2m")
+    portcullis::services::clients::remove_client(&app.store, &app.revocations, &actor, "m2m")
         .await
         .unwrap();
     let after = introspect(&app, &seed.app_secret, &form).await;

@@ -49,6 +49,7 @@ async fn users_round_trip_and_names_are_unique_case_insensitively() {
 #[rocket::async_test]
 async fn user_changes_are_validated_and_stored() {
     let (store, config, _db) = store().await;
+    let revocations = crate::common::revocations(&store, &config);
     let hasher = fast_hasher();
     create_user(
         &store,
@@ -106,6 +107,7 @@ async fn user_changes_are_validated_and_stored() {
         set_role(
             &store,
             &config,
+            &revocations,
             &portcullis::services::Actor::CommandLine,
             "BOB",
             "admin"
@@ -118,7 +120,7 @@ async fn user_changes_are_validated_and_stored() {
     assert!(
         set_disabled(
             &store,
-            &config,
+            &revocations,
             &portcullis::services::Actor::CommandLine,
             "bob",
             true
@@ -131,6 +133,7 @@ async fn user_changes_are_validated_and_stored() {
         set_role(
             &store,
             &config,
+            &revocations,
             &portcullis::services::Actor::CommandLine,
             "nobody",
             "admin"

@@ -162,7 +162,7 @@ async fn wrong_password_unknown_user_and_disabled_user_look_the_same() {
     .await;
     portcullis::services::users::set_disabled(
         &app.store,
-        &app.config,
+        &app.revocations,
         &portcullis::services::Actor::CommandLine,
         "alice",
         true,

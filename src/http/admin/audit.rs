@@ -3,32 +3,33 @@
 
 use mongodb::bson::oid::ObjectId;
 use mongodb::bson::DateTime;
-use rocket::serde::json::{json, Json, Value};
+use rocket::serde::json::Json;
+use rocket::serde::Serialize;
 use rocket::{get, routes, Route, State};
 
-use super::{page_size, rfc3339, AdminCaller, AdminError, AdminResult};
+use super::{next_after, page_size, AdminCaller, AdminResult};
 use crate::guard::GuardError;
-use crate::store::{AuditEvent, AuditKind, AuditQuery, Store};
+use crate::http::error::HttpError;
+use crate::services::views::AuditEventView;
+use crate::store::{AuditKind, AuditQuery, Store};
 
 pub fn routes() -> Vec<Route> {
     routes![query]
 }
 
-fn view(event: &AuditEvent) -> Value {
-    let mut answer = rocket::serde::json::to_value(event).unwrap_or(Value::Null);
-    answer["id"] = json!(event.id.map(|id| id.to_hex()));
-    answer["at"] = json!(rfc3339(event.at));
-    if let Some(object) = answer.as_object_mut() {
-        object.remove("_id");
-    }
-    answer
+/// A page of events and where the next one starts.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct EventPage {
+    events: Vec<AuditEventView>,
+    next: Option<String>,
 }
 
 fn time(name: &str, value: Option<&str>) -> AdminResult<Option<DateTime>> {
     value
         .map(|text| {
             DateTime::parse_rfc3339_str(text)
-                .map_err(|_| AdminError::bad_request(&format!("{name} must be an RFC 3339 time")))
+                .map_err(|_| HttpError::invalid_request(format!("{name} must be an RFC 3339 time")))
         })
         .transpose()
 }
@@ -46,19 +47,19 @@ async fn query(
     before: Option<&str>,
     limit: Option<&str>,
     store: &State<Store>,
-) -> AdminResult<Json<Value>> {
+) -> AdminResult<Json<EventPage>> {
     caller?;
     let limit = page_size(limit)?;
     let kind = kind
         .map(|kind| {
-            rocket::serde::json::from_value::<AuditKind>(json!(kind))
-                .map_err(|_| AdminError::bad_request("kind is not an audit event kind"))
+            rocket::serde::json::from_value::<AuditKind>(kind.into())
+                .map_err(|_| HttpError::invalid_request("kind is not an audit event kind"))
         })
         .transpose()?;
     let before = before
         .map(|id| {
             ObjectId::parse_str(id)
-                .map_err(|_| AdminError::bad_request("before must be an event id"))
+                .map_err(|_| HttpError::invalid_request("before must be an event id"))
         })
         .transpose()?;
     let query = AuditQuery {
@@ -71,9 +72,11 @@ async fn query(
         limit,
     };
     let events = store.query_audit(&query).await?;
-    let next = (events.len() == usize::try_from(limit).unwrap_or(usize::MAX))
-        .then(|| events.last().and_then(|e| e.id).map(|id| id.to_hex()))
-        .flatten();
-    let found: Vec<Value> = events.iter().map(view).collect();
-    Ok(Json(json!({ "events": found, "next": next })))
+    let next = next_after(&events, limit, |event| {
+        event.id.map(|id| id.to_hex()).unwrap_or_default()
+    });
+    Ok(Json(EventPage {
+        events: events.into_iter().map(AuditEventView).collect(),
+        next,
+    }))
 }

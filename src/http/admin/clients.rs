@@ -1,16 +1,17 @@
 //! `/admin/v1/clients`: registered OAuth clients. A secret is shown once, when it is made.
 
 use rocket::http::{ContentType, Status};
-use rocket::serde::json::{json, Json, Value};
-use rocket::serde::Deserialize;
+use rocket::serde::json::Json;
+use rocket::serde::{Deserialize, Serialize};
 use rocket::{delete, get, patch, post, routes, Route, State};
 
-use super::{body, page_size, AdminCaller, AdminError, AdminResult};
-use crate::config::Config;
+use super::{body, next_after, page_size, AdminCaller, AdminResult};
 use crate::guard::GuardError;
+use crate::http::error::HttpError;
+use crate::revocation::Revocations;
 use crate::services::clients::{self, ClientChanges, NewClient};
 use crate::services::views::ClientView;
-use crate::store::{ClientDoc, ClientKind, Store};
+use crate::store::{ClientKind, Store};
 
 pub fn routes() -> Vec<Route> {
     routes![create, list, get_one, update, rotate_secret, remove]
@@ -19,8 +20,29 @@ pub fn routes() -> Vec<Route> {
 type Caller<'r> = Result<AdminCaller, GuardError>;
 type Body<'r, T> = Result<Json<T>, rocket::serde::json::Error<'r>>;
 
-fn view(client: &ClientDoc) -> Value {
-    json!(ClientView::from(client))
+/// A client just registered, with its secret: shown in this answer and never again.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct Registered {
+    #[serde(flatten)]
+    client: ClientView,
+    client_secret: Option<String>,
+}
+
+/// A page of clients and where the next one starts.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct ClientPage {
+    clients: Vec<ClientView>,
+    next: Option<String>,
+}
+
+/// A confidential client's new secret.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct NewSecret {
+    client_id: String,
+    client_secret: String,
 }
 
 #[derive(Deserialize)]
@@ -47,7 +69,7 @@ async fn create(
     content_type: Option<&ContentType>,
     new: Body<'_, NewClientBody>,
     store: &State<Store>,
-) -> AdminResult<(Status, Json<Value>)> {
+) -> AdminResult<(Status, Json<Registered>)> {
     let caller = caller?;
     let new = body(content_type, new)?;
     let kind = if new.public {
@@ -70,8 +92,10 @@ async fn create(
         },
     )
     .await?;
-    let mut answer = view(&client);
-    answer["client_secret"] = json!(secret.as_ref().map(|s| s.expose()));
+    let answer = Registered {
+        client: ClientView::from(&client),
+        client_secret: secret.map(|s| s.expose().to_owned()),
+    };
     Ok((Status::Created, Json(answer)))
 }
 
@@ -82,25 +106,28 @@ async fn list(
     after: Option<&str>,
     limit: Option<&str>,
     store: &State<Store>,
-) -> AdminResult<Json<Value>> {
+) -> AdminResult<Json<ClientPage>> {
     caller?;
     let limit = page_size(limit)?;
     let page = store.clients_page(after, limit).await?;
-    let next = (page.len() == usize::try_from(limit).unwrap_or(usize::MAX))
-        .then(|| page.last().map(|c| c.client_id.clone()))
-        .flatten();
-    let found: Vec<Value> = page.iter().map(view).collect();
-    Ok(Json(json!({ "clients": found, "next": next })))
+    Ok(Json(ClientPage {
+        next: next_after(&page, limit, |client| client.client_id.clone()),
+        clients: page.iter().map(ClientView::from).collect(),
+    }))
 }
 
 #[get("/admin/v1/clients/<id>")]
-async fn get_one(caller: Caller<'_>, id: &str, store: &State<Store>) -> AdminResult<Json<Value>> {
+async fn get_one(
+    caller: Caller<'_>,
+    id: &str,
+    store: &State<Store>,
+) -> AdminResult<Json<ClientView>> {
     caller?;
     let client = store
         .find_client(id)
         .await?
-        .ok_or_else(|| AdminError::not_found("client"))?;
-    Ok(Json(view(&client)))
+        .ok_or_else(|| HttpError::not_found("client"))?;
+    Ok(Json(ClientView::from(&client)))
 }
 
 #[derive(Deserialize)]
@@ -123,7 +150,7 @@ async fn update(
     content_type: Option<&ContentType>,
     changes: Body<'_, ClientChangesBody>,
     store: &State<Store>,
-) -> AdminResult<Json<Value>> {
+) -> AdminResult<Json<ClientView>> {
     let caller = caller?;
     let changes = body(content_type, changes)?;
     let changes = ClientChanges {
@@ -134,11 +161,8 @@ async fn update(
         default_scopes: changes.default_scopes,
         can_introspect: changes.can_introspect,
     };
-    if changes.is_empty() {
-        return Err(AdminError::bad_request("nothing to change"));
-    }
     let client = clients::update_client(store, &caller.actor, id, changes).await?;
-    Ok(Json(view(&client)))
+    Ok(Json(ClientView::from(&client)))
 }
 
 /// A new secret for a confidential client; the old one stops working at once.
@@ -147,12 +171,13 @@ async fn rotate_secret(
     caller: Caller<'_>,
     id: &str,
     store: &State<Store>,
-) -> AdminResult<Json<Value>> {
+) -> AdminResult<Json<NewSecret>> {
     let caller = caller?;
     let secret = clients::rotate_secret(store, &caller.actor, id).await?;
-    Ok(Json(
-        json!({ "client_id": id, "client_secret": secret.expose() }),
-    ))
+    Ok(Json(NewSecret {
+        client_id: id.to_owned(),
+        client_secret: secret.expose().to_owned(),
+    }))
 }
 
 /// Deletes the client and revokes every token issued to it.
@@ -161,9 +186,9 @@ async fn remove(
     caller: Caller<'_>,
     id: &str,
     store: &State<Store>,
-    config: &State<Config>,
+    revocations: &State<Revocations>,
 ) -> AdminResult<Status> {
     let caller = caller?;
-    clients::remove_client(store, config, &caller.actor, id).await?;
+    clients::remove_client(store, revocations, &caller.actor, id).await?;
     Ok(Status::NoContent)
 }

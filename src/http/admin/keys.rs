@@ -3,11 +3,13 @@
 //! instance, use the command line on each (see docs/operations.md, key rotation).
 
 use rocket::http::Status;
-use rocket::serde::json::{json, Json, Value};
+use rocket::serde::json::Json;
+use rocket::serde::Serialize;
 use rocket::{get, post, routes, Route, State};
 
-use super::{AdminCaller, AdminError, AdminResult};
+use super::{AdminCaller, AdminResult};
 use crate::config::Config;
+use crate::error::Error;
 use crate::guard::GuardError;
 use crate::keys::{self, KeyRing};
 use crate::store::{AuditEvent, AuditKind, Store};
@@ -18,22 +20,49 @@ pub fn routes() -> Vec<Route> {
 
 type Caller<'r> = Result<AdminCaller, GuardError>;
 
-fn view(ring: &KeyRing) -> Value {
+/// One loaded key.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct KeyView {
+    kid: String,
+    bits: usize,
+    active: bool,
+}
+
+/// The loaded keys, which one signs, and after a generation the new key's id.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct KeysView {
+    active: String,
+    keys: Vec<KeyView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
+}
+
+fn view(ring: &KeyRing, generated: Option<String>) -> KeysView {
     let set = ring.snapshot();
     let active = set.active().kid().to_owned();
-    let keys: Vec<Value> = set
+    let keys = set
         .keys()
         .iter()
-        .map(|key| json!({ "kid": key.kid(), "bits": key.bits(), "active": key.kid() == active }))
+        .map(|key| KeyView {
+            kid: key.kid().to_owned(),
+            bits: key.bits(),
+            active: key.kid() == active,
+        })
         .collect();
-    json!({ "active": active, "keys": keys })
+    KeysView {
+        active,
+        keys,
+        kid: generated,
+    }
 }
 
 /// The loaded keys and which one signs.
 #[get("/admin/v1/keys")]
-fn list(caller: Caller<'_>, ring: &State<KeyRing>) -> AdminResult<Json<Value>> {
+fn list(caller: Caller<'_>, ring: &State<KeyRing>) -> AdminResult<Json<KeysView>> {
     caller?;
-    Ok(Json(view(ring)))
+    Ok(Json(view(ring, None)))
 }
 
 /// Runs key generation (an `openssl` process) off the async workers, then reloads the ring
@@ -44,11 +73,11 @@ async fn make_key(
     store: &Store,
     ring: &KeyRing,
     activate: bool,
-) -> AdminResult<Json<Value>> {
+) -> AdminResult<Json<KeysView>> {
     let dir = config.keys_dir.clone();
     let generated = rocket::tokio::task::spawn_blocking(move || keys::generate_key(&dir, activate))
         .await
-        .map_err(|_| AdminError::from(crate::error::Error::Internal("key generation".into())))??;
+        .map_err(|_| Error::Internal("key generation stopped".into()))??;
     ring.reload_if_changed()?;
     let kind = if generated.active {
         AuditKind::KeyActivated
@@ -58,9 +87,7 @@ async fn make_key(
     let mut event = AuditEvent::new(kind);
     event.reason = Some(format!("kid {}", generated.kid));
     store.audit(caller.actor.stamp(event)).await?;
-    let mut answer = view(ring);
-    answer["kid"] = json!(generated.kid);
-    Ok(Json(answer))
+    Ok(Json(view(ring, Some(generated.kid))))
 }
 
 /// A new key that verifies but does not sign yet: publish it in the JWKS ahead of a rotation.
@@ -70,7 +97,7 @@ async fn generate(
     config: &State<Config>,
     store: &State<Store>,
     ring: &State<KeyRing>,
-) -> AdminResult<(Status, Json<Value>)> {
+) -> AdminResult<(Status, Json<KeysView>)> {
     let answer = make_key(caller?, config, store, ring, false).await?;
     Ok((Status::Created, answer))
 }
@@ -82,6 +109,6 @@ async fn rotate(
     config: &State<Config>,
     store: &State<Store>,
     ring: &State<KeyRing>,
-) -> AdminResult<Json<Value>> {
+) -> AdminResult<Json<KeysView>> {
     make_key(caller?, config, store, ring, true).await
 }

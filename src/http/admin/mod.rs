@@ -2,8 +2,9 @@
 //! role `admin` carrying scope `admin`. Every handler calls the same `services` functions as
 //! the CLI, so the rules (and the audit events, which name the administrator) are written once.
 //!
-//! Errors are JSON `{"error", "error_description"}`: 400 `invalid_request`, 404 `not_found`,
-//! 409 `conflict`, 503 `temporarily_unavailable`; a refused token answers as RFC 6750 §3 says.
+//! Errors are JSON `{"error", "error_description"}` (see `http::error`): 400 `invalid_request`,
+//! 404 `not_found`, 409 `conflict`, 503 `temporarily_unavailable`; a refused token answers as
+//! RFC 6750 §3 says.
 
 mod audit;
 mod clients;
@@ -13,13 +14,12 @@ mod users;
 use rocket::http::{ContentType, Status};
 use rocket::outcome::{try_outcome, Outcome};
 use rocket::request::{self, FromRequest};
-use rocket::serde::json::{json, Json, Value};
+use rocket::serde::json::Json;
 use rocket::{Request, Route};
 
-use crate::error::Error;
+use super::error::HttpError;
 use crate::guard::{AccessClaims, GuardError};
 use crate::services::Actor;
-use crate::store::UserDoc;
 
 pub fn routes() -> Vec<Route> {
     [
@@ -37,13 +37,6 @@ const ADMIN: &str = "admin";
 /// The administrator making the call.
 pub struct AdminCaller {
     pub actor: Actor,
-}
-
-impl AdminCaller {
-    /// Whether `user` is the administrator's own account.
-    pub fn is(&self, user: &UserDoc) -> bool {
-        matches!(&self.actor, Actor::Admin { user_id, .. } if *user_id == user.id.to_hex())
-    }
 }
 
 #[rocket::async_trait]
@@ -71,62 +64,7 @@ impl<'r> FromRequest<'r> for AdminCaller {
     }
 }
 
-/// Why an admin call failed.
-#[derive(rocket::Responder)]
-pub enum AdminError {
-    Guard(GuardError),
-    Api((Status, Json<Value>)),
-}
-
-impl AdminError {
-    fn new(status: Status, code: &str, description: &str) -> Self {
-        AdminError::Api((
-            status,
-            Json(json!({ "error": code, "error_description": description })),
-        ))
-    }
-
-    pub fn bad_request(description: &str) -> Self {
-        AdminError::new(Status::BadRequest, "invalid_request", description)
-    }
-
-    pub fn not_found(what: &str) -> Self {
-        AdminError::new(Status::NotFound, "not_found", &format!("no such {what}"))
-    }
-
-    pub fn conflict(description: &str) -> Self {
-        AdminError::new(Status::Conflict, "conflict", description)
-    }
-}
-
-impl From<GuardError> for AdminError {
-    fn from(error: GuardError) -> Self {
-        AdminError::Guard(error)
-    }
-}
-
-impl From<Error> for AdminError {
-    fn from(error: Error) -> Self {
-        match error {
-            Error::Invalid { field, reason } => Self::bad_request(&format!("{field} {reason}")),
-            Error::NotFound(what) => {
-                AdminError::new(Status::NotFound, "not_found", &format!("{what} not found"))
-            }
-            Error::Conflict(what) => Self::conflict(&format!("{what} already exists")),
-            Error::Refused(reason) => Self::conflict(&reason),
-            other => {
-                crate::limited!(error, error = %other, "admin request failed");
-                let status = match other {
-                    Error::Database(_) => Status::ServiceUnavailable,
-                    _ => Status::InternalServerError,
-                };
-                AdminError::new(status, "temporarily_unavailable", "try again later")
-            }
-        }
-    }
-}
-
-pub type AdminResult<T> = Result<T, AdminError>;
+pub type AdminResult<T> = Result<T, HttpError>;
 
 /// A JSON body: 415 unless the request says it is JSON, 400 with the reason when it is not
 /// the JSON the operation takes.
@@ -135,9 +73,8 @@ pub fn body<T>(
     body: Result<Json<T>, rocket::serde::json::Error<'_>>,
 ) -> AdminResult<T> {
     if !content_type.is_some_and(|ct| ct.is_json()) {
-        return Err(AdminError::new(
+        return Err(HttpError::status(
             Status::UnsupportedMediaType,
-            "invalid_request",
             "the body must be application/json",
         ));
     }
@@ -146,10 +83,10 @@ pub fn body<T>(
         Err(rocket::serde::json::Error::Parse(_, error)) => {
             let mut reason = format!("the body is not valid: {error}");
             reason.truncate(300);
-            Err(AdminError::bad_request(&reason))
+            Err(HttpError::invalid_request(reason))
         }
         Err(rocket::serde::json::Error::Io(_)) => {
-            Err(AdminError::bad_request("the body could not be read"))
+            Err(HttpError::invalid_request("the body could not be read"))
         }
     }
 }
@@ -159,11 +96,14 @@ pub fn page_size(limit: Option<&str>) -> AdminResult<i64> {
     match limit.map(str::parse::<i64>) {
         None => Ok(20),
         Some(Ok(limit)) if (1..=100).contains(&limit) => Ok(limit),
-        Some(_) => Err(AdminError::bad_request(
+        Some(_) => Err(HttpError::invalid_request(
             "limit must be a number between 1 and 100",
         )),
     }
 }
 
-/// RFC 3339, as every time in the admin API is written.
-pub use crate::services::views::rfc3339;
+/// Where the page after `page` starts: the last item's key when the page is full.
+pub fn next_after<T>(page: &[T], limit: i64, key: impl Fn(&T) -> String) -> Option<String> {
+    let full = page.len() == usize::try_from(limit).unwrap_or(usize::MAX);
+    full.then(|| page.last().map(key)).flatten()
+}

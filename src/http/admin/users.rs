@@ -1,16 +1,18 @@
 //! `/admin/v1/users`: accounts, their browser sessions and refresh-token families.
 
 use rocket::http::{ContentType, Status};
-use rocket::serde::json::{json, Json, Value};
-use rocket::serde::Deserialize;
+use rocket::serde::json::Json;
+use rocket::serde::{Deserialize, Serialize};
 use rocket::{delete, get, patch, post, put, routes, Route, State};
 
-use super::{body, page_size, rfc3339, AdminCaller, AdminError, AdminResult};
+use super::{body, next_after, page_size, AdminCaller, AdminResult};
 use crate::config::Config;
 use crate::guard::GuardError;
+use crate::http::error::HttpError;
 use crate::password::PasswordHasher;
-use crate::services::users;
-use crate::services::views::{UserDetail, UserView};
+use crate::revocation::Revocations;
+use crate::services::users::{self, UserChanges};
+use crate::services::views::{FamilyView, SessionView, UserDetail, UserView};
 use crate::store::{Store, UserDoc};
 
 pub fn routes() -> Vec<Route> {
@@ -30,15 +32,11 @@ pub fn routes() -> Vec<Route> {
 type Caller<'r> = Result<AdminCaller, GuardError>;
 type Body<'r, T> = Result<Json<T>, rocket::serde::json::Error<'r>>;
 
-fn view(user: &UserDoc) -> Value {
-    json!(UserView::from(user))
-}
-
 /// The user a path names; an id that is not one is simply not found.
 async fn user(store: &Store, id: &str) -> AdminResult<UserDoc> {
     users::find_user_by_id(store, id)
         .await?
-        .ok_or_else(|| AdminError::not_found("user"))
+        .ok_or_else(|| HttpError::not_found("user"))
 }
 
 #[derive(Deserialize)]
@@ -57,7 +55,7 @@ async fn create(
     store: &State<Store>,
     hasher: &State<PasswordHasher>,
     config: &State<Config>,
-) -> AdminResult<(Status, Json<Value>)> {
+) -> AdminResult<(Status, Json<UserView>)> {
     let caller = caller?;
     let new = body(content_type, new)?;
     let user = users::create_user(
@@ -70,7 +68,15 @@ async fn create(
         &new.role,
     )
     .await?;
-    Ok((Status::Created, Json(view(&user))))
+    Ok((Status::Created, Json(UserView::from(&user))))
+}
+
+/// A page of users and where the next one starts.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct UserPage {
+    users: Vec<UserView>,
+    next: Option<String>,
 }
 
 /// Users in username order; `prefix` narrows to names starting with it (case-insensitive),
@@ -82,28 +88,31 @@ async fn list(
     after: Option<&str>,
     limit: Option<&str>,
     store: &State<Store>,
-) -> AdminResult<Json<Value>> {
+) -> AdminResult<Json<UserPage>> {
     caller?;
     let limit = page_size(limit)?;
     let page = users::search_users(store, prefix.unwrap_or(""), after, limit).await?;
-    let next = (page.len() == usize::try_from(limit).unwrap_or(usize::MAX))
-        .then(|| page.last().map(|u| u.username_key.clone()))
-        .flatten();
-    let found: Vec<Value> = page.iter().map(view).collect();
-    Ok(Json(json!({ "users": found, "next": next })))
+    Ok(Json(UserPage {
+        next: next_after(&page, limit, |user| user.username_key.clone()),
+        users: page.iter().map(UserView::from).collect(),
+    }))
 }
 
 #[get("/admin/v1/users/<id>")]
-async fn get_one(caller: Caller<'_>, id: &str, store: &State<Store>) -> AdminResult<Json<Value>> {
+async fn get_one(
+    caller: Caller<'_>,
+    id: &str,
+    store: &State<Store>,
+) -> AdminResult<Json<UserDetail>> {
     caller?;
     let user = user(store, id).await?;
     let locked_until = users::locked_until(store, &user).await?;
-    Ok(Json(json!(UserDetail::new(&user, locked_until))))
+    Ok(Json(UserDetail::new(&user, locked_until)))
 }
 
 #[derive(Deserialize)]
 #[serde(crate = "rocket::serde", deny_unknown_fields)]
-struct UserChanges {
+struct ChangesBody {
     role: Option<String>,
     disabled: Option<bool>,
 }
@@ -115,33 +124,18 @@ async fn update(
     caller: Caller<'_>,
     id: &str,
     content_type: Option<&ContentType>,
-    changes: Body<'_, UserChanges>,
+    changes: Body<'_, ChangesBody>,
     store: &State<Store>,
     config: &State<Config>,
-) -> AdminResult<Json<Value>> {
+    revocations: &State<Revocations>,
+) -> AdminResult<Json<UserView>> {
     let caller = caller?;
-    let changes = body(content_type, changes)?;
-    let mut user = user(store, id).await?;
-    if changes.role.is_none() && changes.disabled.is_none() {
-        return Err(AdminError::bad_request(
-            "nothing to change: give role or disabled",
-        ));
-    }
-    if caller.is(&user)
-        && (changes.disabled == Some(true)
-            || changes.role.as_deref().is_some_and(|r| r != user.role))
-    {
-        return Err(AdminError::conflict(
-            "an administrator cannot demote or disable their own account",
-        ));
-    }
-    if let Some(role) = &changes.role {
-        user = users::set_role(store, config, &caller.actor, &user.username, role).await?;
-    }
-    if let Some(disabled) = changes.disabled {
-        user = users::set_disabled(store, config, &caller.actor, &user.username, disabled).await?;
-    }
-    Ok(Json(view(&user)))
+    let ChangesBody { role, disabled } = body(content_type, changes)?;
+    let user = user(store, id).await?;
+    let changes = UserChanges { role, disabled };
+    let user =
+        users::change_user(store, config, revocations, &caller.actor, user, &changes).await?;
+    Ok(Json(UserView::from(&user)))
 }
 
 #[derive(Deserialize)]
@@ -159,7 +153,7 @@ async fn reset_password(
     new: Body<'_, NewPassword>,
     store: &State<Store>,
     hasher: &State<PasswordHasher>,
-    config: &State<Config>,
+    revocations: &State<Revocations>,
 ) -> AdminResult<Status> {
     let caller = caller?;
     let new = body(content_type, new)?;
@@ -167,7 +161,7 @@ async fn reset_password(
     users::set_password(
         store,
         hasher,
-        config,
+        revocations,
         &caller.actor,
         &user.username,
         &new.password,
@@ -176,13 +170,20 @@ async fn reset_password(
     Ok(Status::NoContent)
 }
 
+/// Whether a lockout was ended.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct Unlocked {
+    unlocked: bool,
+}
+
 /// Ends a lockout (failed sign-ins); `unlocked` says whether there was one.
 #[post("/admin/v1/users/<id>/unlock")]
-async fn unlock(caller: Caller<'_>, id: &str, store: &State<Store>) -> AdminResult<Json<Value>> {
+async fn unlock(caller: Caller<'_>, id: &str, store: &State<Store>) -> AdminResult<Json<Unlocked>> {
     let caller = caller?;
     let user = user(store, id).await?;
     let unlocked = users::unlock(store, &caller.actor, &user.username).await?;
-    Ok(Json(json!({ "unlocked": unlocked })))
+    Ok(Json(Unlocked { unlocked }))
 }
 
 /// Deletes the account; its sessions end and every token it holds is revoked.
@@ -191,50 +192,46 @@ async fn remove(
     caller: Caller<'_>,
     id: &str,
     store: &State<Store>,
-    config: &State<Config>,
+    revocations: &State<Revocations>,
 ) -> AdminResult<Status> {
     let caller = caller?;
     let user = user(store, id).await?;
-    if caller.is(&user) {
-        return Err(AdminError::conflict(
-            "an administrator cannot delete their own account",
-        ));
-    }
-    users::delete_user(store, config, &caller.actor, &user).await?;
+    users::delete_user(store, revocations, &caller.actor, &user).await?;
     Ok(Status::NoContent)
+}
+
+/// A user's browser sessions and live refresh-token families.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct Sessions {
+    sessions: Vec<SessionView>,
+    refresh_token_families: Vec<FamilyView>,
 }
 
 /// The user's browser sessions and live refresh-token families.
 #[get("/admin/v1/users/<id>/sessions")]
-async fn sessions(caller: Caller<'_>, id: &str, store: &State<Store>) -> AdminResult<Json<Value>> {
+async fn sessions(
+    caller: Caller<'_>,
+    id: &str,
+    store: &State<Store>,
+) -> AdminResult<Json<Sessions>> {
     caller?;
     let user = user(store, id).await?;
     let user_id = user.id.to_hex();
-    let sessions: Vec<Value> = store
-        .user_sessions(&user_id)
-        .await?
-        .into_iter()
-        .map(
-            |s| json!({ "created_at": rfc3339(s.created_at), "expires_at": rfc3339(s.expires_at) }),
-        )
-        .collect();
-    let families: Vec<Value> = store
-        .live_refresh_families(&user_id)
-        .await?
-        .into_iter()
-        .map(|t| {
-            json!({
-                "family_id": t.family_id,
-                "client_id": t.client_id,
-                "scope": t.scopes.join(" "),
-                "last_used_at": rfc3339(t.rotated_at),
-                "expires_at": rfc3339(t.token_expires_at()),
-            })
-        })
-        .collect();
-    Ok(Json(
-        json!({ "sessions": sessions, "refresh_token_families": families }),
-    ))
+    let sessions = store.user_sessions(&user_id).await?;
+    let families = store.live_refresh_families(&user_id).await?;
+    Ok(Json(Sessions {
+        sessions: sessions.iter().map(SessionView::from).collect(),
+        refresh_token_families: families.iter().map(FamilyView::from).collect(),
+    }))
+}
+
+/// What ending a user's sessions ended.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct SessionsEnded {
+    sessions_ended: u64,
+    refresh_token_families_revoked: usize,
 }
 
 /// Ends every browser session of the user and revokes every refresh-token family (and the
@@ -244,13 +241,13 @@ async fn end_sessions(
     caller: Caller<'_>,
     id: &str,
     store: &State<Store>,
-    config: &State<Config>,
-) -> AdminResult<Json<Value>> {
+    revocations: &State<Revocations>,
+) -> AdminResult<Json<SessionsEnded>> {
     let caller = caller?;
     let user = user(store, id).await?;
-    let ended = users::end_sessions(store, config, &caller.actor, &user).await?;
-    Ok(Json(json!({
-        "sessions_ended": ended.sessions,
-        "refresh_token_families_revoked": ended.families,
-    })))
+    let ended = users::end_sessions(store, revocations, &caller.actor, &user).await?;
+    Ok(Json(SessionsEnded {
+        sessions_ended: ended.sessions,
+        refresh_token_families_revoked: ended.families,
+    }))
 }

@@ -1,6 +1,6 @@
 //! The oxide-auth endpoint behind `/oauth/authorize`: the registrar, the authorizer, the
-//! request extension (PKCE challenge, `redirect_uri` as sent), and the consent decision
-//! (sign-in first, then a remembered or fresh consent).
+//! request extension (PKCE challenge, `redirect_uri` as sent), and the consent step: sign-in
+//! first, then `oauth::authorize::consent` decides, and the consent page when it asks.
 
 use async_trait::async_trait;
 use oxide_auth::endpoint::{OAuthError, OwnerConsent, Scopes, Solicitation, Template as Kind};
@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::adapter::{OAuthRequest, OAuthResponse};
 use crate::config::Config;
 use crate::http::pages::PageError;
+use crate::oauth::authorize::consent::{self, Choice, Consent};
 use crate::oauth::authorize::{MongoAuthorizer, MongoRegistrar, RequestExtension};
 use crate::oauth::scope::Scope;
 use crate::secrets::constant_time_eq;
@@ -114,6 +115,8 @@ impl OwnerSolicitor<OAuthRequest> for ConsentSolicitor {
 }
 
 impl ConsentSolicitor {
+    /// Sign-in first; then the consent form's answer (checked against the session's CSRF
+    /// token), a remembered consent, or the consent page.
     async fn decide(
         &self,
         request: &OAuthRequest,
@@ -127,52 +130,40 @@ impl ConsentSolicitor {
             let login = format!("/login?{query}");
             return Ok(OwnerConsent::InProgress(OAuthResponse::Redirect(login)));
         };
-        let user_id = signed_in.user.id.to_hex();
-        let grant = solicitation.pre_grant();
-        let requested = Scope::from_tokens(grant.scope.iter().map(str::to_owned));
-        let role = self
-            .config
-            .role_scopes(&signed_in.user.role)
-            .unwrap_or_default();
-        let scopes = requested.intersection(&role);
-        if scopes.is_empty() {
-            return Ok(OwnerConsent::Denied);
-        }
-
-        if let Some(form) = &request.form {
-            let csrf_ok = form
-                .get("csrf")
-                .is_some_and(|csrf| constant_time_eq(&signed_in.session.csrf, csrf));
-            if !csrf_ok {
-                return Err(PageError::Forbidden);
-            }
-            return match form.get("decision").map(String::as_str) {
-                Some("allow") => {
-                    self.store
-                        .save_consent(&user_id, &grant.client_id, &scopes.to_vec())
-                        .await?;
-                    Ok(OwnerConsent::Authorized(user_id))
+        let choice = match &request.form {
+            None => None,
+            Some(form) => {
+                let csrf_ok = form
+                    .get("csrf")
+                    .is_some_and(|csrf| constant_time_eq(&signed_in.session.csrf, csrf));
+                if !csrf_ok {
+                    return Err(PageError::Forbidden);
                 }
-                Some("deny") => Ok(OwnerConsent::Denied),
-                _ => Err(PageError::BadRequest("Choose allow or deny.")),
-            };
-        }
-
-        let client = self
-            .store
-            .find_client(&grant.client_id)
-            .await?
-            .ok_or(PageError::BadClient)?;
-        // RFC 8252 §8.6, RFC 6749 §10.2: a public client's identity cannot be verified (any
-        // local program can listen on a loopback port and present its own PKCE pair), so its
-        // requests are never approved silently: the user sees the page every time. A remembered
-        // consent applies to confidential clients only.
-        if client.kind == ClientKind::Confidential {
-            let remembered = self.store.find_consent(&user_id, &grant.client_id).await?;
-            if remembered.is_some_and(|c| scopes.is_subset(&Scope::from_tokens(c.scopes))) {
-                return Ok(OwnerConsent::Authorized(user_id));
+                match form.get("decision").map(String::as_str) {
+                    Some("allow") => Some(Choice::Allow),
+                    Some("deny") => Some(Choice::Deny),
+                    _ => return Err(PageError::BadRequest("Choose allow or deny.")),
+                }
             }
-        }
+        };
+        let grant = solicitation.pre_grant();
+        let asked = Scope::from_tokens(grant.scope.iter().map(str::to_owned));
+        let user = &signed_in.user;
+        let consent = consent::decide(
+            &self.store,
+            &self.config,
+            user,
+            &grant.client_id,
+            &asked,
+            choice,
+        )
+        .await?;
+        let (client, scopes) = match consent {
+            Consent::UnknownClient => return Err(PageError::BadClient),
+            Consent::Denied => return Ok(OwnerConsent::Denied),
+            Consent::Approved => return Ok(OwnerConsent::Authorized(user.id.to_hex())),
+            Consent::Ask { client, scopes } => (client, scopes),
+        };
         let lines: Vec<ScopeLine> = scopes
             .iter()
             .map(|scope| ScopeLine {
@@ -190,7 +181,7 @@ impl ConsentSolicitor {
             context! {
                 client_name: &client.name,
                 public_client: client.kind == ClientKind::Public,
-                username: &signed_in.user.username,
+                username: &user.username,
                 scopes: lines,
                 csrf: &signed_in.session.csrf,
                 action: format!("/oauth/authorize?{}", request.raw_query),

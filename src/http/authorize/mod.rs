@@ -15,8 +15,8 @@ use super::pages::origin::SameOrigin;
 use super::pages::session::Browser;
 use super::pages::PageError;
 use crate::config::Config;
+use crate::http::error::HttpError;
 use crate::oauth::authorize::why_unbound;
-use crate::oauth::error::OAuthError;
 use crate::store::Store;
 
 /// Longest query string accepted on the authorization endpoint.
@@ -123,7 +123,7 @@ async fn consent(
     same_origin: Result<SameOrigin, PageError>,
     query: Result<Query, PageError>,
     browser: Result<Browser, PageError>,
-    form: Result<OAuthForm, OAuthError>,
+    form: Result<OAuthForm, HttpError>,
     store: &State<Store>,
     config: &State<Config>,
 ) -> Result<OAuthResponse, PageError> {

@@ -51,7 +51,7 @@ fn landing(
             "landing",
             context! {
                 issuer,
-                registration_open: config.self_registration,
+                registration_open: crate::services::registration::is_open(config),
             },
         ),
     )))

@@ -13,9 +13,9 @@ use super::session::{
 };
 use super::{Page, PageError};
 use crate::config::Config;
+use crate::http::error::HttpError;
 use crate::http::form::OAuthForm;
 use crate::oauth::context::RequestMeta;
-use crate::oauth::error::OAuthError;
 use crate::oauth::login::{check_password, Attempt, PasswordCheck};
 use crate::password::PasswordHasher;
 use crate::store::Store;
@@ -63,7 +63,7 @@ pub fn login_form(
                 username,
                 error,
                 notice,
-                registration_open: config.self_registration,
+                registration_open: crate::services::registration::is_open(config),
             },
         ),
     )))
@@ -104,7 +104,7 @@ fn login_page(
 #[post("/login", data = "<form>")]
 async fn login(
     same_origin: Result<SameOrigin, PageError>,
-    form: Result<OAuthForm, OAuthError>,
+    form: Result<OAuthForm, HttpError>,
     meta: RequestMeta,
     cookies: &CookieJar<'_>,
     config: &State<Config>,
@@ -153,7 +153,7 @@ async fn login(
 #[post("/logout", data = "<form>")]
 async fn logout(
     same_origin: Result<SameOrigin, PageError>,
-    form: Result<OAuthForm, OAuthError>,
+    form: Result<OAuthForm, HttpError>,
     browser: Result<Browser, PageError>,
     cookies: &CookieJar<'_>,
     store: &State<Store>,

@@ -15,14 +15,12 @@ use super::session::{pre_session_csrf, pre_session_csrf_matches, sign_in};
 use super::{Page, PageError};
 use crate::config::Config;
 use crate::error::Error;
+use crate::http::error::HttpError;
 use crate::http::form::OAuthForm;
-use crate::http::register::SELF_REGISTERED_ROLE;
 use crate::oauth::context::RequestMeta;
-use crate::oauth::error::OAuthError;
 use crate::oauth::rate_limit::{over_limit, Bucket};
 use crate::password::PasswordHasher;
-use crate::services::users::create_user;
-use crate::services::Actor;
+use crate::services::registration;
 use crate::store::Store;
 
 pub fn routes() -> Vec<Route> {
@@ -43,7 +41,7 @@ fn page(
 }
 
 fn ensure_open(config: &Config) -> Result<(), PageError> {
-    if config.self_registration && config.roles.contains_key(SELF_REGISTERED_ROLE) {
+    if registration::is_open(config) {
         Ok(())
     } else {
         Err(PageError::BadRequest("Registration is closed."))
@@ -66,7 +64,7 @@ fn register_page(
 async fn register(
     same_origin: Result<SameOrigin, PageError>,
     meta: RequestMeta,
-    form: Result<OAuthForm, OAuthError>,
+    form: Result<OAuthForm, HttpError>,
     cookies: &CookieJar<'_>,
     config: &State<Config>,
     store: &State<Store>,
@@ -86,17 +84,7 @@ async fn register(
     let password = form.take("password").unwrap_or_default();
     let csrf = pre_session_csrf(config, cookies)?;
     let shown: String = username.chars().take(64).collect();
-    match create_user(
-        store,
-        hasher,
-        config,
-        &Actor::SelfService,
-        &username,
-        &password,
-        SELF_REGISTERED_ROLE,
-    )
-    .await
-    {
+    match registration::register(store, hasher, config, &username, &password).await {
         // In the middle of an authorization request: the user who just chose the password is
         // signed in, and the request carries on.
         Ok(user) if return_to.is_some() && sign_in(store, config, cookies, &user).await? => {

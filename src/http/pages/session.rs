@@ -67,7 +67,7 @@ impl<'r> FromRequest<'r> for Browser {
             Ok(signed_in) => Outcome::Success(Browser { signed_in }),
             Err(error) => {
                 let error = PageError::from(error);
-                Outcome::Error((error.parts().0, error))
+                Outcome::Error((error.status(), error))
             }
         }
     }

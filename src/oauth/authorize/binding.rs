@@ -7,7 +7,7 @@ use oxide_auth::primitives::registrar::ExactUrl;
 use url::Url;
 
 use crate::error::Result;
-use crate::oauth::grant_type;
+use crate::oauth::grant_type::GrantType;
 use crate::store::{ClientDoc, Store};
 
 /// Why an authorization request cannot be bound.
@@ -40,7 +40,7 @@ impl Unbound {
 
 /// The redirect URI `client` answers a request at, given the one the request names.
 pub fn bind_redirect(client: &ClientDoc, requested: Option<&str>) -> Result<ExactUrl, Unbound> {
-    if !client.allows_grant(grant_type::AUTHORIZATION_CODE) {
+    if !client.allows_grant(GrantType::AuthorizationCode.as_str()) {
         return Err(Unbound::NoCodeGrant);
     }
     match requested {

@@ -1,11 +1,12 @@
 //! The authorization-code grant's server side (RFC 6749 §4.1 with PKCE, RFC 7636), built on
 //! oxide-auth: a registrar over the `clients` collection, an authorizer over the
 //! `authorization_codes` collection, and the extension that keeps the PKCE challenge and the
-//! request's `redirect_uri` with the code. The HTTP glue and the consent
-//! decision live in `http::authorize`.
+//! request's `redirect_uri` with the code, and the consent decision. The HTTP glue and
+//! the pages live in `http::authorize`.
 
 mod authorizer;
 mod binding;
+pub mod consent;
 mod extension;
 mod pkce;
 mod registrar;

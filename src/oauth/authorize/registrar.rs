@@ -2,6 +2,7 @@
 //! which scopes.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use oxide_auth::endpoint::{PreGrant, Scope as OxideScope};
@@ -11,9 +12,10 @@ use oxide_auth::primitives::registrar::{
 use oxide_auth_async::primitives::Registrar;
 
 use super::binding::bind_redirect;
-use crate::oauth::scope::Scope;
-use crate::secrets::constant_time_eq;
-use crate::store::{ClientDoc, ClientKind, Store};
+use crate::oauth::client_auth::credentials_match;
+use crate::oauth::scope::{grantable, Asked, Scope};
+use crate::secrets::SecretString;
+use crate::store::{ClientDoc, Store};
 
 pub struct MongoRegistrar {
     store: Store,
@@ -24,8 +26,10 @@ impl MongoRegistrar {
         MongoRegistrar { store }
     }
 
-    async fn client(&self, client_id: &str) -> Result<ClientDoc, RegistrarError> {
-        match self.store.find_client(client_id).await {
+    /// The client, from the store's few-seconds cache: one authorization request asks for it
+    /// at each step.
+    async fn client(&self, client_id: &str) -> Result<Arc<ClientDoc>, RegistrarError> {
+        match self.store.find_client_cached(client_id).await {
             Ok(Some(client)) => Ok(client),
             Ok(None) => Err(RegistrarError::Unspecified),
             Err(error) => {
@@ -60,23 +64,15 @@ impl Registrar for MongoRegistrar {
         scope: Option<OxideScope>,
     ) -> Result<PreGrant, RegistrarError> {
         let client = self.client(&bound.client_id).await?;
-        let allowed = Scope::from_tokens(client.scopes.iter().cloned());
-        let granted = match scope {
-            Some(requested) => {
-                let requested = Scope::parse(&requested.to_string())
-                    .map_err(|_| RegistrarError::Unspecified)?;
-                if !requested.is_subset(&allowed) {
-                    return Err(RegistrarError::Unspecified);
-                }
-                requested
-            }
-            None => {
-                Scope::from_tokens(client.default_scopes.iter().cloned()).intersection(&allowed)
-            }
+        let requested = match scope {
+            Some(requested) => Some(
+                Scope::parse(&requested.to_string()).map_err(|_| RegistrarError::Unspecified)?,
+            ),
+            None => None,
         };
-        if granted.is_empty() {
-            return Err(RegistrarError::Unspecified);
-        }
+        // The role is not known yet: it narrows the scope at consent.
+        let granted = grantable(Asked::Requested(requested.as_ref()), &client, None)
+            .map_err(|_| RegistrarError::Unspecified)?;
         Ok(PreGrant {
             client_id: bound.client_id.into_owned(),
             redirect_uri: bound.redirect_uri.into_owned(),
@@ -87,22 +83,16 @@ impl Registrar for MongoRegistrar {
         })
     }
 
-    /// Client authentication as oxide-auth's own token flows would ask for it; the token
-    /// endpoint authenticates through `oauth::client_auth`, which follows the same rules.
+    /// Client authentication as oxide-auth's own token flows would ask for it, by the token
+    /// endpoint's rule (`oauth::client_auth`).
     async fn check(
         &self,
         client_id: &str,
         passphrase: Option<&[u8]>,
     ) -> Result<(), RegistrarError> {
         let client = self.client(client_id).await?;
-        let ok = match (client.kind, passphrase, client.secret_hash.as_deref()) {
-            (ClientKind::Public, None, _) => true,
-            (ClientKind::Confidential, Some(secret), Some(stored)) => {
-                let secret = String::from_utf8_lossy(secret);
-                constant_time_eq(stored, &crate::secrets::sha256_b64(&secret))
-            }
-            _ => false,
-        };
+        let secret = passphrase.map(|secret| SecretString::new(String::from_utf8_lossy(secret)));
+        let ok = credentials_match(&client, secret.as_ref());
         if ok {
             Ok(())
         } else {

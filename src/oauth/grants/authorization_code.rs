@@ -8,9 +8,8 @@ use super::{offers_refresh, TokenRequest};
 use crate::oauth::authorize::{pkce_for, verify_pkce};
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
-use crate::oauth::grant_type::AUTHORIZATION_CODE;
-use crate::oauth::revoke::{revoke_access_claims_by_id, revoke_family};
-use crate::oauth::scope::Scope;
+use crate::oauth::grant_type::GrantType;
+use crate::oauth::scope::{grantable, role_scopes, Asked, Scope};
 use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
 use crate::secrets::sha256_b64;
 use crate::store::{in_secs, AuditEvent, AuditKind, AuthCodeDoc, ClientDoc, CodeUse};
@@ -29,10 +28,10 @@ pub async fn grant(
         CodeUse::Redeemed(doc) => doc,
         CodeUse::Reused(doc) => {
             if let Some(family) = &doc.family_id {
-                revoke_family(ctx, family).await?;
+                ctx.revocations.family(family).await?;
             }
             if let (Some(jti), Some(expiry)) = (&doc.jti, doc.access_expires_at) {
-                revoke_access_claims_by_id(ctx, jti, expiry).await?;
+                ctx.revocations.access_token(jti, expiry).await?;
             }
             let mut event = AuditEvent::new(AuditKind::AuthorizationCodeReuse);
             event.client_id = Some(doc.client_id);
@@ -71,13 +70,9 @@ pub async fn grant(
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Err(OAuthError::invalid_grant(INVALID));
     };
-    let role_scopes = ctx.config.role_scopes(&user.role).unwrap_or_default();
-    let scope = Scope::from_tokens(doc.scopes.iter().cloned())
-        .intersection(&Scope::from_tokens(client.scopes.iter().cloned()))
-        .intersection(&role_scopes);
-    if scope.is_empty() {
-        return Err(OAuthError::invalid_scope("no scope can be granted"));
-    }
+    let role_scopes = role_scopes(ctx.config, &user.role);
+    let approved = Scope::from_tokens(doc.scopes.iter().cloned());
+    let scope = grantable(Asked::Earlier(&approved), client, Some(&role_scopes))?;
     let plan = if offers_refresh(client) {
         RefreshPlan::NewFamily
     } else {
@@ -86,7 +81,7 @@ pub async fn grant(
     let issued = issue(
         ctx,
         meta,
-        AUTHORIZATION_CODE,
+        GrantType::AuthorizationCode,
         client,
         Some(&user),
         &scope,

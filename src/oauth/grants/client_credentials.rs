@@ -1,10 +1,11 @@
 //! The client credentials grant (RFC 6749 §4.4): a confidential client gets a token for
 //! itself; no user, no refresh token (§4.4.3).
 
-use super::{decide_scope, TokenRequest};
+use super::TokenRequest;
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
-use crate::oauth::grant_type::CLIENT_CREDENTIALS;
+use crate::oauth::grant_type::GrantType;
+use crate::oauth::scope::{grantable, Asked};
 use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
 use crate::store::{ClientDoc, ClientKind};
 
@@ -19,11 +20,12 @@ pub async fn grant(
             "client_credentials needs a confidential client",
         ));
     }
-    let scope = decide_scope(request.scope()?, client, None)?;
+    let requested = request.scope()?;
+    let scope = grantable(Asked::Requested(requested.as_ref()), client, None)?;
     issue(
         ctx,
         meta,
-        CLIENT_CREDENTIALS,
+        GrantType::ClientCredentials,
         client,
         None,
         &scope,

@@ -1,5 +1,5 @@
-//! The token endpoint's grants (RFC 6749 §4.3, §4.4, §6), dispatched on `grant_type`, and the
-//! scope decision they share.
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.3, §4.4, §6), a file each, dispatched on
+//! `grant_type`.
 
 mod authorization_code;
 mod client_credentials;
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use super::context::{OAuthContext, RequestMeta};
 use super::error::{ErrorCode, OAuthError};
-use super::grant_type;
+use super::grant_type::GrantType;
 use super::scope::Scope;
 use super::tokens::IssuedTokens;
 use crate::store::ClientDoc;
@@ -62,58 +62,27 @@ pub async fn run(
     client: &ClientDoc,
     request: &TokenRequest,
 ) -> Result<IssuedTokens, OAuthError> {
-    let grant = request.require("grant_type", 64)?;
-    let known = [
-        grant_type::AUTHORIZATION_CODE,
-        grant_type::PASSWORD,
-        grant_type::REFRESH_TOKEN,
-        grant_type::CLIENT_CREDENTIALS,
-    ];
-    if !known.contains(&grant) {
+    let name = request.require("grant_type", 64)?;
+    let Some(grant) = GrantType::parse(name) else {
         return Err(OAuthError::new(
             ErrorCode::UnsupportedGrantType,
             "unsupported grant_type",
         ));
-    }
-    if !client.allows_grant(grant) {
+    };
+    if !client.allows_grant(grant.as_str()) {
         return Err(OAuthError::unauthorized_client(
             "the client is not registered for this grant type",
         ));
     }
     match grant {
-        grant_type::PASSWORD => password::grant(ctx, meta, client, request).await,
-        grant_type::REFRESH_TOKEN => refresh::grant(ctx, meta, client, request).await,
-        grant_type::AUTHORIZATION_CODE => {
-            authorization_code::grant(ctx, meta, client, request).await
-        }
-        _ => client_credentials::grant(ctx, meta, client, request).await,
+        GrantType::Password => password::grant(ctx, meta, client, request).await,
+        GrantType::RefreshToken => refresh::grant(ctx, meta, client, request).await,
+        GrantType::AuthorizationCode => authorization_code::grant(ctx, meta, client, request).await,
+        GrantType::ClientCredentials => client_credentials::grant(ctx, meta, client, request).await,
     }
-}
-
-/// The scope a token gets: what was requested (or the client's defaults) within what the
-/// client may have and, for user tokens, what the user's role allows.
-fn decide_scope(
-    requested: Option<Scope>,
-    client: &ClientDoc,
-    role_scopes: Option<&Scope>,
-) -> Result<Scope, OAuthError> {
-    let client_scopes = Scope::from_tokens(client.scopes.iter().cloned());
-    let allowed = match role_scopes {
-        Some(role) => client_scopes.intersection(role),
-        None => client_scopes,
-    };
-    let granted = match requested {
-        Some(requested) if requested.is_subset(&allowed) => requested,
-        Some(_) => return Err(OAuthError::invalid_scope("requested scope is not allowed")),
-        None => Scope::from_tokens(client.default_scopes.iter().cloned()).intersection(&allowed),
-    };
-    if granted.is_empty() {
-        return Err(OAuthError::invalid_scope("no scope can be granted"));
-    }
-    Ok(granted)
 }
 
 /// Whether the client may also receive a refresh token.
 fn offers_refresh(client: &ClientDoc) -> bool {
-    client.allows_grant(grant_type::REFRESH_TOKEN)
+    client.allows_grant(GrantType::RefreshToken.as_str())
 }

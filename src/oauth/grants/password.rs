@@ -2,12 +2,12 @@
 //! registered for it. Which of unknown user, wrong password or disabled account it was is
 //! never revealed (see `oauth::login`).
 
-use super::{decide_scope, offers_refresh, TokenRequest};
+use super::{offers_refresh, TokenRequest};
 use crate::oauth::context::{OAuthContext, RequestMeta};
-use crate::oauth::error::{ErrorCode, OAuthError};
-use crate::oauth::grant_type::PASSWORD;
+use crate::oauth::error::OAuthError;
+use crate::oauth::grant_type::GrantType;
 use crate::oauth::login::{check_password, unchanged_since_check, Attempt, PasswordCheck};
-use crate::oauth::revoke::revoke_family;
+use crate::oauth::scope::{grantable, role_scopes, Asked};
 use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
 use crate::password::MAX_PASSWORD_BYTES;
 use crate::store::{ClientDoc, ClientKind};
@@ -23,15 +23,14 @@ pub async fn grant(
     let requested = request.scope()?;
     let attempt = Attempt {
         client_id: Some(&client.client_id),
-        channel: PASSWORD,
+        channel: GrantType::Password.as_str(),
         meta,
     };
     // RFC 9700 §2.4: the password grant is for trusted first-party confidential clients
     // only; a public client's id is no secret, so it would let anyone guess passwords. (A
     // registration that predates the rule is refused here.)
     if client.kind == ClientKind::Public {
-        return Err(OAuthError::new(
-            ErrorCode::UnauthorizedClient,
+        return Err(OAuthError::unauthorized_client(
             "a public client may not use the password grant",
         ));
     }
@@ -48,19 +47,32 @@ pub async fn grant(
             return Err(OAuthError::too_many_requests(retry_after_secs))
         }
     };
-    let role_scopes = ctx.config.role_scopes(&user.role).unwrap_or_default();
-    let scope = decide_scope(requested, client, Some(&role_scopes))?;
+    let role_scopes = role_scopes(ctx.config, &user.role);
+    let scope = grantable(
+        Asked::Requested(requested.as_ref()),
+        client,
+        Some(&role_scopes),
+    )?;
     let plan = if offers_refresh(client) {
         RefreshPlan::NewFamily
     } else {
         RefreshPlan::None
     };
-    let issued = issue(ctx, meta, PASSWORD, client, Some(&user), &scope, plan).await?;
+    let issued = issue(
+        ctx,
+        meta,
+        GrantType::Password,
+        client,
+        Some(&user),
+        &scope,
+        plan,
+    )
+    .await?;
     if !unchanged_since_check(ctx.store, &user).await? {
         // The account changed while its password was checked: nothing issued is handed out,
         // and the new family goes (its access token never left this function).
         if let Some(family) = &issued.family_id {
-            revoke_family(ctx, family).await?;
+            ctx.revocations.family(family).await?;
         }
         return Err(OAuthError::invalid_grant("invalid username or password"));
     }

@@ -7,8 +7,8 @@ use mongodb::bson::oid::ObjectId;
 use super::TokenRequest;
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
-use crate::oauth::grant_type::REFRESH_TOKEN;
-use crate::oauth::scope::Scope;
+use crate::oauth::grant_type::GrantType;
+use crate::oauth::scope::{grantable, role_scopes, Asked, Scope};
 use crate::oauth::tokens::{issue, unix_now, IssuedTokens, RefreshPlan};
 use crate::secrets::{random_token, sha256_b64, SecretString};
 use crate::store::{in_secs, AuditEvent, AuditKind, ClientDoc, RefreshUse, Successor};
@@ -49,7 +49,7 @@ pub async fn grant(
             ));
         }
         RefreshUse::Reused(family) => {
-            crate::oauth::revoke::revoke_family(ctx, &family.family_id).await?;
+            ctx.revocations.family(&family.family_id).await?;
             let mut event = AuditEvent::new(AuditKind::RefreshTokenReuse);
             event.client_id = Some(family.client_id);
             event.user_id = Some(family.user_id);
@@ -67,23 +67,27 @@ pub async fn grant(
         Err(_) => None,
     };
     let Some(user) = user.filter(|u| !u.disabled) else {
-        crate::oauth::revoke::revoke_family(ctx, &spent.family_id).await?;
+        ctx.revocations.family(&spent.family_id).await?;
         return Err(OAuthError::invalid_grant(INVALID));
     };
     // The request's scope is within the family's (the spend checked it); the client or the
     // role may have lost some scopes since, and those are dropped.
     let base = requested.unwrap_or_else(|| Scope::from_tokens(spent.scopes.iter().cloned()));
-    let role_scopes = ctx.config.role_scopes(&user.role).unwrap_or_default();
-    let scope = base
-        .intersection(&Scope::from_tokens(client.scopes.iter().cloned()))
-        .intersection(&role_scopes);
-    if scope.is_empty() {
-        return Err(OAuthError::invalid_scope("no scope can be granted"));
-    }
+    let role_scopes = role_scopes(ctx.config, &user.role);
+    let scope = grantable(Asked::Earlier(&base), client, Some(&role_scopes))?;
     let plan = RefreshPlan::Rotated {
         family_id: spent.family_id,
         token: successor,
         spent_at,
     };
-    issue(ctx, meta, REFRESH_TOKEN, client, Some(&user), &scope, plan).await
+    issue(
+        ctx,
+        meta,
+        GrantType::RefreshToken,
+        client,
+        Some(&user),
+        &scope,
+        plan,
+    )
+    .await
 }

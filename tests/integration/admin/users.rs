@@ -480,14 +480,21 @@ async fn the_last_administrator_cannot_be_removed_even_by_two_at_once() {
     };
     let actor = portcullis::services::Actor::CommandLine;
     let disabled =
-        portcullis::services::users::set_disabled(&app.store, &app.config, &actor, last, true)
+        portcullis::services::users::set_disabled(&app.store, &app.revocations, &actor, last, true)
             .await;
     assert!(
         matches!(disabled, Err(portcullis::error::Error::Refused(_))),
         "{disabled:?}"
     );
-    let demoted =
-        portcullis::services::users::set_role(&app.store, &app.config, &actor, last, "user").await;
+    let demoted = portcullis::services::users::set_role(
+        &app.store,
+        &app.config,
+        &app.revocations,
+        &actor,
+        last,
+        "user",
+    )
+    .await;
     assert!(
         matches!(demoted, Err(portcullis::error::Error::Refused(_))),
         "{demoted:?}"
@@ -497,16 +504,23 @@ async fn the_last_administrator_cannot_be_removed_even_by_two_at_once() {
         .unwrap()
         .unwrap();
     let deleted =
-        portcullis::services::users::delete_user(&app.store, &app.config, &actor, &user).await;
+        portcullis::services::users::delete_user(&app.store, &app.revocations, &actor, &user).await;
     assert!(
         matches!(deleted, Err(portcullis::error::Error::Refused(_))),
         "{deleted:?}"
     );
     // With a second administrator the first may go.
-    portcullis::services::users::set_role(&app.store, &app.config, &actor, "alice", "admin")
-        .await
-        .unwrap();
-    portcullis::services::users::set_disabled(&app.store, &app.config, &actor, last, true)
+    portcullis::services::users::set_role(
+        &app.store,
+        &app.config,
+        &app.revocations,
+        &actor,
+        "alice",
+        "admin",
+    )
+    .await
+    .unwrap();
+    portcullis::services::users::set_disabled(&app.store, &app.revocations, &actor, last, true)
         .await
         .unwrap();
 }
