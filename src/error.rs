@@ -11,7 +11,7 @@ pub enum Error {
     #[error("signing keys: {0}")]
     Keys(String),
     #[error("database unavailable: {0}")]
-    Database(String),
+    Database(#[from] DatabaseError),
     #[error("{0} already exists")]
     Conflict(String),
     #[error("{0} not found")]
@@ -34,20 +34,46 @@ impl Error {
     }
 }
 
+/// Why the database could not serve a request.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    /// The driver's failure. Its message names the server and the cause, never credentials.
+    #[error("{}", describe(.0))]
+    Driver(#[source] mongodb::error::Error),
+    /// No answer within `database_timeout_ms` (`store::deadline`).
+    #[error("no answer within database_timeout_ms")]
+    Timeout,
+    /// A lease another change holds did not come free in time (`store::admin_lock`).
+    #[error("another administrator change is in progress")]
+    Busy,
+    /// The command line could not reach the database at all.
+    #[error("cannot reach MongoDB at {hosts} within {within} ({cause}) — is it running? set MONGODB_URI")]
+    Unreachable {
+        hosts: String,
+        within: String,
+        #[source]
+        cause: Box<DatabaseError>,
+    },
+}
+
 impl From<mongodb::error::Error> for Error {
     fn from(error: mongodb::error::Error) -> Self {
-        // The driver's message names the server and the cause, never the credentials.
-        let message = error.to_string();
-        if let mongodb::error::ErrorKind::ServerSelection { .. } = error.kind.as_ref() {
-            // Not the driver's whole account of the topology: the first server's error.
-            let cause = message
-                .split("Error: Kind: ")
-                .nth(1)
-                .and_then(|rest| rest.split(", labels").next())
-                .map(|cause| format!(" ({})", cause.trim()))
-                .unwrap_or_default();
-            return Error::Database(format!("no server answered in time{cause}"));
-        }
-        Error::Database(message.split_whitespace().collect::<Vec<_>>().join(" "))
+        Error::Database(DatabaseError::Driver(error))
     }
+}
+
+/// The driver's account of a failure, in one line: for a server-selection timeout the first
+/// server's error rather than the whole topology.
+fn describe(error: &mongodb::error::Error) -> String {
+    let message = error.to_string();
+    if let mongodb::error::ErrorKind::ServerSelection { .. } = error.kind.as_ref() {
+        let cause = message
+            .split("Error: Kind: ")
+            .nth(1)
+            .and_then(|rest| rest.split(", labels").next())
+            .map(|cause| format!(" ({})", cause.trim()))
+            .unwrap_or_default();
+        return format!("no server answered in time{cause}");
+    }
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod guard;
 pub mod http;
+pub mod ids;
 pub mod keys;
 pub mod kit;
 pub mod listener;
@@ -25,6 +26,7 @@ pub mod scope;
 pub mod secrets;
 pub mod server;
 pub mod services;
+pub mod signin;
 pub mod store;
 pub mod username;
 

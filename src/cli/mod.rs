@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Config, LogFormat};
-use crate::error::{Error, Result};
+use crate::error::{DatabaseError, Error, Result};
 use crate::store::Store;
 
 /// What `--help` says about the environment.
@@ -130,22 +130,22 @@ fn init_logging(config: &Config, serving: bool) {
     };
 }
 
-/// Connects to the database for a command, with indexes in place so unique names are
-/// enforced. A database that does not answer is one line naming where it was looked for.
 /// Revocations made from the command line: recorded in the database, where every running
 /// instance reads them with its next poll (the set here serves no one).
 fn revocations(store: &Store, config: &Config) -> crate::revocation::Revocations {
     crate::revocation::Revocations::new(store.clone(), Default::default(), config)
 }
 
+/// Connects to the database for a command, with indexes in place so unique names are
+/// enforced. A database that does not answer is one line naming where it was looked for.
 async fn connect(config: &Config) -> Result<Store> {
     let store = Store::from_config(config).await?;
     store.ensure_indexes().await.map_err(|error| match error {
-        Error::Database(why) => Error::Database(format!(
-            "cannot reach MongoDB at {} within {} ({why}) — is it running? set MONGODB_URI",
-            crate::store::hosts_of(config.mongodb_uri.expose()),
-            seconds(config.database_timeout_ms),
-        )),
+        Error::Database(why) => Error::Database(DatabaseError::Unreachable {
+            hosts: crate::store::hosts_of(config.mongodb_uri.expose()),
+            within: seconds(config.database_timeout_ms),
+            cause: Box::new(why),
+        }),
         other => other,
     })?;
     Ok(store)

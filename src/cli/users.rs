@@ -6,7 +6,7 @@ use std::io::{BufRead, IsTerminal};
 
 use clap::Subcommand;
 
-use mongodb::bson::oid::ObjectId;
+use crate::ids::UserId;
 
 use super::output::{print_json, Format};
 use crate::config::Config;
@@ -108,8 +108,8 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
             }
             let after = after
                 .map(|id| {
-                    ObjectId::parse_str(&id)
-                        .map_err(|_| Error::invalid("after", "is not an account id"))
+                    UserId::parse(&id)
+                        .ok_or_else(|| Error::invalid("after", "is not an account id"))
                 })
                 .transpose()?;
             let page = store.list_users(after, limit).await?;

@@ -16,6 +16,7 @@ mod require;
 
 use std::sync::Arc;
 
+use rocket::http::uri::Origin;
 use rocket::http::HeaderMap;
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest};
@@ -33,11 +34,25 @@ pub use crate::oauth::verify::TokenVerifier;
 /// Longest `Authorization` header accepted.
 pub const MAX_AUTHORIZATION_LEN: usize = 8 * 1024;
 
-/// Turns a bearer token into verified, unrevoked claims: Portcullis's own [`TokenVerifier`],
-/// or, in another service, the resource-server kit's `RemoteVerifier`.
+/// A request presenting an access token: the token, and the request it came with — its
+/// method, target and headers — so a verifier can check what binds a token to its sender
+/// (a DPoP proof, RFC 9449 §7) without any guard changing.
+pub struct BearerRequest<'a> {
+    pub token: &'a str,
+    pub method: &'a str,
+    /// The request target: path and query.
+    pub uri: &'a Origin<'a>,
+    pub headers: &'a HeaderMap<'a>,
+}
+
+/// Turns a presented access token into verified, unrevoked claims: Portcullis's own
+/// [`TokenVerifier`], or, in another service, the resource-server kit's `RemoteVerifier`.
 #[rocket::async_trait]
 pub trait BearerVerifier: Send + Sync + 'static {
-    async fn verify_bearer(&self, token: &str) -> Result<Arc<AccessClaims>, GuardError>;
+    async fn verify_bearer(
+        &self,
+        request: &BearerRequest<'_>,
+    ) -> Result<Arc<AccessClaims>, GuardError>;
 }
 
 /// The verifier the guards ask, as Rocket managed state (`rocket.manage(Verifier(...))`).
@@ -46,8 +61,11 @@ pub struct Verifier(pub Arc<dyn BearerVerifier>);
 
 #[rocket::async_trait]
 impl BearerVerifier for TokenVerifier {
-    async fn verify_bearer(&self, token: &str) -> Result<Arc<AccessClaims>, GuardError> {
-        self.verify(token).map_err(GuardError::Token)
+    async fn verify_bearer(
+        &self,
+        request: &BearerRequest<'_>,
+    ) -> Result<Arc<AccessClaims>, GuardError> {
+        self.verify(request.token).map_err(GuardError::Token)
     }
 }
 
@@ -59,8 +77,14 @@ async fn verdict<'r>(request: &'r Request<'_>) -> &'r Result<Arc<AccessClaims>, 
                 .rocket()
                 .state::<Verifier>()
                 .ok_or(GuardError::Misconfigured)?;
-            let token = bearer_token(request.headers())?;
-            verifier.0.verify_bearer(token).await
+            let headers = request.headers();
+            let presented = BearerRequest {
+                token: bearer_token(headers)?,
+                method: request.method().as_str(),
+                uri: request.uri(),
+                headers,
+            };
+            verifier.0.verify_bearer(&presented).await
         })
         .await
 }

@@ -2,7 +2,6 @@
 //! Every handler takes its guard as `Result<_, GuardError>` so a refusal carries the exact
 //! RFC 6750 answer.
 
-use mongodb::bson::oid::ObjectId;
 use rocket::http::Status;
 use rocket::serde::json::{Json, Value};
 use rocket::serde::Serialize;
@@ -13,6 +12,7 @@ use super::error::HttpError;
 use crate::guard::{
     AccessClaims, Admin, AdminScope, DataRead, DataWrite, GuardError, RequireRole, RequireScope,
 };
+use crate::ids::UserId;
 use crate::services::views::rfc3339;
 use crate::store::{Store, UserDoc};
 
@@ -145,8 +145,8 @@ async fn admin_users(
     let limit = page_size(limit)?;
     let after = match after {
         Some(id) => Some(
-            ObjectId::parse_str(id)
-                .map_err(|_| HttpError::invalid_request("after must be a user id"))?,
+            UserId::parse(id)
+                .ok_or_else(|| HttpError::invalid_request("after must be a user id"))?,
         ),
         None => None,
     };

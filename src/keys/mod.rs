@@ -4,6 +4,7 @@
 mod generate;
 pub mod jwt_crypto;
 mod load;
+mod signer;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
@@ -16,6 +17,7 @@ use serde::Serialize;
 
 pub use generate::{activate, generate_key, remove, rotate, GeneratedKey};
 pub use load::ACTIVE_MARKER;
+pub use signer::SignedClaims;
 
 use crate::error::{Error, Result};
 

@@ -9,7 +9,7 @@ use super::fetch::{self, EndpointError, FetchError, METADATA_CAP};
 use super::introspection::Introspector;
 use super::remote_keys::{Lookup, RemoteKeys};
 use super::KitConfig;
-use crate::guard::{AccessClaims, BearerVerifier, GuardError};
+use crate::guard::{AccessClaims, BearerRequest, BearerVerifier, GuardError};
 use crate::oauth::verify::{access_token_kid, access_token_validation, decode_claims, Rejection};
 
 /// The RFC 8414 metadata members the kit reads.
@@ -81,7 +81,11 @@ impl RemoteVerifier {
 
 #[rocket::async_trait]
 impl BearerVerifier for RemoteVerifier {
-    async fn verify_bearer(&self, token: &str) -> Result<Arc<AccessClaims>, GuardError> {
+    async fn verify_bearer(
+        &self,
+        request: &BearerRequest<'_>,
+    ) -> Result<Arc<AccessClaims>, GuardError> {
+        let token = request.token;
         let kid = access_token_kid(token).map_err(GuardError::Token)?;
         let key = match self.keys.find(&self.http, &kid).await {
             Lookup::Found(key) => key,

@@ -3,6 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::keys::SignedClaims;
 use crate::revocation::TokenFacts;
 
 /// RFC 9068 §2.1: the `typ` header of JWT access tokens.
@@ -30,6 +31,10 @@ pub struct AccessClaims {
     /// the access tokens it produced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+}
+
+impl SignedClaims for AccessClaims {
+    const TYP: &'static str = ACCESS_TOKEN_TYP;
 }
 
 impl AccessClaims {

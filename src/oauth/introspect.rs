@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use mongodb::bson::oid::ObjectId;
 use serde::{Serialize, Serializer};
 
 use super::claims::AccessClaims;
@@ -141,10 +140,7 @@ async fn refresh_token(
         Some(_) => return Ok(Some(Introspection::Inactive)),
         None => return Ok(None),
     };
-    let user = match ObjectId::parse_str(&doc.user_id) {
-        Ok(id) => ctx.store.find_user_by_id(id).await?,
-        Err(_) => None,
-    };
+    let user = ctx.store.find_user_by_hex(&doc.user_id).await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Ok(Some(Introspection::Inactive));
     };

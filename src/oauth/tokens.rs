@@ -2,8 +2,6 @@
 //! the active key, and, where the grant allows, an opaque rotating refresh token of which only
 //! the SHA-256 is stored.
 
-use jsonwebtoken::{Algorithm, Header};
-
 pub use super::claims::{unix_now, AccessClaims, ACCESS_TOKEN_TYP};
 use super::context::{OAuthContext, RequestMeta};
 use super::error::OAuthError;
@@ -90,7 +88,7 @@ pub async fn issue(
         username: user.map(|u| u.username.clone()),
         sid: family_id,
     };
-    let access_token = SecretString::new(sign(ctx, &claims)?);
+    let access_token = SecretString::new(ctx.keys.sign(&claims)?);
 
     let mut event = AuditEvent::new(AuditKind::TokenIssued);
     event.client_id = Some(client.client_id.clone());
@@ -134,15 +132,4 @@ fn new_family(
         spent: Vec::new(),
         revoked: false,
     })
-}
-
-/// Signs claims with the active key: one RSA signature, the key parsed long before.
-fn sign(ctx: &OAuthContext<'_>, claims: &AccessClaims) -> Result<String, Error> {
-    let keys = ctx.keys.snapshot();
-    let key = keys.active();
-    let mut header = Header::new(Algorithm::RS256);
-    header.typ = Some(ACCESS_TOKEN_TYP.to_owned());
-    header.kid = Some(key.kid().to_owned());
-    jsonwebtoken::encode(&header, claims, key.encoding_key())
-        .map_err(|e| Error::Internal(format!("signing an access token: {e}")))
 }

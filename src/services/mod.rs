@@ -4,6 +4,7 @@
 mod actor;
 pub mod clients;
 pub mod registration;
+pub mod sessions;
 pub mod users;
 pub mod views;
 

@@ -1,12 +1,12 @@
 //! User accounts: creation with validated names and Argon2id passwords, role changes, and the
 //! changes that must end the user's refresh tokens (new password, disabled account).
 
-use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{doc, DateTime};
 
 use super::Actor;
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 use crate::password::{check_new_password, PasswordHasher};
 use crate::revocation::{Cutoff, Revocations};
 use crate::store::{now, AuditEvent, AuditKind, FamilyOwner, Store, UserDoc};
@@ -43,7 +43,7 @@ pub async fn create_user(
     check_role(config, role)?;
     let at = now();
     let user = UserDoc {
-        id: ObjectId::new(),
+        id: UserId::new(),
         username: name.display,
         username_key: name.key,
         username_skeleton: name.skeleton,
@@ -299,14 +299,6 @@ pub async fn delete_user(
     event.user_id = Some(user_id);
     event.username = Some(user.username.clone());
     store.audit(actor.stamp(event)).await
-}
-
-/// A user by the hex id the admin API shows; anything else is simply not found.
-pub async fn find_user_by_id(store: &Store, id: &str) -> Result<Option<UserDoc>> {
-    match ObjectId::parse_str(id) {
-        Ok(id) => store.find_user_by_id(id).await,
-        Err(_) => Ok(None),
-    }
 }
 
 /// A page of users in username order, those whose name starts with `prefix` (compared as

@@ -8,7 +8,7 @@ use mongodb::bson::doc;
 
 use super::deadline::Bounded;
 use super::{in_secs, is_duplicate_key, now, Store};
-use crate::error::{Error, Result};
+use crate::error::{DatabaseError, Error, Result};
 use crate::secrets::random_id;
 
 const ADMIN_CHANGES: &str = "admin_changes";
@@ -45,9 +45,7 @@ impl Store {
                 Err(error) => return Err(error.into()),
             }
             if started.elapsed() > WAIT {
-                return Err(Error::Database(
-                    "another administrator change is in progress".into(),
-                ));
+                return Err(Error::Database(DatabaseError::Busy));
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

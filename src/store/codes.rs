@@ -30,10 +30,25 @@ pub struct AuthCodeDoc {
     /// When the TTL index deletes the record (later than `expires_at`, for reuse detection).
     pub purge_at: DateTime,
     pub used: bool,
+    /// How the user signed in for this code, for the tokens it is redeemed for (OpenID
+    /// Connect's `auth_time` and `amr`); `None` on codes stored before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<CodeSignIn>,
+    /// The authorization request's `nonce`, exactly as sent, to be echoed in an id token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
     /// What the redemption issued, recorded right after it.
     pub family_id: Option<String>,
     pub jti: Option<String>,
     pub access_expires_at: Option<DateTime>,
+}
+
+/// How the user behind a code signed in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeSignIn {
+    pub auth_time: DateTime,
+    /// RFC 8176 method names.
+    pub amr: Vec<String>,
 }
 
 /// What presenting a code amounted to.

@@ -12,7 +12,7 @@ use tokio::time::error::Elapsed;
 use tokio::time::Timeout;
 
 use super::Store;
-use crate::error::{Error, Result};
+use crate::error::{DatabaseError, Error, Result};
 
 type Outcome<T, E> = std::result::Result<std::result::Result<T, E>, Elapsed>;
 type Finish<T, E> = fn(Outcome<T, E>) -> Result<T>;
@@ -46,5 +46,5 @@ fn finish<T, E: Into<Error>>(outcome: Outcome<T, E>) -> Result<T> {
 }
 
 fn answer<T, E>(outcome: Outcome<T, E>) -> Result<std::result::Result<T, E>> {
-    outcome.map_err(|_| Error::Database("no answer within database_timeout_ms".to_owned()))
+    outcome.map_err(|_| Error::Database(DatabaseError::Timeout))
 }

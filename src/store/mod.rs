@@ -31,7 +31,7 @@ use mongodb::{Collection, Database};
 pub use admin_lock::AdminLock;
 pub use audit::{AuditEvent, AuditKind, AuditQuery};
 pub use clients::{ClientDoc, ClientKind};
-pub use codes::{AuthCodeDoc, CodeUse};
+pub use codes::{AuthCodeDoc, CodeSignIn, CodeUse};
 pub use consents::ConsentDoc;
 pub use notes::NoteDoc;
 pub use refresh_families::{FamilyOwner, RefreshFamilyDoc, RefreshLookup, RefreshUse, Successor};

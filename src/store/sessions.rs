@@ -18,6 +18,13 @@ pub struct SessionDoc {
     pub created_at: DateTime,
     /// The TTL index deletes the session then.
     pub expires_at: DateTime,
+    /// When the user signed in (OpenID Connect's `auth_time`); sessions stored before it was
+    /// recorded have none, and count from `created_at`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<DateTime>,
+    /// How the user signed in (RFC 8176 `amr` values).
+    #[serde(default)]
+    pub amr: Vec<String>,
 }
 
 impl std::fmt::Debug for SessionDoc {

@@ -3,7 +3,6 @@
 use std::fmt;
 
 use futures_util::TryStreamExt;
-use mongodb::bson::oid::ObjectId;
 use mongodb::bson::{doc, DateTime, Document};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
@@ -11,11 +10,12 @@ use serde::{Deserialize, Serialize};
 use super::deadline::Bounded;
 use super::{is_duplicate_key, now, Store};
 use crate::error::{Error, Result};
+use crate::ids::UserId;
 
 #[derive(Clone, Serialize, Deserialize)]
 pub struct UserDoc {
     #[serde(rename = "_id")]
-    pub id: ObjectId,
+    pub id: UserId,
     /// The name as the user typed it (NFKC-normalised).
     pub username: String,
     /// The case-folded name sign-in looks up (unique).
@@ -62,25 +62,35 @@ impl Store {
     }
 
     /// Enabled accounts with `role`, other than `except`.
-    pub async fn count_enabled_with_role_except(
-        &self,
-        role: &str,
-        except: ObjectId,
-    ) -> Result<u64> {
+    pub async fn count_enabled_with_role_except(&self, role: &str, except: UserId) -> Result<u64> {
         self.users()
-            .count_documents(doc! { "role": role, "disabled": false, "_id": { "$ne": except } })
+            .count_documents(
+                doc! { "role": role, "disabled": false, "_id": { "$ne": except.object_id() } },
+            )
             .within(self)
             .await
     }
 
-    pub async fn find_user_by_id(&self, id: ObjectId) -> Result<Option<UserDoc>> {
-        self.users().find_one(doc! { "_id": id }).within(self).await
+    pub async fn find_user_by_id(&self, id: UserId) -> Result<Option<UserDoc>> {
+        self.users()
+            .find_one(doc! { "_id": id.object_id() })
+            .within(self)
+            .await
+    }
+
+    /// The user another record names by its id in hex (a family, a code, a session); none
+    /// when the text names no user.
+    pub async fn find_user_by_hex(&self, id: &str) -> Result<Option<UserDoc>> {
+        match UserId::parse(id) {
+            Some(id) => self.find_user_by_id(id).await,
+            None => Ok(None),
+        }
     }
 
     /// Users in id (creation) order, starting after `after`.
-    pub async fn list_users(&self, after: Option<ObjectId>, limit: i64) -> Result<Vec<UserDoc>> {
+    pub async fn list_users(&self, after: Option<UserId>, limit: i64) -> Result<Vec<UserDoc>> {
         let filter = match after {
-            Some(id) => doc! { "_id": { "$gt": id } },
+            Some(id) => doc! { "_id": { "$gt": id.object_id() } },
             None => doc! {},
         };
         let cursor = self
@@ -133,7 +143,7 @@ impl Store {
             .within(self)
             .await?;
         self.users()
-            .delete_one(doc! { "_id": user.id })
+            .delete_one(doc! { "_id": user.id.object_id() })
             .within(self)
             .await?;
         Ok(())

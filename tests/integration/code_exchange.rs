@@ -1,6 +1,7 @@
 //! The authorization code at the token endpoint: bound to the client it was issued to (another
 //! client neither redeems nor burns it), to the `redirect_uri` of its authorization request
-//! (RFC 6749 §4.1.3), and to its PKCE challenge or the lack of one (RFC 9700 §4.8.2).
+//! (RFC 6749 §4.1.3), and to its PKCE challenge or the lack of one (RFC 9700 §4.8.2); and it carries how and when
+//! the user signed in, and the request's `nonce`, to the tokens it is redeemed for.
 
 use rocket::http::{Header, Method, Status};
 use url::Url;
@@ -9,7 +10,7 @@ use crate::code_flow::{
     authorize, authorize_url, exchange, param, register_clients, CALLBACK, VERIFIER,
 };
 use crate::common::{app, app_with, basic, bearer, post_form, seed, sign_in, Answer, TestApp};
-use portcullis::store::AuditKind;
+use portcullis::store::{AuditKind, CodeUse};
 
 /// An authorization URL without the named query parameters.
 fn without(url: &str, names: &[&str]) -> String {
@@ -217,4 +218,49 @@ async fn a_code_presented_by_another_client_is_refused_and_left_for_its_own() {
         .find(|e| e.kind == AuditKind::AuthorizationCodeReuse)
         .expect("reuse is audited");
     assert_eq!(reuse.client_id.as_deref(), Some("thirdparty"));
+}
+
+#[rocket::async_test]
+async fn a_code_carries_how_and_when_the_user_signed_in_and_the_nonce() {
+    let app = app().await;
+    seed(&app).await;
+    register_clients(&app).await;
+    let before = portcullis::store::now();
+    sign_in(&app.client, "alice", "alice-password").await;
+    let after = portcullis::store::now();
+    let alice = app.store.find_user_by_key("alice").await.unwrap().unwrap();
+    let sessions = app.store.user_sessions(&alice.id.to_hex()).await.unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(sessions[0].amr, ["pwd"]);
+    let auth_time = sessions[0].auth_time.expect("auth_time");
+    // Whole seconds: the sign-in's second, not before it.
+    assert!(auth_time.timestamp_millis() / 1000 >= before.timestamp_millis() / 1000);
+    assert!(auth_time <= after);
+
+    let url = authorize_url("thirdparty", CALLBACK, "profile", "&nonce=n-0S6_WzA2Mj");
+    let params = authorize(&app.client, &url, true).await;
+    let code = param(&params, "code").expect("code");
+    let hash = portcullis::secrets::sha256_b64(code);
+    let CodeUse::Redeemed(stored) = app.store.redeem_code(&hash, "thirdparty").await.unwrap()
+    else {
+        panic!("the code was not redeemable");
+    };
+    assert_eq!(stored.nonce.as_deref(), Some("n-0S6_WzA2Mj"));
+    let signed_in = stored.sign_in.expect("the sign-in");
+    assert_eq!(signed_in.amr, ["pwd"]);
+    assert_eq!(signed_in.auth_time, auth_time);
+
+    // A nonce longer than is ever needed is refused, never stored: an error redirect
+    // (RFC 6749 §4.1.2.1), no code.
+    let long = format!("&nonce={}", "n".repeat(513));
+    let refused = app
+        .client
+        .get(authorize_url("thirdparty", CALLBACK, "profile", &long))
+        .dispatch()
+        .await;
+    assert_eq!(refused.status(), Status::Found);
+    let to = Url::parse(refused.headers().get_one("Location").unwrap()).unwrap();
+    let pairs: Vec<(String, String)> = to.query_pairs().into_owned().collect();
+    assert_eq!(param(&pairs, "error"), Some("invalid_request"));
+    assert_eq!(param(&pairs, "code"), None);
 }

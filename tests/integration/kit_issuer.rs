@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use portcullis::guard::{BearerVerifier, GuardError};
+use portcullis::guard::{AccessClaims, BearerRequest, BearerVerifier, GuardError};
 use portcullis::kit::{EndpointError, FetchError, KitConfig, KitError, RemoteVerifier};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -180,7 +180,7 @@ async fn a_failing_key_set_is_asked_once_per_interval_and_known_keys_never_wait(
     .await;
     let verifier = Arc::new(RemoteVerifier::connect(kit(&issuer.url)).await.unwrap());
     let good = token(&issuer.url, None);
-    assert!(verifier.verify_bearer(&good).await.is_ok());
+    assert!(verify(&verifier, &good).await.is_ok());
     assert_eq!(issuer.hits("/jwks"), 1);
 
     // The key set starts failing (an object without `keys` is not a JWKS); once the interval
@@ -198,7 +198,7 @@ async fn a_failing_key_set_is_asked_once_per_interval_and_known_keys_never_wait(
             .cloned()
             .map(|forged| {
                 let verifier = verifier.clone();
-                tokio::spawn(async move { verifier.verify_bearer(&forged).await })
+                tokio::spawn(async move { verify(&verifier, &forged).await })
             })
             .collect();
         for outcome in burst {
@@ -211,7 +211,7 @@ async fn a_failing_key_set_is_asked_once_per_interval_and_known_keys_never_wait(
     }
     assert!(refused >= 25);
     // The stale set still verifies the key it knows, without waiting for the issuer.
-    assert!(verifier.verify_bearer(&good).await.is_ok());
+    assert!(verify(&verifier, &good).await.is_ok());
     assert_eq!(
         issuer.hits("/jwks"),
         2,
@@ -227,7 +227,7 @@ async fn a_failing_key_set_is_asked_once_per_interval_and_known_keys_never_wait(
             let (verifier, good) = (verifier.clone(), good.clone());
             tokio::spawn(async move {
                 let started = Instant::now();
-                let outcome = verifier.verify_bearer(&good).await;
+                let outcome = verify(&verifier, &good).await;
                 (outcome.is_ok(), started.elapsed())
             })
         })
@@ -258,7 +258,7 @@ async fn introspection_redirects_are_not_followed() {
     let mut config = kit(&issuer.url);
     config.introspection = Some(("rs".into(), portcullis::secrets::SecretString::new("s")));
     let verifier = RemoteVerifier::connect(config).await.unwrap();
-    let outcome = verifier.verify_bearer(&token(&issuer.url, None)).await;
+    let outcome = verify(&verifier, &token(&issuer.url, None)).await;
     assert!(
         matches!(outcome, Err(GuardError::Unavailable)),
         "{outcome:?}"
@@ -345,4 +345,17 @@ async fn endpoints_off_the_issuers_origin_are_refused() {
         matches!(error, KitError::Endpoint(EndpointError::NotHttps(_))),
         "{error}"
     );
+}
+
+/// Asks the verifier about a token presented on `GET /` with no other header.
+async fn verify(verifier: &RemoteVerifier, token: &str) -> Result<Arc<AccessClaims>, GuardError> {
+    let headers = rocket::http::HeaderMap::new();
+    let uri = rocket::http::uri::Origin::ROOT;
+    let request = BearerRequest {
+        token,
+        method: "GET",
+        uri: &uri,
+        headers: &headers,
+    };
+    verifier.verify_bearer(&request).await
 }

@@ -34,7 +34,8 @@ type Body<'r, T> = Result<Json<T>, rocket::serde::json::Error<'r>>;
 
 /// The user a path names; an id that is not one is simply not found.
 async fn user(store: &Store, id: &str) -> AdminResult<UserDoc> {
-    users::find_user_by_id(store, id)
+    store
+        .find_user_by_hex(id)
         .await?
         .ok_or_else(|| HttpError::not_found("user"))
 }

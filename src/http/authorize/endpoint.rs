@@ -14,10 +14,10 @@ use super::adapter::{OAuthRequest, OAuthResponse};
 use crate::config::Config;
 use crate::http::pages::PageError;
 use crate::oauth::authorize::consent::{self, Choice, Consent};
-use crate::oauth::authorize::{MongoAuthorizer, MongoRegistrar, RequestExtension};
+use crate::oauth::authorize::{MongoAuthorizer, MongoRegistrar, RequestExtension, SignInSlot};
 use crate::oauth::scope::Scope;
 use crate::secrets::constant_time_eq;
-use crate::store::{ClientKind, Store};
+use crate::store::{ClientKind, CodeSignIn, Store};
 
 pub struct AuthorizeEndpoint {
     registrar: MongoRegistrar,
@@ -28,13 +28,15 @@ pub struct AuthorizeEndpoint {
 
 impl AuthorizeEndpoint {
     pub fn new(store: &Store, config: &Config) -> Self {
+        let sign_in = SignInSlot::default();
         AuthorizeEndpoint {
             registrar: MongoRegistrar::new(store.clone()),
-            authorizer: MongoAuthorizer::new(store.clone()),
+            authorizer: MongoAuthorizer::new(store.clone(), sign_in.clone()),
             extension: RequestExtension::new(store.clone(), config.require_pkce),
             solicitor: ConsentSolicitor {
                 store: store.clone(),
                 config: config.clone(),
+                sign_in,
             },
         }
     }
@@ -98,6 +100,8 @@ struct ScopeLine {
 pub struct ConsentSolicitor {
     store: Store,
     config: Config,
+    /// Where an approval leaves how the user signed in, for the code.
+    sign_in: SignInSlot,
 }
 
 #[async_trait]
@@ -161,7 +165,14 @@ impl ConsentSolicitor {
         let (client, scopes) = match consent {
             Consent::UnknownClient => return Err(PageError::BadClient),
             Consent::Denied => return Ok(OwnerConsent::Denied),
-            Consent::Approved => return Ok(OwnerConsent::Authorized(user.id.to_hex())),
+            Consent::Approved => {
+                let session = &signed_in.session;
+                let _ = self.sign_in.set(CodeSignIn {
+                    auth_time: session.auth_time.unwrap_or(session.created_at),
+                    amr: session.amr.clone(),
+                });
+                return Ok(OwnerConsent::Authorized(user.id.to_hex()));
+            }
             Consent::Ask { client, scopes } => (client, scopes),
         };
         let lines: Vec<ScopeLine> = scopes

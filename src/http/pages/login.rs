@@ -18,6 +18,7 @@ use crate::http::form::OAuthForm;
 use crate::oauth::context::RequestMeta;
 use crate::oauth::login::{check_password, Attempt, PasswordCheck};
 use crate::password::PasswordHasher;
+use crate::signin::SignIn;
 use crate::store::Store;
 
 pub fn routes() -> Vec<Route> {
@@ -124,16 +125,26 @@ async fn login(
         channel: "login_page",
         meta: &meta,
     };
-    match check_password(store, hasher, config, &username, &password, attempt).await? {
-        PasswordCheck::Throttled { retry_after_secs } => {
-            Err(PageError::TooManyRequests(retry_after_secs))
-        }
-        PasswordCheck::Valid(user) if sign_in(store, config, cookies, &user).await? => {
+    let signed_in =
+        match check_password(store, hasher, config, &username, &password, attempt).await? {
+            PasswordCheck::Throttled { retry_after_secs } => {
+                return Err(PageError::TooManyRequests(retry_after_secs))
+            }
+            PasswordCheck::Valid(user) => match SignIn::after_password(user) {
+                SignIn::SignedIn(authenticated) => {
+                    sign_in(store, config, cookies, &authenticated).await?
+                }
+                SignIn::FactorsPending { next, .. } => match next {},
+            },
+            PasswordCheck::Invalid => false,
+        };
+    match signed_in {
+        true => {
             let target = return_to.unwrap_or_else(|| "/login".to_owned());
             Ok(Answer::Redirect(Redirect::to(target)))
         }
         // Invalid, or the account changed while the password was checked.
-        PasswordCheck::Valid(_) | PasswordCheck::Invalid => {
+        false => {
             // The same words whether the name exists or not.
             let csrf = pre_session_csrf(config, cookies)?;
             let display: String = username.chars().take(64).collect();

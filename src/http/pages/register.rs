@@ -21,7 +21,8 @@ use crate::oauth::context::RequestMeta;
 use crate::oauth::rate_limit::{over_limit, Bucket};
 use crate::password::PasswordHasher;
 use crate::services::registration;
-use crate::store::Store;
+use crate::signin::SignIn;
+use crate::store::{Store, UserDoc};
 
 pub fn routes() -> Vec<Route> {
     routes![register_page, register]
@@ -45,6 +46,19 @@ fn ensure_open(config: &Config) -> Result<(), PageError> {
         Ok(())
     } else {
         Err(PageError::BadRequest("Registration is closed."))
+    }
+}
+
+/// Signs in the user who just chose their password, as a sign-in with that password would.
+async fn sign_in_new(
+    store: &Store,
+    config: &Config,
+    cookies: &CookieJar<'_>,
+    user: &UserDoc,
+) -> crate::error::Result<bool> {
+    match SignIn::after_password(user.clone()) {
+        SignIn::SignedIn(authenticated) => sign_in(store, config, cookies, &authenticated).await,
+        SignIn::FactorsPending { next, .. } => match next {},
     }
 }
 
@@ -87,7 +101,7 @@ async fn register(
     match registration::register(store, hasher, config, &username, &password).await {
         // In the middle of an authorization request: the user who just chose the password is
         // signed in, and the request carries on.
-        Ok(user) if return_to.is_some() && sign_in(store, config, cookies, &user).await? => {
+        Ok(user) if return_to.is_some() && sign_in_new(store, config, cookies, &user).await? => {
             let target = return_to.unwrap_or_default();
             Ok(Answer::Redirect(Redirect::to(target)))
         }

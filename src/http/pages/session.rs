@@ -1,9 +1,9 @@
-//! Browser sessions and CSRF protection. The session cookie is a Rocket private cookie
+//! Browser sessions' cookies and CSRF protection. The session cookie is a Rocket private cookie
 //! (encrypted and authenticated with the server's secret key) holding a random token whose
-//! SHA-256 names the session in MongoDB, so a session can be ended server-side. Forms carry a
+//! SHA-256 names the session in MongoDB (`services::sessions`), so a session can be ended
+//! server-side. Forms carry a
 //! CSRF token: the session's own once signed in, a pre-session cookie's before.
 
-use mongodb::bson::oid::ObjectId;
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::outcome::Outcome;
 use rocket::request::{self, FromRequest};
@@ -12,8 +12,10 @@ use rocket::Request;
 use super::PageError;
 use crate::config::Config;
 use crate::error::Result;
-use crate::secrets::{constant_time_eq, random_token, sha256_b64};
-use crate::store::{in_secs, now, SessionDoc, Store, UserDoc};
+use crate::secrets::{constant_time_eq, random_token};
+use crate::services::sessions;
+use crate::signin::Authenticated;
+use crate::store::Store;
 
 /// The cookies' names. With an https issuer they carry the `__Host-` prefix (RFC 6265bis
 /// §4.1.3.2): the browser then accepts them only from this host, Secure, on path `/`, so a
@@ -39,15 +41,11 @@ fn csrf_cookie(config: &Config) -> &'static str {
     }
 }
 
+pub use crate::services::sessions::SignedIn;
+
 /// The signed-in user and their session, if any.
 pub struct Browser {
     pub signed_in: Option<SignedIn>,
-}
-
-#[derive(Clone)]
-pub struct SignedIn {
-    pub user: UserDoc,
-    pub session: SessionDoc,
 }
 
 #[rocket::async_trait]
@@ -81,17 +79,11 @@ async fn current(
     let Some(cookie) = cookies.get_private(session_cookie(config)) else {
         return Ok(None);
     };
-    let Some(session) = store.find_session(&sha256_b64(cookie.value())).await? else {
+    let found = sessions::find(store, cookie.value()).await?;
+    if found.is_none() {
         cookies.remove_private(removal(config, session_cookie(config)));
-        return Ok(None);
-    };
-    let user = match ObjectId::parse_str(&session.user_id) {
-        Ok(id) => store.find_user_by_id(id).await?,
-        Err(_) => None,
-    };
-    Ok(user
-        .filter(|user| !user.disabled)
-        .map(|user| SignedIn { user, session }))
+    }
+    Ok(found)
 }
 
 fn cookie(
@@ -121,31 +113,21 @@ fn removal(config: &Config, name: &'static str) -> Cookie<'static> {
         .build()
 }
 
-/// Starts a session for a user whose password was just checked; `false` (and no session) when
-/// the account changed meanwhile (see `oauth::login::unchanged_since_check`).
+/// Starts a session for a completed sign-in and gives the browser its cookie; `false` (and no
+/// session) when the account changed while its password was checked.
 pub async fn sign_in(
     store: &Store,
     config: &Config,
     cookies: &CookieJar<'_>,
-    user: &UserDoc,
+    signed_in: &Authenticated,
 ) -> Result<bool> {
-    let token = random_token()?;
-    let session = SessionDoc {
-        hash: sha256_b64(&token),
-        user_id: user.id.to_hex(),
-        csrf: random_token()?,
-        created_at: now(),
-        expires_at: in_secs(config.session_ttl_secs),
-    };
-    store.insert_session(&session).await?;
-    if !crate::oauth::login::unchanged_since_check(store, user).await? {
-        store.delete_session(&session.hash).await?;
+    let Some(started) = sessions::start(store, config, signed_in).await? else {
         return Ok(false);
-    }
+    };
     cookies.add_private(cookie(
         config,
         session_cookie(config),
-        token,
+        started.token.expose().to_owned(),
         config.session_ttl_secs,
     ));
     // The pre-session CSRF token has served its purpose; a fresh one comes with the next form.
@@ -156,7 +138,7 @@ pub async fn sign_in(
 /// Ends the session server-side and forgets the cookie.
 pub async fn sign_out(store: &Store, config: &Config, cookies: &CookieJar<'_>) -> Result<()> {
     if let Some(cookie) = cookies.get_private(session_cookie(config)) {
-        store.delete_session(&sha256_b64(cookie.value())).await?;
+        sessions::end(store, cookie.value()).await?;
     }
     cookies.remove_private(removal(config, session_cookie(config)));
     Ok(())

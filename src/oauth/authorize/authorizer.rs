@@ -5,18 +5,25 @@ use async_trait::async_trait;
 use oxide_auth::primitives::grant::Grant;
 use oxide_auth_async::primitives::Authorizer;
 
-use super::extension::{PKCE, REQUESTED_REDIRECT_URI};
+use std::sync::{Arc, OnceLock};
+
+use super::extension::{NONCE, PKCE, REQUESTED_REDIRECT_URI};
 use super::{CODE_TTL_SECS, SPENT_CODE_RETENTION_SECS};
 use crate::secrets::{random_token, sha256_b64};
-use crate::store::{in_secs, AuthCodeDoc, Store};
+use crate::store::{in_secs, AuthCodeDoc, CodeSignIn, Store};
+
+/// How the user of one authorization request signed in: set by the consent step when it
+/// approves, read when the code is made. One per request.
+pub type SignInSlot = Arc<OnceLock<CodeSignIn>>;
 
 pub struct MongoAuthorizer {
     store: Store,
+    sign_in: SignInSlot,
 }
 
 impl MongoAuthorizer {
-    pub fn new(store: Store) -> Self {
-        MongoAuthorizer { store }
+    pub fn new(store: Store, sign_in: SignInSlot) -> Self {
+        MongoAuthorizer { store, sign_in }
     }
 }
 
@@ -33,6 +40,7 @@ impl Authorizer for MongoAuthorizer {
         };
         let pkce = private(PKCE);
         let requested_redirect_uri = private(REQUESTED_REDIRECT_URI);
+        let nonce = private(NONCE);
         let doc = AuthCodeDoc {
             hash: sha256_b64(&code),
             client_id: grant.client_id,
@@ -41,6 +49,8 @@ impl Authorizer for MongoAuthorizer {
             requested_redirect_uri,
             scopes: grant.scope.iter().map(str::to_owned).collect(),
             pkce,
+            sign_in: self.sign_in.get().cloned(),
+            nonce,
             expires_at: in_secs(CODE_TTL_SECS),
             purge_at: in_secs(SPENT_CODE_RETENTION_SECS),
             used: false,

@@ -11,7 +11,7 @@ mod extension;
 mod pkce;
 mod registrar;
 
-pub use authorizer::MongoAuthorizer;
+pub use authorizer::{MongoAuthorizer, SignInSlot};
 pub use binding::{bind_redirect, redirect_uri_matches, why_unbound, Unbound, UnboundRequest};
 pub use extension::RequestExtension;
 pub use pkce::{pkce_for, verify_pkce};

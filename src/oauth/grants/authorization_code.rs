@@ -2,8 +2,6 @@
 //! the code is spent atomically, and only by the client it was issued to; a second redemption
 //! is refused and revokes what the first one issued (RFC 6749 §4.1.2).
 
-use mongodb::bson::oid::ObjectId;
-
 use super::{offers_refresh, TokenRequest};
 use crate::oauth::authorize::{pkce_for, verify_pkce};
 use crate::oauth::context::{OAuthContext, RequestMeta};
@@ -63,10 +61,7 @@ pub async fn grant(
         return Err(OAuthError::invalid_grant("PKCE verification failed"));
     }
 
-    let user = match ObjectId::parse_str(&doc.user_id) {
-        Ok(id) => ctx.store.find_user_by_id(id).await?,
-        Err(_) => None,
-    };
+    let user = ctx.store.find_user_by_hex(&doc.user_id).await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Err(OAuthError::invalid_grant(INVALID));
     };

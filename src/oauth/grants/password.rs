@@ -10,6 +10,7 @@ use crate::oauth::login::{check_password, unchanged_since_check, Attempt, Passwo
 use crate::oauth::scope::{grantable, role_scopes, Asked};
 use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
 use crate::password::MAX_PASSWORD_BYTES;
+use crate::signin::SignIn;
 use crate::store::{ClientDoc, ClientKind};
 
 pub async fn grant(
@@ -34,12 +35,15 @@ pub async fn grant(
             "a public client may not use the password grant",
         ));
     }
-    let user = match check_password(
+    let signed_in = match check_password(
         ctx.store, ctx.hasher, ctx.config, username, password, attempt,
     )
     .await?
     {
-        PasswordCheck::Valid(user) => user,
+        PasswordCheck::Valid(user) => match SignIn::after_password(user) {
+            SignIn::SignedIn(authenticated) => authenticated,
+            SignIn::FactorsPending { next, .. } => match next {},
+        },
         PasswordCheck::Invalid => {
             return Err(OAuthError::invalid_grant("invalid username or password"))
         }
@@ -47,6 +51,7 @@ pub async fn grant(
             return Err(OAuthError::too_many_requests(retry_after_secs))
         }
     };
+    let user = signed_in.user();
     let role_scopes = role_scopes(ctx.config, &user.role);
     let scope = grantable(
         Asked::Requested(requested.as_ref()),
@@ -63,12 +68,12 @@ pub async fn grant(
         meta,
         GrantType::Password,
         client,
-        Some(&user),
+        Some(user),
         &scope,
         plan,
     )
     .await?;
-    if !unchanged_since_check(ctx.store, &user).await? {
+    if !unchanged_since_check(ctx.store, user).await? {
         // The account changed while its password was checked: nothing issued is handed out,
         // and the new family goes (its access token never left this function).
         if let Some(family) = &issued.family_id {

@@ -2,8 +2,6 @@
 //! and issues its successor in the same family. Presenting a spent token is reuse
 //! (RFC 9700 §4.14.2): the whole family is revoked.
 
-use mongodb::bson::oid::ObjectId;
-
 use super::TokenRequest;
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
@@ -62,10 +60,7 @@ pub async fn grant(
     };
 
     // The account may have changed since the family began.
-    let user = match ObjectId::parse_str(&spent.user_id) {
-        Ok(id) => ctx.store.find_user_by_id(id).await?,
-        Err(_) => None,
-    };
+    let user = ctx.store.find_user_by_hex(&spent.user_id).await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         ctx.revocations.family(&spent.family_id).await?;
         return Err(OAuthError::invalid_grant(INVALID));

@@ -467,7 +467,7 @@ async fn the_last_administrator_cannot_be_removed_even_by_two_at_once() {
     }
     let admins = app
         .store
-        .count_enabled_with_role_except("admin", mongodb::bson::oid::ObjectId::new())
+        .count_enabled_with_role_except("admin", portcullis::ids::UserId::new())
         .await
         .unwrap();
     assert_eq!(admins, 1);

@@ -1,0 +1,80 @@
+//! Browser sessions: started for a completed sign-in, found again by the cookie's token, and
+//! ended. Only the token's SHA-256 is stored, so a database copy holds no usable session; the
+//! cookie that carries the token is the HTTP layer's.
+
+use mongodb::bson::DateTime;
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::oauth::login::unchanged_since_check;
+use crate::secrets::{random_token, sha256_b64, SecretString};
+use crate::signin::Authenticated;
+use crate::store::{in_secs, now, SessionDoc, Store, UserDoc};
+
+/// A live session and its user, enabled.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user: UserDoc,
+    pub session: SessionDoc,
+}
+
+/// A session just started: the token for the browser's cookie, and the session.
+#[derive(Debug)]
+pub struct Started {
+    pub token: SecretString,
+    pub signed_in: SignedIn,
+}
+
+/// Starts a session for a completed sign-in; `None` (and no session) when the account
+/// changed while its password was checked (see `oauth::login::unchanged_since_check`).
+pub async fn start(
+    store: &Store,
+    config: &Config,
+    signed_in: &Authenticated,
+) -> Result<Option<Started>> {
+    let token = random_token()?;
+    let user = signed_in.user();
+    let auth_time_ms = i64::try_from(signed_in.at().saturating_mul(1000)).unwrap_or(i64::MAX);
+    let doc = SessionDoc {
+        hash: sha256_b64(&token),
+        user_id: user.id.to_hex(),
+        csrf: random_token()?,
+        created_at: now(),
+        expires_at: in_secs(config.session_ttl_secs),
+        auth_time: Some(DateTime::from_millis(auth_time_ms)),
+        amr: signed_in
+            .methods()
+            .iter()
+            .map(|method| method.as_str().to_owned())
+            .collect(),
+    };
+    store.insert_session(&doc).await?;
+    if !unchanged_since_check(store, user).await? {
+        store.delete_session(&doc.hash).await?;
+        return Ok(None);
+    }
+    Ok(Some(Started {
+        token: SecretString::new(token),
+        signed_in: SignedIn {
+            user: user.clone(),
+            session: doc,
+        },
+    }))
+}
+
+/// The live session a cookie's token names, with its user; `None` when it has ended or
+/// expired, or the account is disabled or gone.
+pub async fn find(store: &Store, token: &str) -> Result<Option<SignedIn>> {
+    let Some(session) = store.find_session(&sha256_b64(token)).await? else {
+        return Ok(None);
+    };
+    let user = store.find_user_by_hex(&session.user_id).await?;
+    Ok(user
+        .filter(|user| !user.disabled)
+        .map(|user| SignedIn { user, session }))
+}
+
+/// Ends the session a cookie's token names.
+pub async fn end(store: &Store, token: &str) -> Result<()> {
+    store.delete_session(&sha256_b64(token)).await
+}
