@@ -7,11 +7,13 @@ use crate::error::{Error, Result};
 use crate::oauth::scope::Scope;
 use crate::oauth::GrantType;
 use crate::secrets::{random_id, random_token, SecretString};
-use mongodb::bson::doc;
 
 use super::Actor;
 use crate::revocation::Revocations;
-use crate::store::{now, AuditEvent, AuditKind, ClientDoc, ClientKind, FamilyOwner, Store};
+use crate::store::{
+    now, AuditEvent, AuditKind, ClientChange, ClientDoc, ClientKind, ClientSettings, FamilyOwner,
+    Store,
+};
 
 /// Longest redirect URI accepted, in bytes.
 pub const MAX_REDIRECT_URI_LEN: usize = 2048;
@@ -126,18 +128,16 @@ pub async fn update_client(
         can_introspect: changes.can_introspect.unwrap_or(current.can_introspect),
     };
     let registration = validate(&merged)?;
+    let settings = ClientSettings {
+        name: registration.name,
+        redirect_uris: registration.redirect_uris,
+        grant_types: registration.grant_types,
+        scopes: registration.scopes,
+        default_scopes: registration.default_scopes,
+        can_introspect: merged.can_introspect,
+    };
     let updated = store
-        .update_client(
-            client_id,
-            doc! {
-                "name": registration.name,
-                "redirect_uris": registration.redirect_uris,
-                "grant_types": registration.grant_types,
-                "scopes": registration.scopes,
-                "default_scopes": registration.default_scopes,
-                "can_introspect": merged.can_introspect,
-            },
-        )
+        .update_client(client_id, ClientChange::Settings(&settings))
         .await?;
     let mut event = AuditEvent::new(AuditKind::ClientUpdated);
     event.client_id = Some(client_id.to_owned());
@@ -157,7 +157,7 @@ pub async fn rotate_secret(store: &Store, actor: &Actor, client_id: &str) -> Res
     }
     let secret = SecretString::new(random_token()?);
     store
-        .update_client(client_id, doc! { "secret_hash": secret.hash() })
+        .update_client(client_id, ClientChange::SecretHash(&secret.hash()))
         .await?;
     let mut event = AuditEvent::new(AuditKind::ClientSecretRotated);
     event.client_id = Some(client_id.to_owned());

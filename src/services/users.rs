@@ -1,7 +1,7 @@
 //! User accounts: creation with validated names and Argon2id passwords, role changes, and the
 //! changes that must end the user's refresh tokens (new password, disabled account).
 
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::DateTime;
 
 use super::Actor;
 use crate::config::Config;
@@ -9,7 +9,7 @@ use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::password::{check_new_password, PasswordHasher};
 use crate::revocation::{Cutoff, Revocations};
-use crate::store::{now, AuditEvent, AuditKind, FamilyOwner, Store, UserDoc};
+use crate::store::{now, AuditEvent, AuditKind, FamilyOwner, Store, UserChange, UserDoc};
 pub use crate::username::{parse_username, Username};
 
 fn check_role(config: &Config, role: &str) -> Result<()> {
@@ -74,17 +74,16 @@ async fn update(
     store: &Store,
     actor: &Actor,
     username: &str,
-    changes: mongodb::bson::Document,
+    change: UserChange<'_>,
 ) -> Result<UserDoc> {
     let name =
         parse_username(username).map_err(|_| Error::NotFound(format!("user {username:?}")))?;
-    let what = changes.keys().cloned().collect::<Vec<_>>().join(", ");
-    let user = store.update_user(&name.key, changes).await?;
+    let user = store.update_user(&name.key, change).await?;
     let mut event = AuditEvent::new(AuditKind::UserUpdated);
     event.user_id = Some(user.id.to_hex());
     event.username = Some(user.username.clone());
     // Names the fields changed (`password_hash` is a name, not a value).
-    event.reason = Some(what);
+    event.reason = Some(change.field().to_owned());
     store.audit(actor.stamp(event)).await?;
     Ok(user)
 }
@@ -100,7 +99,7 @@ pub async fn set_password(
 ) -> Result<UserDoc> {
     check_new_password(password)?;
     let hash = hasher.hash(password).await?;
-    let user = update(store, actor, username, doc! { "password_hash": hash }).await?;
+    let user = update(store, actor, username, UserChange::PasswordHash(&hash)).await?;
     revoke_user_tokens(store, revocations, actor, &user, Cutoff::EarlierSeconds).await?;
     Ok(user)
 }
@@ -156,7 +155,7 @@ pub async fn set_disabled(
     username: &str,
     disabled: bool,
 ) -> Result<UserDoc> {
-    let change = update(store, actor, username, doc! { "disabled": disabled });
+    let change = update(store, actor, username, UserChange::Disabled(disabled));
     let user = if disabled {
         unless_last_admin(store, username, enabled_admin, change).await?
     } else {
@@ -194,7 +193,7 @@ pub async fn set_role(
 ) -> Result<UserDoc> {
     check_role(config, role)?;
     let before = find_user(store, username).await?;
-    let change = update(store, actor, username, doc! { "role": role });
+    let change = update(store, actor, username, UserChange::Role(role));
     let user = if role == ADMIN_ROLE {
         change.await?
     } else {

@@ -4,7 +4,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, DateTime, Document};
+use mongodb::bson::{doc, DateTime};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
@@ -145,7 +145,24 @@ impl Store {
     }
 
     /// Sets fields of a client and returns it as it now is.
-    pub async fn update_client(&self, client_id: &str, mut changes: Document) -> Result<ClientDoc> {
+    /// Makes one change to a client; `updated_at` moves with it, and this instance's cache
+    /// forgets the client.
+    pub async fn update_client(
+        &self,
+        client_id: &str,
+        change: ClientChange<'_>,
+    ) -> Result<ClientDoc> {
+        let mut changes = match change {
+            ClientChange::Settings(settings) => doc! {
+                "name": &settings.name,
+                "redirect_uris": &settings.redirect_uris,
+                "grant_types": &settings.grant_types,
+                "scopes": &settings.scopes,
+                "default_scopes": &settings.default_scopes,
+                "can_introspect": settings.can_introspect,
+            },
+            ClientChange::SecretHash(hash) => doc! { "secret_hash": hash },
+        };
         changes.insert("updated_at", now());
         let updated = self
             .clients()
@@ -166,4 +183,23 @@ impl Store {
         self.forget_client(client_id);
         Ok(result.deleted_count == 1)
     }
+}
+
+/// A client's registered settings, as a change replaces them all.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub default_scopes: Vec<String>,
+    pub can_introspect: bool,
+}
+
+/// One change to a client.
+#[derive(Debug, Clone, Copy)]
+pub enum ClientChange<'a> {
+    Settings(&'a ClientSettings),
+    /// A new secret's SHA-256.
+    SecretHash(&'a str),
 }

@@ -30,7 +30,7 @@ use mongodb::{Collection, Database};
 
 pub use admin_lock::AdminLock;
 pub use audit::{AuditEvent, AuditKind, AuditQuery};
-pub use clients::{ClientDoc, ClientKind};
+pub use clients::{ClientChange, ClientDoc, ClientKind, ClientSettings};
 pub use codes::{AuthCodeDoc, CodeSignIn, CodeUse};
 pub use consents::ConsentDoc;
 pub use notes::NoteDoc;
@@ -38,7 +38,7 @@ pub use refresh_families::{FamilyOwner, RefreshFamilyDoc, RefreshLookup, Refresh
 pub use revocations::{Revocation, RevocationKey};
 pub use sessions::SessionDoc;
 pub use throttle::{LockoutPolicy, LoginAttempt, LoginFailuresDoc};
-pub use users::UserDoc;
+pub use users::{UserChange, UserDoc};
 
 use crate::error::{Error, Result};
 use deadline::Bounded;

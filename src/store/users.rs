@@ -3,7 +3,7 @@
 use std::fmt;
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, DateTime, Document};
+use mongodb::bson::{doc, DateTime};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
@@ -154,7 +154,13 @@ impl Store {
     }
 
     /// Applies `changes` to the user and returns the updated document.
-    pub async fn update_user(&self, username_key: &str, mut changes: Document) -> Result<UserDoc> {
+    /// Makes one change to an account; `updated_at` moves with it.
+    pub async fn update_user(&self, username_key: &str, change: UserChange<'_>) -> Result<UserDoc> {
+        let mut changes = match change {
+            UserChange::PasswordHash(hash) => doc! { "password_hash": hash },
+            UserChange::Role(role) => doc! { "role": role },
+            UserChange::Disabled(disabled) => doc! { "disabled": disabled },
+        };
         changes.insert("updated_at", now());
         self.users()
             .find_one_and_update(
@@ -165,5 +171,25 @@ impl Store {
             .within(self)
             .await?
             .ok_or_else(|| Error::NotFound(format!("user {username_key:?}")))
+    }
+}
+
+/// One change to an account.
+#[derive(Debug, Clone, Copy)]
+pub enum UserChange<'a> {
+    /// A new password's Argon2id hash.
+    PasswordHash(&'a str),
+    Role(&'a str),
+    Disabled(bool),
+}
+
+impl UserChange<'_> {
+    /// The field it changes, as the audit trail names it (never the value).
+    pub fn field(&self) -> &'static str {
+        match self {
+            UserChange::PasswordHash(_) => "password_hash",
+            UserChange::Role(_) => "role",
+            UserChange::Disabled(_) => "disabled",
+        }
     }
 }
