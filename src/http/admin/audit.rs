@@ -7,8 +7,7 @@ use rocket::serde::json::Json;
 use rocket::serde::Serialize;
 use rocket::{get, routes, Route, State};
 
-use super::{next_after, page_size, AdminCaller, AdminResult};
-use crate::guard::GuardError;
+use super::{next_after, page_size, AdminResult, Caller};
 use crate::http::error::HttpError;
 use crate::services::views::AuditEventView;
 use crate::store::{AuditKind, AuditQuery, Store};
@@ -38,7 +37,7 @@ fn time(name: &str, value: Option<&str>) -> AdminResult<Option<DateTime>> {
 #[allow(clippy::too_many_arguments)]
 #[get("/admin/v1/audit?<user_id>&<client_id>&<kind>&<since>&<until>&<before>&<limit>")]
 async fn query(
-    caller: Result<AdminCaller, GuardError>,
+    caller: Caller,
     user_id: Option<&str>,
     client_id: Option<&str>,
     kind: Option<&str>,

@@ -5,8 +5,7 @@ use rocket::serde::json::Json;
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{delete, get, patch, post, routes, Route, State};
 
-use super::{body, next_after, page_size, AdminCaller, AdminResult};
-use crate::guard::GuardError;
+use super::{body, next_after, page_size, AdminResult, Body, Caller};
 use crate::http::error::HttpError;
 use crate::revocation::Revocations;
 use crate::services::clients::{self, ClientChanges, NewClient};
@@ -16,9 +15,6 @@ use crate::store::{ClientKind, Store};
 pub fn routes() -> Vec<Route> {
     routes![create, list, get_one, update, rotate_secret, remove]
 }
-
-type Caller<'r> = Result<AdminCaller, GuardError>;
-type Body<'r, T> = Result<Json<T>, rocket::serde::json::Error<'r>>;
 
 /// A client just registered, with its secret: shown in this answer and never again.
 #[derive(Serialize)]
@@ -65,7 +61,7 @@ struct NewClientBody {
 /// Registers a client; a confidential client's secret is in this answer and nowhere else.
 #[post("/admin/v1/clients", data = "<new>")]
 async fn create(
-    caller: Caller<'_>,
+    caller: Caller,
     content_type: Option<&ContentType>,
     new: Body<'_, NewClientBody>,
     store: &State<Store>,
@@ -102,7 +98,7 @@ async fn create(
 /// Clients in id order; `after` is the previous page's `next`.
 #[get("/admin/v1/clients?<after>&<limit>")]
 async fn list(
-    caller: Caller<'_>,
+    caller: Caller,
     after: Option<&str>,
     limit: Option<&str>,
     store: &State<Store>,
@@ -117,11 +113,7 @@ async fn list(
 }
 
 #[get("/admin/v1/clients/<id>")]
-async fn get_one(
-    caller: Caller<'_>,
-    id: &str,
-    store: &State<Store>,
-) -> AdminResult<Json<ClientView>> {
+async fn get_one(caller: Caller, id: &str, store: &State<Store>) -> AdminResult<Json<ClientView>> {
     caller?;
     let client = store
         .find_client(id)
@@ -145,7 +137,7 @@ struct ClientChangesBody {
 /// creation.
 #[patch("/admin/v1/clients/<id>", data = "<changes>")]
 async fn update(
-    caller: Caller<'_>,
+    caller: Caller,
     id: &str,
     content_type: Option<&ContentType>,
     changes: Body<'_, ClientChangesBody>,
@@ -168,7 +160,7 @@ async fn update(
 /// A new secret for a confidential client; the old one stops working at once.
 #[post("/admin/v1/clients/<id>/secret")]
 async fn rotate_secret(
-    caller: Caller<'_>,
+    caller: Caller,
     id: &str,
     store: &State<Store>,
 ) -> AdminResult<Json<NewSecret>> {
@@ -183,7 +175,7 @@ async fn rotate_secret(
 /// Deletes the client and revokes every token issued to it.
 #[delete("/admin/v1/clients/<id>")]
 async fn remove(
-    caller: Caller<'_>,
+    caller: Caller,
     id: &str,
     store: &State<Store>,
     revocations: &State<Revocations>,

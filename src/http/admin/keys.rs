@@ -7,18 +7,15 @@ use rocket::serde::json::Json;
 use rocket::serde::Serialize;
 use rocket::{get, post, routes, Route, State};
 
-use super::{AdminCaller, AdminResult};
+use super::{AdminCaller, AdminResult, Caller};
 use crate::config::Config;
 use crate::error::Error;
-use crate::guard::GuardError;
 use crate::keys::{self, KeyRing};
 use crate::store::{AuditEvent, AuditKind, Store};
 
 pub fn routes() -> Vec<Route> {
     routes![list, generate, rotate]
 }
-
-type Caller<'r> = Result<AdminCaller, GuardError>;
 
 /// One loaded key.
 #[derive(Serialize)]
@@ -60,7 +57,7 @@ fn view(ring: &KeyRing, generated: Option<String>) -> KeysView {
 
 /// The loaded keys and which one signs.
 #[get("/admin/v1/keys")]
-fn list(caller: Caller<'_>, ring: &State<KeyRing>) -> AdminResult<Json<KeysView>> {
+fn list(caller: Caller, ring: &State<KeyRing>) -> AdminResult<Json<KeysView>> {
     caller?;
     Ok(Json(view(ring, None)))
 }
@@ -93,7 +90,7 @@ async fn make_key(
 /// A new key that verifies but does not sign yet: publish it in the JWKS ahead of a rotation.
 #[post("/admin/v1/keys")]
 async fn generate(
-    caller: Caller<'_>,
+    caller: Caller,
     config: &State<Config>,
     store: &State<Store>,
     ring: &State<KeyRing>,
@@ -105,7 +102,7 @@ async fn generate(
 /// A new key that signs from now on; the earlier keys keep verifying until their files go.
 #[post("/admin/v1/keys/rotate")]
 async fn rotate(
-    caller: Caller<'_>,
+    caller: Caller,
     config: &State<Config>,
     store: &State<Store>,
     ring: &State<KeyRing>,

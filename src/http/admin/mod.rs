@@ -34,6 +34,11 @@ pub fn routes() -> Vec<Route> {
 /// The role and the scope an admin call needs, both.
 const ADMIN: &str = "admin";
 
+/// The admin guard as handlers take it, so a refusal answers as RFC 6750 §3 says.
+pub type Caller = Result<AdminCaller, GuardError>;
+/// A JSON body as handlers take it, checked by [`body`].
+pub type Body<'r, T> = Result<Json<T>, rocket::serde::json::Error<'r>>;
+
 /// The administrator making the call.
 pub struct AdminCaller {
     pub actor: Actor,

@@ -5,9 +5,8 @@ use rocket::serde::json::Json;
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{delete, get, patch, post, put, routes, Route, State};
 
-use super::{body, next_after, page_size, AdminCaller, AdminResult};
+use super::{body, next_after, page_size, AdminResult, Body, Caller};
 use crate::config::Config;
-use crate::guard::GuardError;
 use crate::http::error::HttpError;
 use crate::password::PasswordHasher;
 use crate::revocation::Revocations;
@@ -29,9 +28,6 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-type Caller<'r> = Result<AdminCaller, GuardError>;
-type Body<'r, T> = Result<Json<T>, rocket::serde::json::Error<'r>>;
-
 /// The user a path names; an id that is not one is simply not found.
 async fn user(store: &Store, id: &str) -> AdminResult<UserDoc> {
     store
@@ -50,7 +46,7 @@ struct NewUser {
 
 #[post("/admin/v1/users", data = "<new>")]
 async fn create(
-    caller: Caller<'_>,
+    caller: Caller,
     content_type: Option<&ContentType>,
     new: Body<'_, NewUser>,
     store: &State<Store>,
@@ -84,7 +80,7 @@ struct UserPage {
 /// `after` is the previous page's `next`.
 #[get("/admin/v1/users?<prefix>&<after>&<limit>")]
 async fn list(
-    caller: Caller<'_>,
+    caller: Caller,
     prefix: Option<&str>,
     after: Option<&str>,
     limit: Option<&str>,
@@ -100,11 +96,7 @@ async fn list(
 }
 
 #[get("/admin/v1/users/<id>")]
-async fn get_one(
-    caller: Caller<'_>,
-    id: &str,
-    store: &State<Store>,
-) -> AdminResult<Json<UserDetail>> {
+async fn get_one(caller: Caller, id: &str, store: &State<Store>) -> AdminResult<Json<UserDetail>> {
     caller?;
     let user = user(store, id).await?;
     let locked_until = users::locked_until(store, &user).await?;
@@ -122,7 +114,7 @@ struct ChangesBody {
 /// revokes its tokens. An administrator cannot demote or disable their own account.
 #[patch("/admin/v1/users/<id>", data = "<changes>")]
 async fn update(
-    caller: Caller<'_>,
+    caller: Caller,
     id: &str,
     content_type: Option<&ContentType>,
     changes: Body<'_, ChangesBody>,
@@ -148,7 +140,7 @@ struct NewPassword {
 /// Sets a new password; the user's sessions end and their tokens are revoked.
 #[put("/admin/v1/users/<id>/password", data = "<new>")]
 async fn reset_password(
-    caller: Caller<'_>,
+    caller: Caller,
     id: &str,
     content_type: Option<&ContentType>,
     new: Body<'_, NewPassword>,
@@ -180,7 +172,7 @@ struct Unlocked {
 
 /// Ends a lockout (failed sign-ins); `unlocked` says whether there was one.
 #[post("/admin/v1/users/<id>/unlock")]
-async fn unlock(caller: Caller<'_>, id: &str, store: &State<Store>) -> AdminResult<Json<Unlocked>> {
+async fn unlock(caller: Caller, id: &str, store: &State<Store>) -> AdminResult<Json<Unlocked>> {
     let caller = caller?;
     let user = user(store, id).await?;
     let unlocked = users::unlock(store, &caller.actor, &user.username).await?;
@@ -190,7 +182,7 @@ async fn unlock(caller: Caller<'_>, id: &str, store: &State<Store>) -> AdminResu
 /// Deletes the account; its sessions end and every token it holds is revoked.
 #[delete("/admin/v1/users/<id>")]
 async fn remove(
-    caller: Caller<'_>,
+    caller: Caller,
     id: &str,
     store: &State<Store>,
     revocations: &State<Revocations>,
@@ -211,11 +203,7 @@ struct Sessions {
 
 /// The user's browser sessions and live refresh-token families.
 #[get("/admin/v1/users/<id>/sessions")]
-async fn sessions(
-    caller: Caller<'_>,
-    id: &str,
-    store: &State<Store>,
-) -> AdminResult<Json<Sessions>> {
+async fn sessions(caller: Caller, id: &str, store: &State<Store>) -> AdminResult<Json<Sessions>> {
     caller?;
     let user = user(store, id).await?;
     let user_id = user.id.to_hex();
@@ -239,7 +227,7 @@ struct SessionsEnded {
 /// access tokens issued from them).
 #[delete("/admin/v1/users/<id>/sessions")]
 async fn end_sessions(
-    caller: Caller<'_>,
+    caller: Caller,
     id: &str,
     store: &State<Store>,
     revocations: &State<Revocations>,

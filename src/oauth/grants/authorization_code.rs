@@ -2,13 +2,13 @@
 //! the code is spent atomically, and only by the client it was issued to; a second redemption
 //! is refused and revokes what the first one issued (RFC 6749 §4.1.2).
 
-use super::{offers_refresh, TokenRequest};
+use super::{first_refresh, user_scope, TokenRequest};
 use crate::oauth::authorize::{pkce_for, verify_pkce};
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant_type::GrantType;
-use crate::oauth::scope::{grantable, role_scopes, Asked, Scope};
-use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
+use crate::oauth::scope::{Asked, Scope};
+use crate::oauth::tokens::{issue, IssuedTokens};
 use crate::secrets::sha256_b64;
 use crate::store::{in_secs, AuditEvent, AuditKind, AuthCodeDoc, ClientDoc, CodeUse};
 
@@ -65,14 +65,8 @@ pub async fn grant(
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Err(OAuthError::invalid_grant(INVALID));
     };
-    let role_scopes = role_scopes(ctx.config, &user.role);
     let approved = Scope::from_tokens(doc.scopes.iter().cloned());
-    let scope = grantable(Asked::Earlier(&approved), client, Some(&role_scopes))?;
-    let plan = if offers_refresh(client) {
-        RefreshPlan::NewFamily
-    } else {
-        RefreshPlan::None
-    };
+    let scope = user_scope(ctx, Asked::Earlier(&approved), client, &user)?;
     let issued = issue(
         ctx,
         meta,
@@ -80,7 +74,7 @@ pub async fn grant(
         client,
         Some(&user),
         &scope,
-        plan,
+        first_refresh(client),
     )
     .await?;
     ctx.store

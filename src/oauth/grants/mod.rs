@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use super::context::{OAuthContext, RequestMeta};
 use super::error::{ErrorCode, OAuthError};
 use super::grant_type::GrantType;
-use super::scope::Scope;
-use super::tokens::IssuedTokens;
-use crate::store::ClientDoc;
+use super::scope::{grantable, role_scopes, Asked, Scope};
+use super::tokens::{IssuedTokens, RefreshPlan};
+use crate::store::{ClientDoc, UserDoc};
 
 /// The token request's parameters, each present at most once (the HTTP layer refuses
 /// repetitions, RFC 6749 §3.2).
@@ -82,7 +82,22 @@ pub async fn run(
     }
 }
 
-/// Whether the client may also receive a refresh token.
-fn offers_refresh(client: &ClientDoc) -> bool {
-    client.allows_grant(GrantType::RefreshToken.as_str())
+/// A first grant's refresh token: a new family when the client may refresh, else none.
+fn first_refresh(client: &ClientDoc) -> RefreshPlan {
+    if client.allows_grant(GrantType::RefreshToken.as_str()) {
+        RefreshPlan::NewFamily
+    } else {
+        RefreshPlan::None
+    }
+}
+
+/// The scope a user's token gets: `asked`, within the client's scopes and the user's role's.
+fn user_scope(
+    ctx: &OAuthContext<'_>,
+    asked: Asked<'_>,
+    client: &ClientDoc,
+    user: &UserDoc,
+) -> Result<Scope, OAuthError> {
+    let role = role_scopes(ctx.config, &user.role);
+    grantable(asked, client, Some(&role))
 }

@@ -2,13 +2,13 @@
 //! registered for it. Which of unknown user, wrong password or disabled account it was is
 //! never revealed (see `oauth::login`).
 
-use super::{offers_refresh, TokenRequest};
+use super::{first_refresh, user_scope, TokenRequest};
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant_type::GrantType;
 use crate::oauth::login::{check_password, unchanged_since_check, Attempt, PasswordCheck};
-use crate::oauth::scope::{grantable, role_scopes, Asked};
-use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
+use crate::oauth::scope::Asked;
+use crate::oauth::tokens::{issue, IssuedTokens};
 use crate::password::MAX_PASSWORD_BYTES;
 use crate::signin::SignIn;
 use crate::store::{ClientDoc, ClientKind};
@@ -52,17 +52,7 @@ pub async fn grant(
         }
     };
     let user = signed_in.user();
-    let role_scopes = role_scopes(ctx.config, &user.role);
-    let scope = grantable(
-        Asked::Requested(requested.as_ref()),
-        client,
-        Some(&role_scopes),
-    )?;
-    let plan = if offers_refresh(client) {
-        RefreshPlan::NewFamily
-    } else {
-        RefreshPlan::None
-    };
+    let scope = user_scope(ctx, Asked::Requested(requested.as_ref()), client, user)?;
     let issued = issue(
         ctx,
         meta,
@@ -70,7 +60,7 @@ pub async fn grant(
         client,
         Some(user),
         &scope,
-        plan,
+        first_refresh(client),
     )
     .await?;
     if !unchanged_since_check(ctx.store, user).await? {

@@ -2,11 +2,11 @@
 //! and issues its successor in the same family. Presenting a spent token is reuse
 //! (RFC 9700 §4.14.2): the whole family is revoked.
 
-use super::TokenRequest;
+use super::{user_scope, TokenRequest};
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant_type::GrantType;
-use crate::oauth::scope::{grantable, role_scopes, Asked, Scope};
+use crate::oauth::scope::{Asked, Scope};
 use crate::oauth::tokens::{issue, unix_now, IssuedTokens, RefreshPlan};
 use crate::secrets::{random_token, sha256_b64, SecretString};
 use crate::store::{in_secs, AuditEvent, AuditKind, ClientDoc, RefreshUse, Successor};
@@ -68,8 +68,7 @@ pub async fn grant(
     // The request's scope is within the family's (the spend checked it); the client or the
     // role may have lost some scopes since, and those are dropped.
     let base = requested.unwrap_or_else(|| Scope::from_tokens(spent.scopes.iter().cloned()));
-    let role_scopes = role_scopes(ctx.config, &user.role);
-    let scope = grantable(Asked::Earlier(&base), client, Some(&role_scopes))?;
+    let scope = user_scope(ctx, Asked::Earlier(&base), client, &user)?;
     let plan = RefreshPlan::Rotated {
         family_id: spent.family_id,
         token: successor,
