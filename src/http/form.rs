@@ -54,7 +54,7 @@ impl<'r> FromData<'r> for OAuthForm {
             Ok(_) => {
                 return data::Outcome::Error((
                     Status::PayloadTooLarge,
-                    HttpError::status(Status::PayloadTooLarge, "request body is too large"),
+                    HttpError::with_status(Status::PayloadTooLarge, "request body is too large"),
                 ))
             }
             Err(_) => {

@@ -72,7 +72,7 @@ async fn register(
 /// Neither JSON nor the registration form: say so rather than 404.
 #[post("/register", rank = 3)]
 fn register_unsupported() -> HttpError {
-    HttpError::status(
+    HttpError::with_status(
         Status::UnsupportedMediaType,
         "the body must be JSON (or the registration form)",
     )

@@ -69,7 +69,7 @@ struct MethodNotAllowed {
 #[get("/oauth/token")]
 fn token_wrong_method() -> MethodNotAllowed {
     MethodNotAllowed {
-        error: HttpError::status(
+        error: HttpError::with_status(
             Status::MethodNotAllowed,
             "the token endpoint accepts POST only",
         ),

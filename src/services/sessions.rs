@@ -18,20 +18,14 @@ pub struct SignedIn {
     pub session: SessionDoc,
 }
 
-/// A session just started: the token for the browser's cookie, and the session.
-#[derive(Debug)]
-pub struct Started {
-    pub token: SecretString,
-    pub signed_in: SignedIn,
-}
-
-/// Starts a session for a completed sign-in; `None` (and no session) when the account
-/// changed while its password was checked (see `oauth::login::unchanged_since_check`).
+/// Starts a session for a completed sign-in and returns the token for the browser's cookie;
+/// `None` (and no session) when the account changed while its password was checked (see
+/// `oauth::login::unchanged_since_check`).
 pub async fn start(
     store: &Store,
     config: &Config,
     signed_in: &Authenticated,
-) -> Result<Option<Started>> {
+) -> Result<Option<SecretString>> {
     let token = random_token()?;
     let user = signed_in.user();
     let auth_time_ms = i64::try_from(signed_in.at().saturating_mul(1000)).unwrap_or(i64::MAX);
@@ -53,13 +47,7 @@ pub async fn start(
         store.delete_session(&doc.hash).await?;
         return Ok(None);
     }
-    Ok(Some(Started {
-        token: SecretString::new(token),
-        signed_in: SignedIn {
-            user: user.clone(),
-            session: doc,
-        },
-    }))
+    Ok(Some(SecretString::new(token)))
 }
 
 /// The live session a cookie's token names, with its user; `None` when it has ended or

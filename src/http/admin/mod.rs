@@ -78,7 +78,7 @@ pub fn body<T>(
     body: Result<Json<T>, rocket::serde::json::Error<'_>>,
 ) -> AdminResult<T> {
     if !content_type.is_some_and(|ct| ct.is_json()) {
-        return Err(HttpError::status(
+        return Err(HttpError::with_status(
             Status::UnsupportedMediaType,
             "the body must be application/json",
         ));

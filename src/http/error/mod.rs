@@ -58,7 +58,7 @@ impl HttpError {
     }
 
     /// `invalid_request` with a status HTTP defines for the request's form.
-    pub fn status(status: Status, description: impl Into<Cow<'static, str>>) -> Self {
+    pub fn with_status(status: Status, description: impl Into<Cow<'static, str>>) -> Self {
         HttpError::WithStatus(status, OAuthError::invalid_request(description))
     }
 }

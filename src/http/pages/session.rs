@@ -121,13 +121,13 @@ pub async fn sign_in(
     cookies: &CookieJar<'_>,
     signed_in: &Authenticated,
 ) -> Result<bool> {
-    let Some(started) = sessions::start(store, config, signed_in).await? else {
+    let Some(token) = sessions::start(store, config, signed_in).await? else {
         return Ok(false);
     };
     cookies.add_private(cookie(
         config,
         session_cookie(config),
-        started.token.expose().to_owned(),
+        token.expose().to_owned(),
         config.session_ttl_secs,
     ));
     // The pre-session CSRF token has served its purpose; a fresh one comes with the next form.
