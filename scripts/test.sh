@@ -27,7 +27,7 @@ ensure_secantus
 ensure_recipe_packages
 
 cargo fmt --all -- --check
-cargo clippy --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 
 DB_PORT="$(free_port)"
 DB_LOG="$(mktemp -t portcullis-test-db.XXXXXX.log)"
@@ -44,11 +44,11 @@ MONGODB_URI="$TEST_MONGODB_URI" ./bench/run.sh --quick
 
 # The example resource server, as a program: the kit's end-to-end test runs it beside Portcullis
 # (`cargo test` builds examples only as test targets, under hashed names).
-cargo build --quiet --example resource_server
+cargo build --quiet --workspace --example resource_server
 
 TEST_LOG="$(mktemp -t portcullis-test.XXXXXX.log)"
 trap 'stop_db; rm -f "$DB_LOG" "$TEST_LOG"' EXIT
-cargo test --all-targets "$@" 2>&1 | tee "$TEST_LOG"
+cargo test --workspace --all-targets "$@" 2>&1 | tee "$TEST_LOG"
 
 # One closing line for every test binary together (the last binary cargo runs, the benchmark's
 # load generator, has no tests of its own).

@@ -11,13 +11,10 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod events;
-pub mod guard;
 pub mod http;
 pub mod ids;
 pub mod keys;
-pub mod kit;
 pub mod listener;
-pub mod log_limit;
 pub mod metrics;
 pub mod oauth;
 pub mod password;
@@ -36,6 +33,9 @@ use rocket::config::{LogLevel, SecretKey};
 use rocket::data::{Limits, ToByteUnit};
 use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket};
+
+// Rate-limited logging, shared with the resource-server kit.
+pub use portcullis_kit::limited;
 
 pub use config::Config;
 pub use keys::KeyRing;
@@ -68,7 +68,7 @@ pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build
         .manage(config)
         .manage(revoked)
         .manage(revocations)
-        .manage(guard::Verifier(std::sync::Arc::new(verifier.clone())))
+        .manage(portcullis_kit::Verifier::new(verifier.clone()))
         .manage(verifier)
         .manage(store)
         .manage(keys)

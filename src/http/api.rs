@@ -9,12 +9,12 @@ use rocket::{get, post, routes, Route, State};
 
 use super::admin::{next_after, page_size};
 use super::error::HttpError;
-use crate::guard::{
-    AccessClaims, Admin, AdminScope, DataRead, DataWrite, GuardError, RequireRole, RequireScope,
-};
 use crate::ids::UserId;
 use crate::services::views::rfc3339;
 use crate::store::{Store, UserDoc};
+use portcullis_kit::{
+    AccessClaims, Admin, AdminScope, DataRead, DataWrite, GuardError, RequireRole, RequireScope,
+};
 
 /// Largest note `POST /api/data` stores, serialised.
 pub const MAX_NOTE_BYTES: usize = 4 * 1024;

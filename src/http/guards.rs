@@ -12,7 +12,6 @@ use rocket::Request;
 
 use super::form::{decode, OAuthForm};
 use crate::config::Config;
-use crate::guard::MAX_AUTHORIZATION_LEN;
 use crate::keys::KeyRing;
 use crate::oauth::client_auth::{self, PresentedClient};
 use crate::oauth::context::{OAuthContext, RequestMeta};
@@ -22,6 +21,7 @@ use crate::password::PasswordHasher;
 use crate::revocation::Revocations;
 use crate::secrets::SecretString;
 use crate::store::{ClientDoc, Store};
+use portcullis_kit::MAX_AUTHORIZATION_LEN;
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for OAuthContext<'r> {

@@ -11,13 +11,13 @@ use super::error::HttpError;
 use super::form::OAuthForm;
 use super::guards::{authenticate_client, BasicCredentials};
 use super::responses::NoStore;
-use crate::guard::{AccessClaims, GuardError};
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::introspect::{introspect as run_introspection, Introspection};
 use crate::oauth::rate_limit::{over_limit, Bucket};
 use crate::oauth::revoke;
 use crate::store::{ClientDoc, ClientKind};
+use portcullis_kit::{AccessClaims, GuardError};
 
 /// Longest token accepted for revocation or introspection.
 const MAX_TOKEN_LEN: usize = 8 * 1024;

@@ -2,7 +2,6 @@
 //! rest kept for verification until removed, each named by its RFC 7638 thumbprint (`kid`).
 
 mod generate;
-pub mod jwt_crypto;
 mod load;
 mod signer;
 
@@ -12,6 +11,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::{DecodingKey, EncodingKey};
+use portcullis_kit::crypto as jwt_crypto;
 use ring::signature::{RsaKeyPair, RsaPublicKeyComponents};
 use serde::Serialize;
 

@@ -1,34 +1,17 @@
-//! Access-token verification, as every protected API does it: RS256 only, the key chosen by
-//! `kid` from the key ring, `typ` = `at+jwt` (RFC 9068 §4), `iss`, `aud`, `exp` and `nbf` with
-//! a small leeway, then the revocation set. No database round trip.
-
-use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey, Validation};
+//! Access-token verification in the server: the kit's check ([`AccessTokenRules`]: RS256,
+//! `typ` `at+jwt`, `iss`, `aud`, `exp`, `nbf`, RFC 9068 §4) with the key chosen by `kid` from
+//! the key ring, then the revocation set. No database round trip.
 
 use std::sync::{Arc, Mutex};
 
-use super::claims::{unix_now, AccessClaims};
+use portcullis_kit::{AccessTokenRules, BearerRequest, BearerVerifier, GuardError};
+
+pub use portcullis_kit::Rejection;
+
+use super::claims::{revocation_facts, unix_now, AccessClaims};
 use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::revocation::RevocationSet;
-
-/// Why a token was refused; each has its own RFC 6750 description.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rejection {
-    Invalid,
-    Expired,
-    Revoked,
-}
-
-impl Rejection {
-    pub fn description(self) -> &'static str {
-        match self {
-            Rejection::Invalid => "the access token is invalid",
-            Rejection::Expired => "the access token has expired",
-            Rejection::Revoked => "the access token has been revoked",
-        }
-    }
-}
 
 /// Most tokens a verifier remembers as verified; past it the memory starts over.
 const VERIFIED_CACHE_CAPACITY: usize = 50_000;
@@ -45,7 +28,7 @@ struct Verified {
 pub struct TokenVerifier {
     keys: KeyRing,
     revocations: RevocationSet,
-    validation: Validation,
+    rules: AccessTokenRules,
     leeway: u64,
     /// SHA-256 of a token that verified → its claims, so a client presenting the same token
     /// again costs a hash and a look-up instead of an RSA verification. Expiry, the signing key
@@ -55,12 +38,12 @@ pub struct TokenVerifier {
 
 impl TokenVerifier {
     pub fn new(config: &Config, keys: KeyRing, revocations: RevocationSet) -> Self {
-        let validation =
-            access_token_validation(&config.issuer, &config.audience, config.token_leeway_secs);
+        let rules =
+            AccessTokenRules::new(&config.issuer, &config.audience, config.token_leeway_secs);
         TokenVerifier {
             keys,
             revocations,
-            validation,
+            rules,
             leeway: config.token_leeway_secs,
             verified: Arc::new(Mutex::new(foldhash::HashMap::default())),
         }
@@ -109,17 +92,19 @@ impl TokenVerifier {
     }
 
     fn verify_signed_with_kid(&self, token: &str) -> Result<(AccessClaims, String), Rejection> {
-        let kid = access_token_kid(token)?;
+        let kid = self.rules.key_id(token)?;
         let keys = self.keys.snapshot();
         let key = keys.find(&kid).ok_or(Rejection::Invalid)?;
-        decode_claims(token, key.decoding_key(), &self.validation).map(|claims| (claims, kid))
+        self.rules
+            .claims(token, key.decoding_key())
+            .map(|claims| (claims, kid))
     }
 
     /// The whole check: signature, claims, revocation. The claims are shared with the
     /// verified-token cache, not copied.
     pub fn verify(&self, token: &str) -> Result<Arc<AccessClaims>, Rejection> {
         let claims = self.verified(token)?;
-        if self.revocations.is_revoked(claims.revocation_facts()) {
+        if self.revocations.is_revoked(revocation_facts(&claims)) {
             return Err(Rejection::Revoked);
         }
         Ok(claims)
@@ -130,46 +115,13 @@ impl TokenVerifier {
     }
 }
 
-/// RFC 9068 §4 claim checks: `iss` and `aud` as configured, `exp` and `nbf` with `leeway`
-/// seconds, `sub` present, and the algorithm pinned to RS256 (a header claiming `none`, HS256
-/// or anything else fails).
-pub(crate) fn access_token_validation(
-    issuer: &str,
-    audience: &[String],
-    leeway: u64,
-) -> Validation {
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[issuer]);
-    validation.set_audience(audience);
-    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-    validation.validate_nbf = true;
-    validation.leeway = leeway;
-    validation
-}
-
-/// The `kid` of a token whose header is an access token's: RS256 and `typ` `at+jwt`
-/// (RFC 9068 §2.1, §4).
-pub(crate) fn access_token_kid(token: &str) -> Result<String, Rejection> {
-    let header = decode_header(token).map_err(|_| Rejection::Invalid)?;
-    let typ_ok = header.typ.as_deref().is_some_and(|typ| {
-        typ.eq_ignore_ascii_case("at+jwt") || typ.eq_ignore_ascii_case("application/at+jwt")
-    });
-    if header.alg != Algorithm::RS256 || !typ_ok {
-        return Err(Rejection::Invalid);
+/// The server's own APIs ask this verifier through the kit's guards.
+#[async_trait::async_trait]
+impl BearerVerifier for TokenVerifier {
+    async fn verify_bearer(
+        &self,
+        request: &BearerRequest<'_>,
+    ) -> Result<Arc<AccessClaims>, GuardError> {
+        self.verify(request.token).map_err(GuardError::Token)
     }
-    header.kid.ok_or(Rejection::Invalid)
-}
-
-/// Signature and claims against one key.
-pub(crate) fn decode_claims(
-    token: &str,
-    key: &DecodingKey,
-    validation: &Validation,
-) -> Result<AccessClaims, Rejection> {
-    decode::<AccessClaims>(token, key, validation)
-        .map(|data| data.claims)
-        .map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => Rejection::Expired,
-            _ => Rejection::Invalid,
-        })
 }

@@ -1,4 +1,4 @@
-//! The resource-server kit end to end: Portcullis and `examples/resource_server.rs` run as
+//! The resource-server kit end to end: Portcullis and `kit/examples/resource_server.rs` run as
 //! separate processes on free ports. A user's token works on the example API; a revoked token
 //! is refused there (introspection); tokens with made-up key ids do not make the example
 //! hammer Portcullis's JWKS; after a key rotation on Portcullis the example accepts tokens
@@ -19,7 +19,7 @@ use crate::common::{
 };
 
 /// Portcullis's binary with this test's database, keys and port.
-struct Portcullis {
+pub(crate) struct Portcullis {
     database: String,
     keys: PathBuf,
     port: u16,
@@ -47,7 +47,7 @@ impl Portcullis {
         String::from_utf8(output.stdout).unwrap()
     }
 
-    fn issuer(&self) -> String {
+    pub(crate) fn issuer(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 }
@@ -62,13 +62,13 @@ fn example_binary() -> PathBuf {
         .join("resource_server");
     assert!(
         path.exists(),
-        "{} is missing: scripts/test.sh builds it (`cargo build --example resource_server`)",
+        "{} is missing: scripts/test.sh builds it (`cargo build --workspace --example resource_server`)",
         path.display()
     );
     path
 }
 
-async fn wait_until_up(http: &reqwest::Client, url: &str) {
+pub(crate) async fn wait_until_up(http: &reqwest::Client, url: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while http.get(url).send().await.is_err() {
         assert!(Instant::now() < deadline, "{url} did not come up");
@@ -76,7 +76,12 @@ async fn wait_until_up(http: &reqwest::Client, url: &str) {
     }
 }
 
-async fn password_token(http: &reqwest::Client, issuer: &str, secret: &str, scope: &str) -> String {
+pub(crate) async fn password_token(
+    http: &reqwest::Client,
+    issuer: &str,
+    secret: &str,
+    scope: &str,
+) -> String {
     let answer: Value = http
         .post(format!("{issuer}/oauth/token"))
         .basic_auth("kit-app", Some(secret))
@@ -95,10 +100,36 @@ async fn password_token(http: &reqwest::Client, issuer: &str, secret: &str, scop
     answer["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn call(http: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
+pub(crate) async fn call(http: &reqwest::Client, url: &str, token: &str) -> (u16, Value) {
     let response = http.get(url).bearer_auth(token).send().await.unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Revokes `token` at Portcullis (RFC 7009) and checks that `url` refuses it once the API's
+/// remembered introspection answer (1 s in these tests) is gone.
+pub(crate) async fn refused_once_revoked(
+    http: &reqwest::Client,
+    issuer: &str,
+    app_secret: &str,
+    url: &str,
+    token: &str,
+) {
+    let revoked = http
+        .post(format!("{issuer}/oauth/revoke"))
+        .basic_auth("kit-app", Some(app_secret))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status().as_u16(), 200);
+    tokio::time::sleep(Duration::from_millis(1_300)).await;
+    let (status, body) = call(http, url, token).await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(
+        body["error_description"],
+        "the access token has been revoked"
+    );
 }
 
 fn kid_of(token: &str) -> String {
@@ -124,10 +155,20 @@ async fn jwks_fetches(http: &reqwest::Client, issuer: &str) -> f64 {
         .unwrap_or(0.0)
 }
 
-#[rocket::async_test]
-async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation() {
+/// A running Portcullis with the admin `alice`, the password client `kit-app` and the
+/// introspecting client `kit-rs`. The server is stopped and its database dropped on drop.
+pub(crate) struct LiveIssuer {
+    _server: Running,
+    pub portcullis: Portcullis,
+    pub keys: tempfile::TempDir,
+    pub app_secret: String,
+    pub rs_secret: String,
+    _db: DatabaseGuard,
+}
+
+pub(crate) async fn live_issuer(http: &reqwest::Client) -> LiveIssuer {
     let database = unique_database();
-    let _db = DatabaseGuard {
+    let db = DatabaseGuard {
         name: database.clone(),
     };
     let keys = temp_dir();
@@ -151,6 +192,8 @@ async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation()
             "kit-app",
             "--grant-type",
             "password",
+            "--grant-type",
+            "client_credentials",
             "--scope",
             "profile,data:read,data:write,admin",
         ],
@@ -172,7 +215,7 @@ async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation()
         ],
         "",
     ));
-    let _server = Running(
+    let server = Running(
         portcullis
             .command(&["serve"])
             .stdout(Stdio::null())
@@ -180,9 +223,24 @@ async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation()
             .spawn()
             .unwrap(),
     );
+    wait_until_up(http, &format!("{}/healthz", portcullis.issuer())).await;
+    LiveIssuer {
+        _server: server,
+        portcullis,
+        keys,
+        app_secret,
+        rs_secret,
+        _db: db,
+    }
+}
+
+#[rocket::async_test]
+async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation() {
     let http = reqwest::Client::new();
+    let live = live_issuer(&http).await;
+    let (portcullis, keys) = (&live.portcullis, &live.keys);
+    let (app_secret, rs_secret) = (&live.app_secret, &live.rs_secret);
     let issuer = portcullis.issuer();
-    wait_until_up(&http, &format!("{issuer}/healthz")).await;
 
     let rs_port = free_closed_port();
     let _example = Running(
@@ -191,7 +249,7 @@ async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation()
             .env("PORTCULLIS_ISSUER_URL", &issuer)
             .env("RS_PORT", rs_port.to_string())
             .env("RS_INTROSPECTION_CLIENT_ID", "kit-rs")
-            .env("RS_INTROSPECTION_CLIENT_SECRET", &rs_secret)
+            .env("RS_INTROSPECTION_CLIENT_SECRET", rs_secret)
             .env("RS_JWKS_REFETCH_SECS", "1")
             .env("RS_INTROSPECTION_CACHE_SECS", "1")
             .stdout(Stdio::null())
@@ -203,7 +261,7 @@ async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation()
     wait_until_up(&http, &format!("{api}/health")).await;
 
     // Scopes and roles, checked by the kit's guards.
-    let token = password_token(&http, &issuer, &app_secret, "data:read admin").await;
+    let token = password_token(&http, &issuer, app_secret, "data:read admin").await;
     let (status, body) = call(&http, &format!("{api}/reports"), &token).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(
@@ -242,30 +300,23 @@ async fn a_separate_api_is_protected_by_the_kit_across_revocation_and_rotation()
     );
 
     // Revoked at Portcullis: refused by the example once its cached answer (1 s) is gone.
-    let revoked = http
-        .post(format!("{issuer}/oauth/revoke"))
-        .basic_auth("kit-app", Some(&app_secret))
-        .form(&[("token", token.as_str())])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoked.status().as_u16(), 200);
-    tokio::time::sleep(Duration::from_millis(1_300)).await;
-    let (status, body) = call(&http, &format!("{api}/reports"), &token).await;
-    assert_eq!(status, 401, "{body}");
-    assert_eq!(
-        body["error_description"],
-        "the access token has been revoked"
-    );
+    refused_once_revoked(
+        &http,
+        &issuer,
+        app_secret,
+        &format!("{api}/reports"),
+        &token,
+    )
+    .await;
 
     // Key rotation on Portcullis (it re-reads its keys folder every 10 s): new tokens carry the
     // new key id, and the example fetches the new key by itself.
     let old_kid = kid_of(&token);
-    let before_rotation = password_token(&http, &issuer, &app_secret, "data:read").await;
+    let before_rotation = password_token(&http, &issuer, app_secret, "data:read").await;
     portcullis.run(&["keys", "rotate"], "");
     let deadline = Instant::now() + Duration::from_secs(30);
     let fresh = loop {
-        let fresh = password_token(&http, &issuer, &app_secret, "data:read").await;
+        let fresh = password_token(&http, &issuer, app_secret, "data:read").await;
         if kid_of(&fresh) != old_kid {
             break fresh;
         }

@@ -19,6 +19,7 @@ mod health;
 mod jwt;
 mod keys;
 mod kit;
+mod kit_axum;
 mod kit_issuer;
 mod observability;
 mod protection;

@@ -177,7 +177,7 @@ async fn a_full_flow_logs_no_secret() {
 fn secrets_are_redacted_in_debug_output() {
     use portcullis::secrets::SecretString;
     let secret = "s3cr3t-value-that-must-not-print";
-    let mut kit = portcullis::kit::KitConfig::new("http://issuer.test");
+    let mut kit = portcullis_kit::KitConfig::new("http://issuer.test");
     kit.introspection = Some(("rs".into(), SecretString::new(secret)));
     let issued = portcullis::oauth::tokens::IssuedTokens {
         access_token: SecretString::new(secret),

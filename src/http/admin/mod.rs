@@ -18,8 +18,9 @@ use rocket::serde::json::Json;
 use rocket::{Request, Route};
 
 use super::error::HttpError;
-use crate::guard::{AccessClaims, GuardError};
 use crate::services::Actor;
+use portcullis_kit::rocket::reject;
+use portcullis_kit::{AccessClaims, GuardError};
 
 pub fn routes() -> Vec<Route> {
     [
@@ -50,15 +51,14 @@ impl<'r> FromRequest<'r> for AdminCaller {
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, GuardError> {
         let claims = try_outcome!(request.guard::<&AccessClaims>().await);
-        let refuse = |error: GuardError| Outcome::Error((error.status(), error));
         let Some(username) = claims.username.as_deref() else {
-            return refuse(GuardError::UserRequired);
+            return reject(GuardError::UserRequired);
         };
         if claims.role.as_deref() != Some(ADMIN) {
-            return refuse(GuardError::InsufficientRole(ADMIN));
+            return reject(GuardError::InsufficientRole(ADMIN));
         }
-        if !claims.scope.split(' ').any(|scope| scope == ADMIN) {
-            return refuse(GuardError::InsufficientScope(ADMIN));
+        if !claims.has_scope(ADMIN) {
+            return reject(GuardError::InsufficientScope(ADMIN));
         }
         Outcome::Success(AdminCaller {
             actor: Actor::Admin {

@@ -9,12 +9,11 @@ use std::borrow::Cow;
 use rocket::http::{Header, Status};
 use rocket::response::{self, Responder};
 use rocket::serde::json::Json;
-use rocket::serde::Serialize;
 use rocket::{Request, Response};
 
 use crate::error::Error;
-use crate::guard::{GuardError, REALM};
 use crate::oauth::error::{ErrorCode, OAuthError};
+use portcullis_kit::{GuardError, REALM};
 
 mod page;
 mod unbound;
@@ -24,13 +23,9 @@ pub use page::PageError;
 /// Seconds a client is asked to wait when the service itself is unavailable.
 const UNAVAILABLE_RETRY_SECS: u64 = 5;
 
-/// The JSON body of every error answer (RFC 6749 §5.2, RFC 6750 §3, and the APIs).
-#[derive(Debug, Serialize)]
-#[serde(crate = "rocket::serde")]
-pub struct ErrorBody<'a> {
-    pub error: &'a str,
-    pub error_description: Cow<'a, str>,
-}
+/// The JSON body of every error answer (RFC 6749 §5.2, RFC 6750 §3, and the APIs): the
+/// kit's, so the server and the APIs it protects answer alike.
+pub use portcullis_kit::ErrorBody;
 
 /// Why a request answered with JSON failed.
 #[derive(Debug)]

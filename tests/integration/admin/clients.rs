@@ -171,7 +171,7 @@ async fn clients_are_registered_changed_rotated_and_deleted() {
     let verifier = app
         .client
         .rocket()
-        .state::<portcullis::guard::TokenVerifier>()
+        .state::<portcullis::oauth::verify::TokenVerifier>()
         .unwrap();
     let access = fresh.body["access_token"].as_str().unwrap();
     assert!(verifier.verify(access).is_ok());

@@ -1,9 +1,9 @@
-//! A standalone API protected entirely by Portcullis's resource-server kit: it knows only the
+//! A standalone Rocket API protected entirely by Portcullis's resource-server kit: it knows only the
 //! issuer's URL, verifies tokens against the issuer's published keys, and (with introspection
 //! credentials) refuses revoked tokens.
 //!
 //! ```sh
-//! PORTCULLIS_ISSUER_URL=http://127.0.0.1:8000 cargo run --example resource_server
+//! PORTCULLIS_ISSUER_URL=http://127.0.0.1:8000 cargo run -p portcullis-kit --example resource_server
 //! curl -H "Authorization: Bearer $ACCESS_TOKEN" http://127.0.0.1:8100/reports
 //! ```
 //!
@@ -14,10 +14,11 @@
 
 use std::time::Duration;
 
-use portcullis::guard::{
-    AccessClaims, Admin, DataRead, DataWrite, GuardError, RequireRole, RequireScope,
+use portcullis_kit::rocket::ResourceServer;
+use portcullis_kit::{
+    AccessClaims, Admin, DataRead, DataWrite, GuardError, KitConfig, RequireRole, RequireScope,
+    SecretString,
 };
-use portcullis::kit::{KitConfig, ResourceServer};
 use rocket::serde::json::{json, Json, Value};
 use rocket::{get, post, routes};
 
@@ -96,7 +97,7 @@ async fn main() -> std::process::ExitCode {
         std::env::var("RS_INTROSPECTION_CLIENT_ID"),
         std::env::var("RS_INTROSPECTION_CLIENT_SECRET"),
     ) {
-        kit.introspection = Some((id, portcullis::secrets::SecretString::new(secret)));
+        kit.introspection = Some((id, SecretString::new(secret)));
     }
     let figment = rocket::Config::figment()
         .merge(("address", setting("RS_ADDRESS", "127.0.0.1")))
@@ -105,11 +106,6 @@ async fn main() -> std::process::ExitCode {
             setting("RS_PORT", "8100").parse::<u16>().unwrap_or(8100),
         ))
         .merge(("log_level", "critical"));
-    // Rocket's cookie key; this API sets no cookies, so a fresh one per start is enough.
-    let figment = match portcullis::secrets::random_bytes::<64>() {
-        Ok(key) => figment.merge(("secret_key", key.to_vec())),
-        Err(_) => figment,
-    };
     let launched = rocket::custom(figment)
         .attach(ResourceServer::new(kit))
         .mount(

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 
 use super::fetch::{self, FetchError, INTROSPECTION_CAP};
-use crate::secrets::SecretString;
+use crate::secret::{sha256, SecretString};
 
 /// Most answers remembered; past it the memory starts over.
 const CACHE_CAPACITY: usize = 50_000;
@@ -47,7 +47,7 @@ impl Introspector {
         http: &reqwest::Client,
         token: &str,
     ) -> Result<bool, FetchError> {
-        let key = crate::secrets::sha256(token);
+        let key = sha256(token);
         let remembered = self.answers.lock().ok().and_then(|answers| {
             answers
                 .get(&key)

@@ -1,16 +1,17 @@
-//! [`RemoteVerifier`]: verifies Portcullis access tokens in another service.
+//! [`RemoteVerifier`]: the issuer's metadata, keys and introspection, put to the shared check.
 
 use std::sync::Arc;
 
-use jsonwebtoken::Validation;
 use serde::Deserialize;
 
 use super::fetch::{self, EndpointError, FetchError, METADATA_CAP};
 use super::introspection::Introspector;
-use super::remote_keys::{Lookup, RemoteKeys};
+use super::keys::{Lookup, RemoteKeys};
 use super::KitConfig;
-use crate::guard::{AccessClaims, BearerRequest, BearerVerifier, GuardError};
-use crate::oauth::verify::{access_token_kid, access_token_validation, decode_claims, Rejection};
+use crate::bearer::{BearerRequest, BearerVerifier};
+use crate::claims::AccessClaims;
+use crate::error::GuardError;
+use crate::verify::{AccessTokenRules, Rejection};
 
 /// The RFC 8414 metadata members the kit reads.
 #[derive(Deserialize)]
@@ -37,13 +38,12 @@ pub struct RemoteVerifier {
     http: reqwest::Client,
     keys: Arc<RemoteKeys>,
     introspection: Option<Introspector>,
-    validation: Validation,
+    rules: AccessTokenRules,
 }
 
 impl RemoteVerifier {
     /// Reads the issuer's metadata and key set.
     pub async fn connect(config: KitConfig) -> Result<Self, KitError> {
-        crate::keys::jwt_crypto::install();
         let http = fetch::client(config.timeout).map_err(FetchError::from)?;
         // The issuer itself is held to the rule its endpoints are: https off loopback.
         fetch::on_issuer_origin(&config.issuer, &config.issuer)?;
@@ -68,31 +68,31 @@ impl RemoteVerifier {
             (Some(_), None) => return Err(KitError::NoIntrospection),
             (None, _) => None,
         };
-        let validation =
-            access_token_validation(&config.issuer, &config.audience, config.leeway.as_secs());
+        let rules =
+            AccessTokenRules::new(&config.issuer, &config.audience, config.leeway.as_secs());
         Ok(RemoteVerifier {
             http,
             keys,
             introspection,
-            validation,
+            rules,
         })
     }
 }
 
-#[rocket::async_trait]
+#[async_trait::async_trait]
 impl BearerVerifier for RemoteVerifier {
     async fn verify_bearer(
         &self,
         request: &BearerRequest<'_>,
     ) -> Result<Arc<AccessClaims>, GuardError> {
         let token = request.token;
-        let kid = access_token_kid(token).map_err(GuardError::Token)?;
+        let kid = self.rules.key_id(token).map_err(GuardError::Token)?;
         let key = match self.keys.find(&self.http, &kid).await {
             Lookup::Found(key) => key,
             Lookup::Unknown => return Err(GuardError::Token(Rejection::Invalid)),
             Lookup::Unavailable => return Err(GuardError::Unavailable),
         };
-        let claims = decode_claims(token, &key, &self.validation).map_err(GuardError::Token)?;
+        let claims = self.rules.claims(token, &key).map_err(GuardError::Token)?;
         if let Some(introspection) = &self.introspection {
             match introspection.is_active(&self.http, token).await {
                 Ok(true) => {}

@@ -1,16 +1,22 @@
 //! Guard failures and their RFC 6750 §3 answers: the status, a `WWW-Authenticate: Bearer`
-//! challenge, and a JSON body repeating `error` and `error_description`.
+//! challenge, and a JSON body repeating `error` and `error_description`. The Rocket and axum
+//! adapters turn an answer into their framework's response; what it says is decided here.
 
-use rocket::http::{Header, Status};
-use rocket::response::{self, Responder};
-use rocket::serde::json::Json;
-use rocket::serde::Serialize;
-use rocket::{Request, Response};
+use std::borrow::Cow;
 
-use crate::oauth::verify::Rejection;
+use serde::Serialize;
+
+use crate::verify::Rejection;
 
 /// The realm named in every `WWW-Authenticate` challenge (Bearer and Basic).
 pub const REALM: &str = "portcullis";
+
+/// The JSON body of an error answer (RFC 6749 §5.2, RFC 6750 §3).
+#[derive(Debug, Serialize)]
+pub struct ErrorBody<'a> {
+    pub error: &'a str,
+    pub error_description: Cow<'a, str>,
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GuardError {
@@ -33,18 +39,20 @@ pub enum GuardError {
 }
 
 impl GuardError {
-    pub fn status(&self) -> Status {
+    /// The HTTP status code of the answer.
+    pub fn status(&self) -> u16 {
         match self {
-            GuardError::Missing | GuardError::Token(_) => Status::Unauthorized,
-            GuardError::InvalidRequest(_) => Status::BadRequest,
+            GuardError::Missing | GuardError::Token(_) => 401,
+            GuardError::InvalidRequest(_) => 400,
             GuardError::InsufficientScope(_)
             | GuardError::InsufficientRole(_)
-            | GuardError::UserRequired => Status::Forbidden,
-            GuardError::Misconfigured => Status::InternalServerError,
-            GuardError::Unavailable => Status::ServiceUnavailable,
+            | GuardError::UserRequired => 403,
+            GuardError::Misconfigured => 500,
+            GuardError::Unavailable => 503,
         }
     }
 
+    /// The RFC 6750 §3.1 error code, when the challenge carries one.
     fn code(&self) -> Option<&'static str> {
         match self {
             GuardError::Missing | GuardError::Misconfigured | GuardError::Unavailable => None,
@@ -69,8 +77,12 @@ impl GuardError {
         }
     }
 
-    /// RFC 6750 §3: `Bearer realm="...", error="...", error_description="...", scope="..."`.
-    pub fn challenge(&self) -> String {
+    /// RFC 6750 §3: `Bearer realm="...", error="...", error_description="...", scope="..."`;
+    /// `None` when the failure is the service's, not the token's.
+    pub fn challenge(&self) -> Option<String> {
+        if matches!(self, GuardError::Misconfigured | GuardError::Unavailable) {
+            return None;
+        }
         let mut challenge = format!("Bearer realm=\"{REALM}\"");
         if let Some(code) = self.code() {
             challenge.push_str(&format!(
@@ -81,34 +93,58 @@ impl GuardError {
         if let GuardError::InsufficientScope(scope) = self {
             challenge.push_str(&format!(", scope=\"{scope}\""));
         }
-        challenge
+        Some(challenge)
     }
-}
 
-/// The JSON body repeating the challenge's code and description.
-#[derive(Serialize)]
-#[serde(crate = "rocket::serde")]
-struct Body {
-    error: &'static str,
-    error_description: String,
-}
-
-impl<'r> Responder<'r, 'static> for GuardError {
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
-        let body = Json(Body {
+    /// The JSON body repeating the challenge's code and description.
+    pub fn body(&self) -> ErrorBody<'static> {
+        ErrorBody {
             error: self.code().unwrap_or(match self {
                 GuardError::Unavailable => "temporarily_unavailable",
                 GuardError::Misconfigured => "server_error",
                 _ => "unauthorized",
             }),
-            error_description: self.description(),
-        });
-        let mut response = Response::build_from(body.respond_to(request)?);
-        response.status(self.status());
-        response.header(Header::new("Cache-Control", "no-store"));
-        if !matches!(self, GuardError::Misconfigured | GuardError::Unavailable) {
-            response.header(Header::new("WWW-Authenticate", self.challenge()));
+            error_description: self.description().into(),
         }
-        response.ok()
+    }
+}
+
+impl std::fmt::Display for GuardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.description())
+    }
+}
+
+impl std::error::Error for GuardError {}
+
+#[cfg(test)]
+mod tests {
+    use super::{GuardError, Rejection};
+
+    #[test]
+    fn challenges_follow_rfc_6750_section_3() {
+        assert_eq!(
+            GuardError::Missing.challenge().as_deref(),
+            Some("Bearer realm=\"portcullis\"")
+        );
+        assert_eq!(
+            GuardError::Token(Rejection::Expired).challenge().as_deref(),
+            Some(
+                "Bearer realm=\"portcullis\", error=\"invalid_token\", \
+                 error_description=\"the access token has expired\""
+            )
+        );
+        let scope = GuardError::InsufficientScope("data:write");
+        assert_eq!(scope.status(), 403);
+        assert!(scope
+            .challenge()
+            .is_some_and(|c| c.ends_with(", scope=\"data:write\"")));
+        // The service's own failures are not the token's: no challenge.
+        assert_eq!(GuardError::Unavailable.challenge(), None);
+        assert_eq!(
+            GuardError::Unavailable.body().error,
+            "temporarily_unavailable"
+        );
+        assert_eq!(GuardError::Missing.body().error, "unauthorized");
     }
 }

@@ -1,13 +1,11 @@
 //! Typed scope and role requirements, in the spirit of `@permission_required("data:read")`
-//! and `@role_required("admin")`: `RequireScope<DataRead>` and `RequireRole<Admin>` as guards.
+//! and `@role_required("admin")`: `RequireScope<DataRead>` and `RequireRole<Admin>`, as Rocket
+//! guards and axum extractors alike.
 
 use std::marker::PhantomData;
 
-use rocket::outcome::{try_outcome, Outcome};
-use rocket::request::{self, FromRequest};
-use rocket::Request;
-
-use super::{reject, AccessClaims, GuardError};
+use crate::claims::AccessClaims;
+use crate::error::GuardError;
 
 /// A scope a handler requires; implement it (or use [`scope_requirement!`]) for your own.
 pub trait RequiredScope: Send + Sync + 'static {
@@ -25,7 +23,7 @@ macro_rules! scope_requirement {
     ($(#[$meta:meta])* $name:ident = $scope:literal) => {
         $(#[$meta])*
         pub struct $name;
-        impl $crate::guard::RequiredScope for $name {
+        impl $crate::RequiredScope for $name {
             const SCOPE: &'static str = $scope;
         }
     };
@@ -37,7 +35,7 @@ macro_rules! role_requirement {
     ($(#[$meta:meta])* $name:ident = $role:literal) => {
         $(#[$meta])*
         pub struct $name;
-        impl $crate::guard::RequiredRole for $name {
+        impl $crate::RequiredRole for $name {
             const ROLE: &'static str = $role;
         }
     };
@@ -70,30 +68,24 @@ pub struct RequireScope<S: RequiredScope>(pub AccessClaims, pub PhantomData<S>);
 /// A valid token of a user with role `R`.
 pub struct RequireRole<R: RequiredRole>(pub AccessClaims, pub PhantomData<R>);
 
-#[rocket::async_trait]
-impl<'r, S: RequiredScope> FromRequest<'r> for RequireScope<S> {
-    type Error = GuardError;
-
-    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, GuardError> {
-        let claims = try_outcome!(request.guard::<AccessClaims>().await);
-        if claims.scope.split(' ').any(|scope| scope == S::SCOPE) {
-            Outcome::Success(RequireScope(claims, PhantomData))
+impl<S: RequiredScope> RequireScope<S> {
+    /// The claims, when they carry scope `S`.
+    pub fn check(claims: AccessClaims) -> Result<Self, GuardError> {
+        if claims.has_scope(S::SCOPE) {
+            Ok(RequireScope(claims, PhantomData))
         } else {
-            reject(GuardError::InsufficientScope(S::SCOPE))
+            Err(GuardError::InsufficientScope(S::SCOPE))
         }
     }
 }
 
-#[rocket::async_trait]
-impl<'r, R: RequiredRole> FromRequest<'r> for RequireRole<R> {
-    type Error = GuardError;
-
-    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, GuardError> {
-        let claims = try_outcome!(request.guard::<AccessClaims>().await);
+impl<R: RequiredRole> RequireRole<R> {
+    /// The claims, when they are of a user with role `R`.
+    pub fn check(claims: AccessClaims) -> Result<Self, GuardError> {
         if claims.role.as_deref() == Some(R::ROLE) {
-            Outcome::Success(RequireRole(claims, PhantomData))
+            Ok(RequireRole(claims, PhantomData))
         } else {
-            reject(GuardError::InsufficientRole(R::ROLE))
+            Err(GuardError::InsufficientRole(R::ROLE))
         }
     }
 }

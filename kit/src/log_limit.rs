@@ -4,6 +4,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+// The macro's own path to `tracing`, so a caller need not depend on it.
+pub use tracing;
+
 /// Lines per call site per minute.
 const PER_MINUTE: u64 = 10;
 
@@ -53,8 +56,8 @@ impl LogLimit {
 macro_rules! limited {
     ($level:ident, $($rest:tt)+) => {{
         static LIMIT: $crate::log_limit::LogLimit = $crate::log_limit::LogLimit::new();
-        if let Some(suppressed) = LIMIT.allow($crate::oauth::tokens::unix_now()) {
-            tracing::$level!(suppressed, $($rest)+);
+        if let Some(suppressed) = LIMIT.allow($crate::unix_now()) {
+            $crate::log_limit::tracing::$level!(suppressed, $($rest)+);
         }
     }};
 }
