@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::oauth::context::RequestMeta;
 use crate::oauth::error::OAuthError;
-use crate::oauth::rate_limit::{over_limit, Bucket};
+use crate::oauth::rate_limit::{within_limit, Bucket};
 use crate::password::PasswordHasher;
 use crate::services::registration;
 use crate::store::Store;
@@ -44,9 +44,7 @@ async fn register(
     store: &State<Store>,
     hasher: &State<PasswordHasher>,
 ) -> Result<(Status, Json<Registered>), HttpError> {
-    if let Some(wait) = over_limit(store, config, Bucket::Register, &meta).await? {
-        return Err(OAuthError::too_many_requests(wait).into());
-    }
+    within_limit(store, config, Bucket::Register, &meta).await?;
     if let Some(why) = registration::closed_because(config) {
         return Err(OAuthError::access_denied(why).into());
     }

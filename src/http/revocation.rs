@@ -14,7 +14,7 @@ use super::responses::NoStore;
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::introspect::{introspect as run_introspection, Introspection};
-use crate::oauth::rate_limit::{over_limit, Bucket};
+use crate::oauth::rate_limit::{within_limit, Bucket};
 use crate::oauth::revoke;
 use crate::store::{ClientDoc, ClientKind};
 use portcullis_kit::{AccessClaims, GuardError};
@@ -52,9 +52,7 @@ async fn revoke_token(
     basic: Result<BasicCredentials, OAuthError>,
     form: Result<OAuthForm, HttpError>,
 ) -> Result<NoStore<Status>, HttpError> {
-    if let Some(wait) = over_limit(ctx.store, ctx.config, Bucket::Revoke, &meta).await? {
-        return Err(OAuthError::too_many_requests(wait).into());
-    }
+    within_limit(ctx.store, ctx.config, Bucket::Revoke, &meta).await?;
     let (client, token, hint) = authenticated_token(&ctx, &meta, basic, form).await?;
     revoke::revoke(&ctx, &client, &token, hint.as_deref()).await?;
     Ok(NoStore(Status::Ok))

@@ -13,7 +13,7 @@ use super::responses::NoStore;
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grants::{self, TokenRequest};
-use crate::oauth::rate_limit::{over_limit, Bucket};
+use crate::oauth::rate_limit::{within_limit, Bucket};
 use crate::oauth::tokens::IssuedTokens;
 
 pub fn routes() -> Vec<Route> {
@@ -50,9 +50,7 @@ async fn token(
     basic: Result<BasicCredentials, OAuthError>,
     form: Result<OAuthForm, HttpError>,
 ) -> Result<NoStore<Json<TokenResponse>>, HttpError> {
-    if let Some(wait) = over_limit(ctx.store, ctx.config, Bucket::Token, &meta).await? {
-        return Err(OAuthError::too_many_requests(wait).into());
-    }
+    within_limit(ctx.store, ctx.config, Bucket::Token, &meta).await?;
     let mut form = form?;
     let client = authenticate_client(&ctx, &meta, basic?, &mut form).await?;
     let issued = grants::run(&ctx, &meta, &client, &TokenRequest::new(form.0)).await?;

@@ -7,6 +7,7 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::oauth::claims::unix_now;
 use crate::oauth::context::RequestMeta;
+use crate::oauth::error::OAuthError;
 use crate::store::Store;
 
 /// What is being limited.
@@ -106,6 +107,20 @@ pub async fn over_limit(
     Ok(count(store, config, bucket, meta)
         .await?
         .map(|throttled| throttled.retry_after_secs))
+}
+
+/// For the JSON endpoints: `Ok` within the limit, else the protocol's 429 answer (RFC 6585 §4)
+/// saying when to come back.
+pub async fn within_limit(
+    store: &Store,
+    config: &Config,
+    bucket: Bucket,
+    meta: &RequestMeta,
+) -> std::result::Result<(), OAuthError> {
+    match over_limit(store, config, bucket, meta).await? {
+        Some(wait) => Err(OAuthError::too_many_requests(wait)),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]

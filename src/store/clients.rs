@@ -4,7 +4,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::{doc, Bson, DateTime};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
@@ -127,24 +127,12 @@ impl Store {
         self.clients().estimated_document_count().within(self).await
     }
 
-    /// Removes a client; `false` when there was none.
     /// A page of clients in id order, after the id `after`.
     pub async fn clients_page(&self, after: Option<&str>, limit: i64) -> Result<Vec<ClientDoc>> {
-        let filter = match after {
-            Some(id) => doc! { "_id": { "$gt": id } },
-            None => doc! {},
-        };
-        let cursor = self
-            .clients()
-            .find(filter)
-            .sort(doc! { "_id": 1 })
-            .limit(limit)
-            .within(self)
-            .await?;
-        cursor.try_collect().within(self).await
+        self.page_by_id(self.clients(), after.map(Bson::from), limit)
+            .await
     }
 
-    /// Sets fields of a client and returns it as it now is.
     /// Makes one change to a client; `updated_at` moves with it, and this instance's cache
     /// forgets the client.
     pub async fn update_client(

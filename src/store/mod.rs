@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mongodb::bson::doc;
+use futures_util::TryStreamExt;
+use mongodb::bson::{doc, Bson};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::event::command::CommandEvent;
 use mongodb::event::EventHandler;
@@ -87,6 +88,29 @@ pub fn hosts_of(uri: &str) -> String {
 }
 
 impl Store {
+    /// Documents of `collection` in `_id` order, after the id `after`: one page of a listing.
+    async fn page_by_id<T>(
+        &self,
+        collection: Collection<T>,
+        after: Option<Bson>,
+        limit: i64,
+    ) -> Result<Vec<T>>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync,
+    {
+        let filter = match after {
+            Some(id) => doc! { "_id": { "$gt": id } },
+            None => doc! {},
+        };
+        let cursor = collection
+            .find(filter)
+            .sort(doc! { "_id": 1 })
+            .limit(limit)
+            .within(self)
+            .await?;
+        cursor.try_collect().within(self).await
+    }
+
     /// Prepares a connection pool. The driver connects lazily, so this succeeds even while the
     /// server is down; `ping` and `ensure_indexes` tell whether it is reachable.
     pub async fn connect(uri: &str, database: &str, timeout: Duration) -> Result<Store> {

@@ -3,7 +3,7 @@
 use std::fmt;
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::{doc, Bson, DateTime};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
@@ -89,18 +89,8 @@ impl Store {
 
     /// Users in id (creation) order, starting after `after`.
     pub async fn list_users(&self, after: Option<UserId>, limit: i64) -> Result<Vec<UserDoc>> {
-        let filter = match after {
-            Some(id) => doc! { "_id": { "$gt": id.object_id() } },
-            None => doc! {},
-        };
-        let cursor = self
-            .users()
-            .find(filter)
-            .sort(doc! { "_id": 1 })
-            .limit(limit)
-            .within(self)
-            .await?;
-        cursor.try_collect().within(self).await
+        let after = after.map(|id| Bson::ObjectId(id.object_id()));
+        self.page_by_id(self.users(), after, limit).await
     }
 
     /// A page of users in key order: keys starting with `prefix`, after the key `after`.

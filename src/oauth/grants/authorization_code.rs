@@ -2,24 +2,19 @@
 //! the code is spent atomically, and only by the client it was issued to; a second redemption
 //! is refused and revokes what the first one issued (RFC 6749 §4.1.2).
 
-use super::{first_refresh, user_scope, TokenRequest};
+use super::{first_refresh, user_scope, GrantCall};
 use crate::oauth::authorize::{pkce_for, verify_pkce};
-use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant_type::GrantType;
 use crate::oauth::scope::{Asked, Scope};
 use crate::oauth::tokens::{issue, IssuedTokens};
 use crate::secrets::sha256_b64;
-use crate::store::{in_secs, AuditEvent, AuditKind, AuthCodeDoc, ClientDoc, CodeUse};
+use crate::store::{in_secs, AuditEvent, AuditKind, AuthCodeDoc, CodeUse};
 
 const INVALID: &str = "authorization code is invalid, expired or already used";
 
-pub async fn grant(
-    ctx: &OAuthContext<'_>,
-    meta: &RequestMeta,
-    client: &ClientDoc,
-    request: &TokenRequest,
-) -> Result<IssuedTokens, OAuthError> {
+pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> {
+    let (ctx, meta, client, request) = (call.ctx, call.meta, call.client, call.request);
     let code = request.require("code", 512)?;
     let hash = sha256_b64(code);
     let doc = match ctx.store.redeem_code(&hash, &client.client_id).await? {

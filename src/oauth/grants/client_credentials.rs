@@ -1,20 +1,15 @@
 //! The client credentials grant (RFC 6749 §4.4): a confidential client gets a token for
 //! itself; no user, no refresh token (§4.4.3).
 
-use super::TokenRequest;
-use crate::oauth::context::{OAuthContext, RequestMeta};
+use super::GrantCall;
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant_type::GrantType;
 use crate::oauth::scope::{grantable, Asked};
 use crate::oauth::tokens::{issue, IssuedTokens, RefreshPlan};
-use crate::store::{ClientDoc, ClientKind};
+use crate::store::ClientKind;
 
-pub async fn grant(
-    ctx: &OAuthContext<'_>,
-    meta: &RequestMeta,
-    client: &ClientDoc,
-    request: &TokenRequest,
-) -> Result<IssuedTokens, OAuthError> {
+pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> {
+    let (ctx, meta, client, request) = (call.ctx, call.meta, call.client, call.request);
     if client.kind != ClientKind::Confidential {
         return Err(OAuthError::unauthorized_client(
             "client_credentials needs a confidential client",

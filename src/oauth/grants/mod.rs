@@ -55,6 +55,16 @@ impl TokenRequest {
     }
 }
 
+/// One token request, handed to the grant it names: the instance, the request's facts, the
+/// authenticated client and the parameters.
+#[derive(Clone, Copy)]
+pub struct GrantCall<'a, 'r> {
+    pub ctx: &'a OAuthContext<'r>,
+    pub meta: &'a RequestMeta,
+    pub client: &'a ClientDoc,
+    pub request: &'a TokenRequest,
+}
+
 /// Runs the grant the request names for an authenticated client.
 pub async fn run(
     ctx: &OAuthContext<'_>,
@@ -74,11 +84,17 @@ pub async fn run(
             "the client is not registered for this grant type",
         ));
     }
+    let call = GrantCall {
+        ctx,
+        meta,
+        client,
+        request,
+    };
     match grant {
-        GrantType::Password => password::grant(ctx, meta, client, request).await,
-        GrantType::RefreshToken => refresh::grant(ctx, meta, client, request).await,
-        GrantType::AuthorizationCode => authorization_code::grant(ctx, meta, client, request).await,
-        GrantType::ClientCredentials => client_credentials::grant(ctx, meta, client, request).await,
+        GrantType::Password => password::grant(call).await,
+        GrantType::RefreshToken => refresh::grant(call).await,
+        GrantType::AuthorizationCode => authorization_code::grant(call).await,
+        GrantType::ClientCredentials => client_credentials::grant(call).await,
     }
 }
 

@@ -2,8 +2,7 @@
 //! registered for it. Which of unknown user, wrong password or disabled account it was is
 //! never revealed (see `oauth::login`).
 
-use super::{first_refresh, user_scope, TokenRequest};
-use crate::oauth::context::{OAuthContext, RequestMeta};
+use super::{first_refresh, user_scope, GrantCall};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant_type::GrantType;
 use crate::oauth::login::{check_password, unchanged_since_check, Attempt, PasswordCheck};
@@ -11,14 +10,10 @@ use crate::oauth::scope::Asked;
 use crate::oauth::tokens::{issue, IssuedTokens};
 use crate::password::MAX_PASSWORD_BYTES;
 use crate::signin::SignIn;
-use crate::store::{ClientDoc, ClientKind};
+use crate::store::ClientKind;
 
-pub async fn grant(
-    ctx: &OAuthContext<'_>,
-    meta: &RequestMeta,
-    client: &ClientDoc,
-    request: &TokenRequest,
-) -> Result<IssuedTokens, OAuthError> {
+pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> {
+    let (ctx, meta, client, request) = (call.ctx, call.meta, call.client, call.request);
     let username = request.require("username", 256)?;
     let password = request.require("password", MAX_PASSWORD_BYTES)?;
     let requested = request.scope()?;

@@ -2,23 +2,18 @@
 //! and issues its successor in the same family. Presenting a spent token is reuse
 //! (RFC 9700 §4.14.2): the whole family is revoked.
 
-use super::{user_scope, TokenRequest};
-use crate::oauth::context::{OAuthContext, RequestMeta};
+use super::{user_scope, GrantCall};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant_type::GrantType;
 use crate::oauth::scope::{Asked, Scope};
 use crate::oauth::tokens::{issue, unix_now, IssuedTokens, RefreshPlan};
 use crate::secrets::{random_token, sha256_b64, SecretString};
-use crate::store::{in_secs, AuditEvent, AuditKind, ClientDoc, RefreshUse, Successor};
+use crate::store::{in_secs, AuditEvent, AuditKind, RefreshUse, Successor};
 
 const INVALID: &str = "refresh token is invalid, expired or revoked";
 
-pub async fn grant(
-    ctx: &OAuthContext<'_>,
-    meta: &RequestMeta,
-    client: &ClientDoc,
-    request: &TokenRequest,
-) -> Result<IssuedTokens, OAuthError> {
+pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> {
+    let (ctx, meta, client, request) = (call.ctx, call.meta, call.client, call.request);
     let token = request.require("refresh_token", 512)?;
     let requested = request.scope()?;
     let narrowed = requested.as_ref().map(Scope::to_vec);
