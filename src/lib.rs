@@ -38,6 +38,7 @@ use rocket::{Build, Rocket};
 pub use portcullis_kit::limited;
 
 pub use config::Config;
+pub use http::AppState;
 pub use keys::KeyRing;
 pub use store::Store;
 
@@ -47,74 +48,48 @@ const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
 /// Builds the Rocket application. Nothing is global but the metrics recorder (shared by every
 /// instance in a process): two instances can run in one process.
 pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build> {
-    let hasher = password::PasswordHasher::new(config.argon2);
-    let revoked = revocation::RevocationSet::default();
-    // Every revocation this instance makes goes through here, so it is in the instance's set
-    // before the request that made it answers.
-    let revocations = revocation::Revocations::new(store.clone(), revoked.clone(), &config);
-    let verifier = oauth::verify::TokenVerifier::new(&config, keys.clone(), revoked.clone());
-    let poll = Duration::from_millis(config.revocation_poll_ms);
     // rocket_dyn_templates reads its folder from Rocket's own configuration.
     let figment = rocket::figment::Figment::from(rocket_config(&config))
         .merge(("template_dir", config.templates_dir.clone()));
     // The process-wide metrics recorder, installed before anything is counted.
     metrics::handle();
-    let metrics_access = http::MetricsAccess::from_config(&config);
+    let app = AppState::new(config, store, keys);
+    let kit_verifier = portcullis_kit::Verifier::new(app.verifier.clone());
     rocket::custom(figment)
         .attach(http::RequestObserver::new())
         .attach(http::NoStoreByDefault)
         .attach(rocket_dyn_templates::Template::fairing())
-        .manage(metrics_access)
-        .manage(config)
-        .manage(revoked)
-        .manage(revocations)
-        .manage(portcullis_kit::Verifier::new(verifier.clone()))
-        .manage(verifier)
-        .manage(store)
-        .manage(keys)
-        .manage(hasher)
+        .manage(app)
+        .manage(kit_verifier)
         .mount("/", http::routes())
         .register("/", http::catchers())
         .attach(AdHoc::on_ignite("revocation set", |rocket| async {
             // Load what is already revoked before serving; if the database is down, the sync
             // task keeps trying and /readyz reports the set as stale meanwhile.
-            if let (Some(set), Some(store)) = (
-                rocket.state::<revocation::RevocationSet>(),
-                rocket.state::<Store>(),
-            ) {
-                if let Err(error) = set.sync(store).await {
+            if let Some(app) = rocket.state::<AppState>() {
+                if let Err(error) = app.revoked().sync(&app.store).await {
                     tracing::warn!(%error, "could not load revocations at start");
                 }
             }
             rocket
         }))
-        .attach(AdHoc::on_liftoff("audit writer", |rocket| {
+        .attach(AdHoc::on_liftoff("background tasks", |rocket| {
             Box::pin(async move {
-                if let Some(store) = rocket.state::<Store>() {
-                    store.start_audit_writer(rocket.shutdown());
-                }
-            })
-        }))
-        .attach(AdHoc::on_liftoff("revocation sync", move |rocket| {
-            Box::pin(async move {
-                let set = rocket.state::<revocation::RevocationSet>().cloned();
-                let store = rocket.state::<Store>().cloned();
-                if let (Some(set), Some(store)) = (set, store) {
-                    let shutdown = rocket.shutdown();
-                    tokio::spawn(revocation::keep_in_sync(set, store, poll, shutdown));
-                }
-            })
-        }))
-        .attach(AdHoc::on_liftoff("metrics upkeep", |rocket| {
-            Box::pin(async move {
-                tokio::spawn(metrics::keep_up(rocket.shutdown()));
-            })
-        }))
-        .attach(AdHoc::on_liftoff("key reload", |rocket| {
-            Box::pin(async move {
-                if let Some(keys) = rocket.state::<KeyRing>().cloned() {
-                    tokio::spawn(reload_keys(keys, rocket.shutdown()));
-                }
+                let Some(app) = rocket.state::<AppState>() else {
+                    return;
+                };
+                let shutdown = rocket.shutdown();
+                app.store.start_audit_writer(shutdown.clone());
+                let poll = Duration::from_millis(app.config.revocation_poll_ms);
+                let (revoked, store) = (app.revoked().clone(), app.store.clone());
+                tokio::spawn(revocation::keep_in_sync(
+                    revoked,
+                    store,
+                    poll,
+                    shutdown.clone(),
+                ));
+                tokio::spawn(metrics::keep_up(shutdown.clone()));
+                tokio::spawn(reload_keys(app.keys.clone(), shutdown));
             })
         }))
 }

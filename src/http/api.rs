@@ -9,9 +9,10 @@ use rocket::{get, post, routes, Route, State};
 
 use super::admin::{next_after, page_size};
 use super::error::HttpError;
+use super::state::AppState;
 use crate::ids::UserId;
 use crate::services::views::rfc3339;
-use crate::store::{Store, UserDoc};
+use crate::store::UserDoc;
 use portcullis_kit::{
     AccessClaims, Admin, AdminScope, DataRead, DataWrite, GuardError, RequireRole, RequireScope,
 };
@@ -60,10 +61,10 @@ struct Note {
 #[get("/api/data")]
 async fn read_data(
     auth: Result<RequireScope<DataRead>, GuardError>,
-    store: &State<Store>,
+    app: &State<AppState>,
 ) -> Result<Json<Note>, HttpError> {
     let RequireScope(claims, _) = auth?;
-    let stored = store.find_note(&claims.sub).await?;
+    let stored = app.store.find_note(&claims.sub).await?;
     let note = stored
         .as_ref()
         .and_then(|n| serde_json::from_str::<Value>(&n.json).ok())
@@ -86,7 +87,7 @@ struct Saved {
 async fn write_data(
     auth: Result<RequireScope<DataWrite>, GuardError>,
     note: Result<Json<Value>, rocket::serde::json::Error<'_>>,
-    store: &State<Store>,
+    app: &State<AppState>,
 ) -> Result<(Status, Json<Saved>), HttpError> {
     let RequireScope(claims, _) = auth?;
     let Ok(Json(note)) = note else {
@@ -96,7 +97,7 @@ async fn write_data(
     if text.len() > MAX_NOTE_BYTES {
         return Err(HttpError::invalid_request("the note is larger than 4 KiB"));
     }
-    store.save_note(&claims.sub, &text).await?;
+    app.store.save_note(&claims.sub, &text).await?;
     Ok((Status::Created, Json(Saved { note })))
 }
 
@@ -138,7 +139,7 @@ async fn admin_users(
     scope: Result<RequireScope<AdminScope>, GuardError>,
     limit: Option<&str>,
     after: Option<&str>,
-    store: &State<Store>,
+    app: &State<AppState>,
 ) -> Result<Json<UserPage>, HttpError> {
     role?;
     scope?;
@@ -150,7 +151,7 @@ async fn admin_users(
         ),
         None => None,
     };
-    let users = store.list_users(after, limit).await?;
+    let users = app.store.list_users(after, limit).await?;
     let next = next_after(&users, limit, |user| user.id.to_hex());
     Ok(Json(UserPage {
         users: users.into_iter().map(UserSummary::from).collect(),

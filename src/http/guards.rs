@@ -11,16 +11,12 @@ use rocket::request::{self, FromRequest};
 use rocket::Request;
 
 use super::form::{decode, OAuthForm};
-use crate::config::Config;
-use crate::keys::KeyRing;
+use super::state::AppState;
 use crate::oauth::client_auth::{self, PresentedClient};
 use crate::oauth::context::{OAuthContext, RequestMeta};
 use crate::oauth::error::OAuthError;
-use crate::oauth::verify::TokenVerifier;
-use crate::password::PasswordHasher;
-use crate::revocation::Revocations;
 use crate::secrets::SecretString;
-use crate::store::{ClientDoc, Store};
+use crate::store::ClientDoc;
 use portcullis_kit::MAX_AUTHORIZATION_LEN;
 
 #[rocket::async_trait]
@@ -28,31 +24,9 @@ impl<'r> FromRequest<'r> for OAuthContext<'r> {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        let rocket = request.rocket();
-        match (
-            rocket.state::<Config>(),
-            rocket.state::<Store>(),
-            rocket.state::<KeyRing>(),
-            rocket.state::<PasswordHasher>(),
-            rocket.state::<TokenVerifier>(),
-            rocket.state::<Revocations>(),
-        ) {
-            (
-                Some(config),
-                Some(store),
-                Some(keys),
-                Some(hasher),
-                Some(verifier),
-                Some(revocations),
-            ) => Outcome::Success(OAuthContext {
-                config,
-                store,
-                keys,
-                hasher,
-                verifier,
-                revocations,
-            }),
-            _ => Outcome::Error((Status::InternalServerError, ())),
+        match AppState::of(request) {
+            Some(app) => Outcome::Success(app.oauth()),
+            None => Outcome::Error((Status::InternalServerError, ())),
         }
     }
 }

@@ -7,9 +7,7 @@ use rocket::{get, routes, Route, State};
 
 use std::time::Duration;
 
-use crate::config::Config;
-use crate::revocation::RevocationSet;
-use crate::store::Store;
+use super::state::AppState;
 
 /// Missed polls after which the revocation set counts as stale.
 const STALE_AFTER_POLLS: u64 = 5;
@@ -48,11 +46,8 @@ fn healthz() -> Json<Health> {
 /// (at least five seconds) and the instance may be honouring revoked tokens, so it is not
 /// ready; the age is reported either way.
 #[get("/readyz")]
-async fn readyz(
-    store: &State<Store>,
-    revocations: &State<RevocationSet>,
-    config: &State<Config>,
-) -> (Status, Json<Health>) {
+async fn readyz(app: &State<AppState>) -> (Status, Json<Health>) {
+    let (store, config) = (&app.store, &app.config);
     let check = async {
         if !store.indexes_ready() {
             store.ensure_indexes().await?;
@@ -60,7 +55,7 @@ async fn readyz(
         store.ping().await
     };
     let database = check.await;
-    let age = revocations.staleness();
+    let age = app.revoked().staleness();
     let limit = Duration::from_millis(config.revocation_poll_ms.saturating_mul(STALE_AFTER_POLLS))
         .max(Duration::from_secs(5));
     let age_ms = age.map(|a| u64::try_from(a.as_millis()).unwrap_or(u64::MAX));

@@ -8,9 +8,9 @@ use rocket::request::{self, FromRequest};
 use rocket::{get, routes, Request, Route, State};
 
 use super::error::HttpError;
+use super::state::AppState;
 use crate::config::Config;
 use crate::oauth::error::OAuthError;
-use crate::revocation::RevocationSet;
 use crate::secrets::constant_time_eq;
 
 pub fn routes() -> Vec<Route> {
@@ -46,7 +46,7 @@ impl<'r> FromRequest<'r> for MetricsReader {
     type Error = ();
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
-        let Some(access) = request.rocket().state::<MetricsAccess>() else {
+        let Some(access) = AppState::of(request).map(|app| &app.metrics_access) else {
             return Outcome::Error((Status::Forbidden, ()));
         };
         let by_address = request
@@ -70,7 +70,7 @@ impl<'r> FromRequest<'r> for MetricsReader {
 #[get("/metrics")]
 fn metrics(
     reader: Result<MetricsReader, ()>,
-    revocations: &State<RevocationSet>,
+    app: &State<AppState>,
 ) -> Result<(ContentType, String), HttpError> {
     if reader.is_err() {
         return Err(OAuthError::access_denied(
@@ -78,7 +78,7 @@ fn metrics(
         )
         .into());
     }
-    crate::metrics::revocation_sync_age(revocations.staleness());
+    crate::metrics::revocation_sync_age(app.revoked().staleness());
     let text =
         ContentType::new("text", "plain").with_params([("version", "0.0.4"), ("charset", "utf-8")]);
     Ok((text, crate::metrics::handle().render()))

@@ -15,6 +15,7 @@ pub mod peer;
 mod register;
 mod responses;
 mod revocation;
+mod state;
 mod token;
 mod well_known;
 
@@ -41,6 +42,7 @@ pub use form::OAuthForm;
 pub use metrics::MetricsAccess;
 pub use observe::RequestObserver;
 pub use responses::NoStoreByDefault;
+pub use state::AppState;
 
 /// JSON answers for every error status, so no framework page or internal detail leaks.
 pub fn catchers() -> Vec<Catcher> {

@@ -7,14 +7,12 @@ use rocket::serde::{Deserialize, Serialize};
 use rocket::{post, routes, Route, State};
 
 use super::error::HttpError;
-use crate::config::Config;
+use super::state::AppState;
 use crate::error::Error;
 use crate::oauth::context::RequestMeta;
 use crate::oauth::error::OAuthError;
 use crate::oauth::rate_limit::{within_limit, Bucket};
-use crate::password::PasswordHasher;
 use crate::services::registration;
-use crate::store::Store;
 
 pub fn routes() -> Vec<Route> {
     routes![register, register_unsupported]
@@ -40,10 +38,9 @@ struct Registered {
 async fn register(
     meta: RequestMeta,
     body: Result<Json<Registration>, rocket::serde::json::Error<'_>>,
-    config: &State<Config>,
-    store: &State<Store>,
-    hasher: &State<PasswordHasher>,
+    app: &State<AppState>,
 ) -> Result<(Status, Json<Registered>), HttpError> {
+    let (store, config) = (&app.store, &app.config);
     within_limit(store, config, Bucket::Register, &meta).await?;
     if let Some(why) = registration::closed_because(config) {
         return Err(OAuthError::access_denied(why).into());
@@ -53,7 +50,7 @@ async fn register(
             "body must be JSON with exactly username and password",
         ));
     };
-    match registration::register(store, hasher, config, &body.username, &body.password).await {
+    match registration::register(store, &app.hasher, config, &body.username, &body.password).await {
         Ok(user) => Ok((
             Status::Created,
             Json(Registered {

@@ -6,8 +6,8 @@ use rocket::serde::json::Json;
 use rocket::serde::{Serialize, Serializer};
 use rocket::{get, routes, Responder, Route, State};
 
+use super::state::AppState;
 use crate::config::Config;
-use crate::keys::KeyRing;
 use crate::oauth::GrantType;
 
 pub fn routes() -> Vec<Route> {
@@ -30,14 +30,14 @@ struct KeySet {
 /// RFC 7517 §5: `{"keys": [...]}`, every key still loaded, so tokens signed before a rotation
 /// keep verifying.
 #[get("/.well-known/jwks.json")]
-fn jwks(keys: &State<KeyRing>, config: &State<Config>) -> Cached<KeySet> {
-    let set = keys.snapshot();
+fn jwks(app: &State<AppState>) -> Cached<KeySet> {
+    let set = app.keys.snapshot();
     let keys = set.keys().iter().map(|key| key.jwk().clone()).collect();
     Cached {
         body: Json(KeySet { keys }),
         cache_control: Header::new(
             "Cache-Control",
-            format!("public, max-age={}", config.jwks_max_age_secs),
+            format!("public, max-age={}", app.config.jwks_max_age_secs),
         ),
     }
 }
@@ -97,16 +97,16 @@ pub fn metadata(config: &Config) -> ServerMetadata {
 }
 
 #[get("/.well-known/oauth-authorization-server")]
-fn server_metadata(config: &State<Config>) -> Cached<ServerMetadata> {
+fn server_metadata(app: &State<AppState>) -> Cached<ServerMetadata> {
     Cached {
-        body: Json(metadata(config)),
+        body: Json(metadata(&app.config)),
         cache_control: Header::new("Cache-Control", "public, max-age=3600"),
     }
 }
 
 #[get("/.well-known/openid-configuration")]
-fn openid_configuration(config: &State<Config>) -> Cached<ServerMetadata> {
-    server_metadata(config)
+fn openid_configuration(app: &State<AppState>) -> Cached<ServerMetadata> {
+    server_metadata(app)
 }
 
 /// The OpenAPI 3.1 description of every JSON and form endpoint, kept in `openapi/`.

@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use portcullis::http::AppState;
 use portcullis::revocation::Revocations;
 use portcullis::{build_rocket, Config, KeyRing, Store};
 use rocket::local::asynchronous::Client;
@@ -177,7 +178,12 @@ impl TestApp {
         keys: KeyRing,
         db: DatabaseGuard,
     ) -> TestApp {
-        let revocations = client.rocket().state::<Revocations>().unwrap().clone();
+        let revocations = client
+            .rocket()
+            .state::<AppState>()
+            .unwrap()
+            .revocations
+            .clone();
         TestApp {
             client,
             store,

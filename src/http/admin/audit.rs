@@ -9,8 +9,9 @@ use rocket::{get, routes, Route, State};
 
 use super::{next_after, page_size, AdminResult, Caller};
 use crate::http::error::HttpError;
+use crate::http::AppState;
 use crate::services::views::AuditEventView;
-use crate::store::{AuditKind, AuditQuery, Store};
+use crate::store::{AuditKind, AuditQuery};
 
 pub fn routes() -> Vec<Route> {
     routes![query]
@@ -45,7 +46,7 @@ async fn query(
     until: Option<&str>,
     before: Option<&str>,
     limit: Option<&str>,
-    store: &State<Store>,
+    app: &State<AppState>,
 ) -> AdminResult<Json<EventPage>> {
     caller?;
     let limit = page_size(limit)?;
@@ -70,7 +71,7 @@ async fn query(
         before,
         limit,
     };
-    let events = store.query_audit(&query).await?;
+    let events = app.store.query_audit(&query).await?;
     let next = next_after(&events, limit, |event| {
         event.id.map(|id| id.to_hex()).unwrap_or_default()
     });

@@ -7,10 +7,10 @@ use rocket::{delete, get, patch, post, routes, Route, State};
 
 use super::{body, next_after, page_size, AdminResult, Body, Caller};
 use crate::http::error::HttpError;
-use crate::revocation::Revocations;
+use crate::http::AppState;
 use crate::services::clients::{self, ClientChanges, NewClient};
 use crate::services::views::ClientView;
-use crate::store::{ClientKind, Store};
+use crate::store::ClientKind;
 
 pub fn routes() -> Vec<Route> {
     routes![create, list, get_one, update, rotate_secret, remove]
@@ -64,7 +64,7 @@ async fn create(
     caller: Caller,
     content_type: Option<&ContentType>,
     new: Body<'_, NewClientBody>,
-    store: &State<Store>,
+    app: &State<AppState>,
 ) -> AdminResult<(Status, Json<Registered>)> {
     let caller = caller?;
     let new = body(content_type, new)?;
@@ -74,7 +74,7 @@ async fn create(
         ClientKind::Confidential
     };
     let (client, secret) = clients::create_client(
-        store,
+        &app.store,
         &caller.actor,
         NewClient {
             client_id: new.client_id,
@@ -101,11 +101,11 @@ async fn list(
     caller: Caller,
     after: Option<&str>,
     limit: Option<&str>,
-    store: &State<Store>,
+    app: &State<AppState>,
 ) -> AdminResult<Json<ClientPage>> {
     caller?;
     let limit = page_size(limit)?;
-    let page = store.clients_page(after, limit).await?;
+    let page = app.store.clients_page(after, limit).await?;
     Ok(Json(ClientPage {
         next: next_after(&page, limit, |client| client.client_id.clone()),
         clients: page.iter().map(ClientView::from).collect(),
@@ -113,9 +113,10 @@ async fn list(
 }
 
 #[get("/admin/v1/clients/<id>")]
-async fn get_one(caller: Caller, id: &str, store: &State<Store>) -> AdminResult<Json<ClientView>> {
+async fn get_one(caller: Caller, id: &str, app: &State<AppState>) -> AdminResult<Json<ClientView>> {
     caller?;
-    let client = store
+    let client = app
+        .store
         .find_client(id)
         .await?
         .ok_or_else(|| HttpError::not_found("client"))?;
@@ -141,7 +142,7 @@ async fn update(
     id: &str,
     content_type: Option<&ContentType>,
     changes: Body<'_, ClientChangesBody>,
-    store: &State<Store>,
+    app: &State<AppState>,
 ) -> AdminResult<Json<ClientView>> {
     let caller = caller?;
     let changes = body(content_type, changes)?;
@@ -153,7 +154,7 @@ async fn update(
         default_scopes: changes.default_scopes,
         can_introspect: changes.can_introspect,
     };
-    let client = clients::update_client(store, &caller.actor, id, changes).await?;
+    let client = clients::update_client(&app.store, &caller.actor, id, changes).await?;
     Ok(Json(ClientView::from(&client)))
 }
 
@@ -162,10 +163,10 @@ async fn update(
 async fn rotate_secret(
     caller: Caller,
     id: &str,
-    store: &State<Store>,
+    app: &State<AppState>,
 ) -> AdminResult<Json<NewSecret>> {
     let caller = caller?;
-    let secret = clients::rotate_secret(store, &caller.actor, id).await?;
+    let secret = clients::rotate_secret(&app.store, &caller.actor, id).await?;
     Ok(Json(NewSecret {
         client_id: id.to_owned(),
         client_secret: secret.expose().to_owned(),
@@ -174,13 +175,8 @@ async fn rotate_secret(
 
 /// Deletes the client and revokes every token issued to it.
 #[delete("/admin/v1/clients/<id>")]
-async fn remove(
-    caller: Caller,
-    id: &str,
-    store: &State<Store>,
-    revocations: &State<Revocations>,
-) -> AdminResult<Status> {
+async fn remove(caller: Caller, id: &str, app: &State<AppState>) -> AdminResult<Status> {
     let caller = caller?;
-    clients::remove_client(store, revocations, &caller.actor, id).await?;
+    clients::remove_client(&app.store, &app.revocations, &caller.actor, id).await?;
     Ok(Status::NoContent)
 }

@@ -8,10 +8,10 @@ use rocket::serde::Serialize;
 use rocket::{get, post, routes, Route, State};
 
 use super::{AdminCaller, AdminResult, Caller};
-use crate::config::Config;
 use crate::error::Error;
+use crate::http::AppState;
 use crate::keys::{self, KeyRing};
-use crate::store::{AuditEvent, AuditKind, Store};
+use crate::store::{AuditEvent, AuditKind};
 
 pub fn routes() -> Vec<Route> {
     routes![list, generate, rotate]
@@ -57,21 +57,20 @@ fn view(ring: &KeyRing, generated: Option<String>) -> KeysView {
 
 /// The loaded keys and which one signs.
 #[get("/admin/v1/keys")]
-fn list(caller: Caller, ring: &State<KeyRing>) -> AdminResult<Json<KeysView>> {
+fn list(caller: Caller, app: &State<AppState>) -> AdminResult<Json<KeysView>> {
     caller?;
-    Ok(Json(view(ring, None)))
+    Ok(Json(view(&app.keys, None)))
 }
 
 /// Runs key generation (an `openssl` process) off the async workers, then reloads the ring
 /// at once instead of at the next folder check.
 async fn make_key(
     caller: AdminCaller,
-    config: &Config,
-    store: &Store,
-    ring: &KeyRing,
+    app: &AppState,
     activate: bool,
 ) -> AdminResult<Json<KeysView>> {
-    let dir = config.keys_dir.clone();
+    let ring = &app.keys;
+    let dir = app.config.keys_dir.clone();
     let generated = rocket::tokio::task::spawn_blocking(move || keys::generate_key(&dir, activate))
         .await
         .map_err(|_| Error::Internal("key generation stopped".into()))??;
@@ -83,29 +82,19 @@ async fn make_key(
     };
     let mut event = AuditEvent::new(kind);
     event.reason = Some(format!("kid {}", generated.kid));
-    store.audit(caller.actor.stamp(event)).await?;
+    app.store.audit(caller.actor.stamp(event)).await?;
     Ok(Json(view(ring, Some(generated.kid))))
 }
 
 /// A new key that verifies but does not sign yet: publish it in the JWKS ahead of a rotation.
 #[post("/admin/v1/keys")]
-async fn generate(
-    caller: Caller,
-    config: &State<Config>,
-    store: &State<Store>,
-    ring: &State<KeyRing>,
-) -> AdminResult<(Status, Json<KeysView>)> {
-    let answer = make_key(caller?, config, store, ring, false).await?;
+async fn generate(caller: Caller, app: &State<AppState>) -> AdminResult<(Status, Json<KeysView>)> {
+    let answer = make_key(caller?, app, false).await?;
     Ok((Status::Created, answer))
 }
 
 /// A new key that signs from now on; the earlier keys keep verifying until their files go.
 #[post("/admin/v1/keys/rotate")]
-async fn rotate(
-    caller: Caller,
-    config: &State<Config>,
-    store: &State<Store>,
-    ring: &State<KeyRing>,
-) -> AdminResult<Json<KeysView>> {
-    make_key(caller?, config, store, ring, true).await
+async fn rotate(caller: Caller, app: &State<AppState>) -> AdminResult<Json<KeysView>> {
+    make_key(caller?, app, true).await
 }

@@ -6,10 +6,8 @@ use rocket::serde::{Deserialize, Serialize};
 use rocket::{delete, get, patch, post, put, routes, Route, State};
 
 use super::{body, next_after, page_size, AdminResult, Body, Caller};
-use crate::config::Config;
 use crate::http::error::HttpError;
-use crate::password::PasswordHasher;
-use crate::revocation::Revocations;
+use crate::http::AppState;
 use crate::services::users::{self, UserChanges};
 use crate::services::views::{FamilyView, SessionView, UserDetail, UserView};
 use crate::store::{Store, UserDoc};
@@ -49,16 +47,14 @@ async fn create(
     caller: Caller,
     content_type: Option<&ContentType>,
     new: Body<'_, NewUser>,
-    store: &State<Store>,
-    hasher: &State<PasswordHasher>,
-    config: &State<Config>,
+    app: &State<AppState>,
 ) -> AdminResult<(Status, Json<UserView>)> {
     let caller = caller?;
     let new = body(content_type, new)?;
     let user = users::create_user(
-        store,
-        hasher,
-        config,
+        &app.store,
+        &app.hasher,
+        &app.config,
         &caller.actor,
         &new.username,
         &new.password,
@@ -84,11 +80,11 @@ async fn list(
     prefix: Option<&str>,
     after: Option<&str>,
     limit: Option<&str>,
-    store: &State<Store>,
+    app: &State<AppState>,
 ) -> AdminResult<Json<UserPage>> {
     caller?;
     let limit = page_size(limit)?;
-    let page = users::search_users(store, prefix.unwrap_or(""), after, limit).await?;
+    let page = users::search_users(&app.store, prefix.unwrap_or(""), after, limit).await?;
     Ok(Json(UserPage {
         next: next_after(&page, limit, |user| user.username_key.clone()),
         users: page.iter().map(UserView::from).collect(),
@@ -96,10 +92,10 @@ async fn list(
 }
 
 #[get("/admin/v1/users/<id>")]
-async fn get_one(caller: Caller, id: &str, store: &State<Store>) -> AdminResult<Json<UserDetail>> {
+async fn get_one(caller: Caller, id: &str, app: &State<AppState>) -> AdminResult<Json<UserDetail>> {
     caller?;
-    let user = user(store, id).await?;
-    let locked_until = users::locked_until(store, &user).await?;
+    let user = user(&app.store, id).await?;
+    let locked_until = users::locked_until(&app.store, &user).await?;
     Ok(Json(UserDetail::new(&user, locked_until)))
 }
 
@@ -118,14 +114,13 @@ async fn update(
     id: &str,
     content_type: Option<&ContentType>,
     changes: Body<'_, ChangesBody>,
-    store: &State<Store>,
-    config: &State<Config>,
-    revocations: &State<Revocations>,
+    app: &State<AppState>,
 ) -> AdminResult<Json<UserView>> {
     let caller = caller?;
     let ChangesBody { role, disabled } = body(content_type, changes)?;
-    let user = user(store, id).await?;
+    let user = user(&app.store, id).await?;
     let changes = UserChanges { role, disabled };
+    let (store, config, revocations) = (&app.store, &app.config, &app.revocations);
     let user =
         users::change_user(store, config, revocations, &caller.actor, user, &changes).await?;
     Ok(Json(UserView::from(&user)))
@@ -144,17 +139,15 @@ async fn reset_password(
     id: &str,
     content_type: Option<&ContentType>,
     new: Body<'_, NewPassword>,
-    store: &State<Store>,
-    hasher: &State<PasswordHasher>,
-    revocations: &State<Revocations>,
+    app: &State<AppState>,
 ) -> AdminResult<Status> {
     let caller = caller?;
     let new = body(content_type, new)?;
-    let user = user(store, id).await?;
+    let user = user(&app.store, id).await?;
     users::set_password(
-        store,
-        hasher,
-        revocations,
+        &app.store,
+        &app.hasher,
+        &app.revocations,
         &caller.actor,
         &user.username,
         &new.password,
@@ -172,24 +165,19 @@ struct Unlocked {
 
 /// Ends a lockout (failed sign-ins); `unlocked` says whether there was one.
 #[post("/admin/v1/users/<id>/unlock")]
-async fn unlock(caller: Caller, id: &str, store: &State<Store>) -> AdminResult<Json<Unlocked>> {
+async fn unlock(caller: Caller, id: &str, app: &State<AppState>) -> AdminResult<Json<Unlocked>> {
     let caller = caller?;
-    let user = user(store, id).await?;
-    let unlocked = users::unlock(store, &caller.actor, &user.username).await?;
+    let user = user(&app.store, id).await?;
+    let unlocked = users::unlock(&app.store, &caller.actor, &user.username).await?;
     Ok(Json(Unlocked { unlocked }))
 }
 
 /// Deletes the account; its sessions end and every token it holds is revoked.
 #[delete("/admin/v1/users/<id>")]
-async fn remove(
-    caller: Caller,
-    id: &str,
-    store: &State<Store>,
-    revocations: &State<Revocations>,
-) -> AdminResult<Status> {
+async fn remove(caller: Caller, id: &str, app: &State<AppState>) -> AdminResult<Status> {
     let caller = caller?;
-    let user = user(store, id).await?;
-    users::delete_user(store, revocations, &caller.actor, &user).await?;
+    let user = user(&app.store, id).await?;
+    users::delete_user(&app.store, &app.revocations, &caller.actor, &user).await?;
     Ok(Status::NoContent)
 }
 
@@ -203,12 +191,12 @@ struct Sessions {
 
 /// The user's browser sessions and live refresh-token families.
 #[get("/admin/v1/users/<id>/sessions")]
-async fn sessions(caller: Caller, id: &str, store: &State<Store>) -> AdminResult<Json<Sessions>> {
+async fn sessions(caller: Caller, id: &str, app: &State<AppState>) -> AdminResult<Json<Sessions>> {
     caller?;
-    let user = user(store, id).await?;
+    let user = user(&app.store, id).await?;
     let user_id = user.id.to_hex();
-    let sessions = store.user_sessions(&user_id).await?;
-    let families = store.live_refresh_families(&user_id).await?;
+    let sessions = app.store.user_sessions(&user_id).await?;
+    let families = app.store.live_refresh_families(&user_id).await?;
     Ok(Json(Sessions {
         sessions: sessions.iter().map(SessionView::from).collect(),
         refresh_token_families: families.iter().map(FamilyView::from).collect(),
@@ -229,12 +217,11 @@ struct SessionsEnded {
 async fn end_sessions(
     caller: Caller,
     id: &str,
-    store: &State<Store>,
-    revocations: &State<Revocations>,
+    app: &State<AppState>,
 ) -> AdminResult<Json<SessionsEnded>> {
     let caller = caller?;
-    let user = user(store, id).await?;
-    let ended = users::end_sessions(store, revocations, &caller.actor, &user).await?;
+    let user = user(&app.store, id).await?;
+    let ended = users::end_sessions(&app.store, &app.revocations, &caller.actor, &user).await?;
     Ok(Json(SessionsEnded {
         sessions_ended: ended.sessions,
         refresh_token_families_revoked: ended.families,

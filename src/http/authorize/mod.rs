@@ -16,6 +16,7 @@ use super::pages::session::Browser;
 use super::pages::PageError;
 use crate::config::Config;
 use crate::http::error::HttpError;
+use crate::http::AppState;
 use crate::oauth::authorize::why_unbound;
 use crate::store::Store;
 
@@ -109,12 +110,11 @@ fn shown_client_id(id: &str) -> &str {
 async fn authorize(
     query: Result<Query, PageError>,
     browser: Result<Browser, PageError>,
-    store: &State<Store>,
-    config: &State<Config>,
+    app: &State<AppState>,
 ) -> Result<OAuthResponse, PageError> {
     let query = query?;
     let request = OAuthRequest::new(query.params, query.raw, browser?.signed_in, None);
-    run(store, config, request).await
+    run(&app.store, &app.config, request).await
 }
 
 /// The consent form posts back to the same URL, so the whole request is checked again.
@@ -124,12 +124,11 @@ async fn consent(
     query: Result<Query, PageError>,
     browser: Result<Browser, PageError>,
     form: Result<OAuthForm, HttpError>,
-    store: &State<Store>,
-    config: &State<Config>,
+    app: &State<AppState>,
 ) -> Result<OAuthResponse, PageError> {
     same_origin?;
     let query = query?;
     let form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
     let request = OAuthRequest::new(query.params, query.raw, browser?.signed_in, Some(form.0));
-    run(store, config, request).await
+    run(&app.store, &app.config, request).await
 }

@@ -9,7 +9,7 @@ use rocket_dyn_templates::{context, Template};
 use serde::Serialize;
 
 use super::Page;
-use crate::config::Config;
+use crate::http::AppState;
 
 pub fn routes() -> Vec<Route> {
     routes![landing]
@@ -30,8 +30,9 @@ struct Landing {
 #[get("/")]
 fn landing(
     accept: Option<&Accept>,
-    config: &State<Config>,
+    app: &State<AppState>,
 ) -> Either<Json<Landing>, Page<(Status, Template)>> {
+    let config = &app.config;
     let wants_json = accept.is_some_and(|accept| accept.preferred().media_type().is_json());
     let issuer = &config.issuer;
     if wants_json {

@@ -15,11 +15,10 @@ use super::{Page, PageError};
 use crate::config::Config;
 use crate::http::error::HttpError;
 use crate::http::form::OAuthForm;
+use crate::http::AppState;
 use crate::oauth::context::RequestMeta;
 use crate::oauth::login::{check_password, Attempt, PasswordCheck};
-use crate::password::PasswordHasher;
 use crate::signin::SignIn;
-use crate::store::Store;
 
 pub fn routes() -> Vec<Route> {
     routes![login_page, login, logout]
@@ -75,8 +74,9 @@ fn login_page(
     return_to: Option<&str>,
     browser: Result<Browser, PageError>,
     cookies: &CookieJar<'_>,
-    config: &State<Config>,
+    app: &State<AppState>,
 ) -> Result<Answer, PageError> {
+    let config = &app.config;
     let return_to = safe_return_to(return_to);
     if let Some(signed_in) = browser?.signed_in {
         if let Some(target) = return_to {
@@ -108,11 +108,10 @@ async fn login(
     form: Result<OAuthForm, HttpError>,
     meta: RequestMeta,
     cookies: &CookieJar<'_>,
-    config: &State<Config>,
-    store: &State<Store>,
-    hasher: &State<PasswordHasher>,
+    app: &State<AppState>,
 ) -> Result<Answer, PageError> {
     same_origin?;
+    let config = &app.config;
     let mut form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
     if !pre_session_csrf_matches(config, cookies, form.take("csrf").as_deref()) {
         return Err(PageError::Forbidden);
@@ -125,19 +124,25 @@ async fn login(
         channel: "login_page",
         meta: &meta,
     };
-    let signed_in =
-        match check_password(store, hasher, config, &username, &password, attempt).await? {
-            PasswordCheck::Throttled { retry_after_secs } => {
-                return Err(PageError::TooManyRequests(retry_after_secs))
-            }
-            PasswordCheck::Valid(user) => match SignIn::after_password(user) {
-                SignIn::SignedIn(authenticated) => {
-                    sign_in(store, config, cookies, &authenticated).await?
-                }
-                SignIn::FactorsPending { next, .. } => match next {},
-            },
-            PasswordCheck::Invalid => false,
-        };
+    let signed_in = match check_password(
+        &app.store,
+        &app.hasher,
+        config,
+        &username,
+        &password,
+        attempt,
+    )
+    .await?
+    {
+        PasswordCheck::Throttled { retry_after_secs } => {
+            return Err(PageError::TooManyRequests(retry_after_secs))
+        }
+        PasswordCheck::Valid(user) => match SignIn::after_password(user) {
+            SignIn::SignedIn(authenticated) => sign_in(app, cookies, &authenticated).await?,
+            SignIn::FactorsPending { next, .. } => match next {},
+        },
+        PasswordCheck::Invalid => false,
+    };
     match signed_in {
         true => {
             let target = return_to.unwrap_or_else(|| "/login".to_owned());
@@ -167,8 +172,7 @@ async fn logout(
     form: Result<OAuthForm, HttpError>,
     browser: Result<Browser, PageError>,
     cookies: &CookieJar<'_>,
-    store: &State<Store>,
-    config: &State<Config>,
+    app: &State<AppState>,
 ) -> Result<Page<(Status, Template)>, PageError> {
     same_origin?;
     let mut form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
@@ -176,7 +180,7 @@ async fn logout(
         if !session_csrf_matches(&signed_in, form.take("csrf").as_deref()) {
             return Err(PageError::Forbidden);
         }
-        sign_out(store, config, cookies).await?;
+        sign_out(app, cookies).await?;
     }
     Ok(Page((
         Status::Ok,

@@ -10,7 +10,7 @@ use rocket::request::{self, FromRequest};
 use rocket::Request;
 
 use super::PageError;
-use crate::config::Config;
+use crate::http::AppState;
 
 /// A request guard: the request was not sent by a page of another site.
 pub struct SameOrigin;
@@ -20,10 +20,7 @@ impl<'r> FromRequest<'r> for SameOrigin {
     type Error = PageError;
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, PageError> {
-        let issuer = request
-            .rocket()
-            .state::<Config>()
-            .map(|config| config.issuer.as_str());
+        let issuer = AppState::of(request).map(|app| app.config.issuer.as_str());
         let headers = request.headers();
         let fetch_site = headers.get_one("Sec-Fetch-Site");
         let origin = headers.get_one("Origin");

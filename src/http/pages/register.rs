@@ -17,12 +17,12 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::http::error::HttpError;
 use crate::http::form::OAuthForm;
+use crate::http::AppState;
 use crate::oauth::context::RequestMeta;
 use crate::oauth::rate_limit::{over_limit, Bucket};
-use crate::password::PasswordHasher;
 use crate::services::registration;
 use crate::signin::SignIn;
-use crate::store::{Store, UserDoc};
+use crate::store::UserDoc;
 
 pub fn routes() -> Vec<Route> {
     routes![register_page, register]
@@ -51,13 +51,12 @@ fn ensure_open(config: &Config) -> Result<(), PageError> {
 
 /// Signs in the user who just chose their password, as a sign-in with that password would.
 async fn sign_in_new(
-    store: &Store,
-    config: &Config,
+    app: &AppState,
     cookies: &CookieJar<'_>,
     user: &UserDoc,
 ) -> crate::error::Result<bool> {
     match SignIn::after_password(user.clone()) {
-        SignIn::SignedIn(authenticated) => sign_in(store, config, cookies, &authenticated).await,
+        SignIn::SignedIn(authenticated) => sign_in(app, cookies, &authenticated).await,
         SignIn::FactorsPending { next, .. } => match next {},
     }
 }
@@ -66,8 +65,9 @@ async fn sign_in_new(
 fn register_page(
     return_to: Option<&str>,
     cookies: &CookieJar<'_>,
-    config: &State<Config>,
+    app: &State<AppState>,
 ) -> Result<Answer, PageError> {
+    let config = &app.config;
     ensure_open(config)?;
     let csrf = pre_session_csrf(config, cookies)?;
     let return_to = safe_return_to(return_to);
@@ -80,10 +80,9 @@ async fn register(
     meta: RequestMeta,
     form: Result<OAuthForm, HttpError>,
     cookies: &CookieJar<'_>,
-    config: &State<Config>,
-    store: &State<Store>,
-    hasher: &State<PasswordHasher>,
+    app: &State<AppState>,
 ) -> Result<Answer, PageError> {
+    let (store, config) = (&app.store, &app.config);
     ensure_open(config)?;
     same_origin?;
     if let Some(wait) = over_limit(store, config, Bucket::Register, &meta).await? {
@@ -98,10 +97,10 @@ async fn register(
     let password = form.take("password").unwrap_or_default();
     let csrf = pre_session_csrf(config, cookies)?;
     let shown: String = username.chars().take(64).collect();
-    match registration::register(store, hasher, config, &username, &password).await {
+    match registration::register(store, &app.hasher, config, &username, &password).await {
         // In the middle of an authorization request: the user who just chose the password is
         // signed in, and the request carries on.
-        Ok(user) if return_to.is_some() && sign_in_new(store, config, cookies, &user).await? => {
+        Ok(user) if return_to.is_some() && sign_in_new(app, cookies, &user).await? => {
             let target = return_to.unwrap_or_default();
             Ok(Answer::Redirect(Redirect::to(target)))
         }

@@ -12,10 +12,10 @@ use rocket::Request;
 use super::PageError;
 use crate::config::Config;
 use crate::error::Result;
+use crate::http::AppState;
 use crate::secrets::{constant_time_eq, random_token};
 use crate::services::sessions;
 use crate::signin::Authenticated;
-use crate::store::Store;
 
 /// The cookies' names. With an https issuer they carry the `__Host-` prefix (RFC 6265bis
 /// §4.1.3.2): the browser then accepts them only from this host, Secure, on path `/`, so a
@@ -53,15 +53,13 @@ impl<'r> FromRequest<'r> for Browser {
     type Error = PageError;
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, PageError> {
-        let rocket = request.rocket();
-        let (Some(store), Some(config)) = (rocket.state::<Store>(), rocket.state::<Config>())
-        else {
+        let Some(app) = AppState::of(request) else {
             return Outcome::Error((
                 rocket::http::Status::InternalServerError,
                 PageError::Internal,
             ));
         };
-        match current(store, config, request.cookies()).await {
+        match current(app, request.cookies()).await {
             Ok(signed_in) => Outcome::Success(Browser { signed_in }),
             Err(error) => {
                 let error = PageError::from(error);
@@ -71,15 +69,12 @@ impl<'r> FromRequest<'r> for Browser {
     }
 }
 
-async fn current(
-    store: &Store,
-    config: &Config,
-    cookies: &CookieJar<'_>,
-) -> Result<Option<SignedIn>> {
+async fn current(app: &AppState, cookies: &CookieJar<'_>) -> Result<Option<SignedIn>> {
+    let config = &app.config;
     let Some(cookie) = cookies.get_private(session_cookie(config)) else {
         return Ok(None);
     };
-    let found = sessions::find(store, cookie.value()).await?;
+    let found = sessions::find(&app.store, cookie.value()).await?;
     if found.is_none() {
         cookies.remove_private(removal(config, session_cookie(config)));
     }
@@ -116,12 +111,12 @@ fn removal(config: &Config, name: &'static str) -> Cookie<'static> {
 /// Starts a session for a completed sign-in and gives the browser its cookie; `false` (and no
 /// session) when the account changed while its password was checked.
 pub async fn sign_in(
-    store: &Store,
-    config: &Config,
+    app: &AppState,
     cookies: &CookieJar<'_>,
     signed_in: &Authenticated,
 ) -> Result<bool> {
-    let Some(token) = sessions::start(store, config, signed_in).await? else {
+    let config = &app.config;
+    let Some(token) = sessions::start(&app.store, config, signed_in).await? else {
         return Ok(false);
     };
     cookies.add_private(cookie(
@@ -136,9 +131,10 @@ pub async fn sign_in(
 }
 
 /// Ends the session server-side and forgets the cookie.
-pub async fn sign_out(store: &Store, config: &Config, cookies: &CookieJar<'_>) -> Result<()> {
+pub async fn sign_out(app: &AppState, cookies: &CookieJar<'_>) -> Result<()> {
+    let config = &app.config;
     if let Some(cookie) = cookies.get_private(session_cookie(config)) {
-        sessions::end(store, cookie.value()).await?;
+        sessions::end(&app.store, cookie.value()).await?;
     }
     cookies.remove_private(removal(config, session_cookie(config)));
     Ok(())

@@ -168,11 +168,12 @@ async fn clients_are_registered_changed_rotated_and_deleted() {
 
     // Deleting revokes every token issued to the client, refresh tokens included.
     let (_, app_refresh) = user_tokens(&app, &seed, "alice", None).await;
-    let verifier = app
+    let verifier = &app
         .client
         .rocket()
-        .state::<portcullis::oauth::verify::TokenVerifier>()
-        .unwrap();
+        .state::<portcullis::http::AppState>()
+        .unwrap()
+        .verifier;
     let access = fresh.body["access_token"].as_str().unwrap();
     assert!(verifier.verify(access).is_ok());
     let deleted = call(
