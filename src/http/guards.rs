@@ -1,5 +1,6 @@
 //! Request guards shared by the OAuth endpoints: the managed state as an `OAuthContext`, the
-//! request facts the audit trail records, and HTTP Basic client credentials.
+//! request facts the audit trail records, and a `ClientCall` bundling both with the HTTP Basic
+//! client credentials.
 
 use std::sync::Arc;
 
@@ -36,52 +37,66 @@ impl<'r> FromRequest<'r> for RequestMeta {
     type Error = std::convert::Infallible;
 
     async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, Self::Error> {
-        Outcome::Success(RequestMeta {
-            remote_addr: request.client_ip().map(|ip| ip.to_string()),
+        Outcome::Success(meta_of(request))
+    }
+}
+
+fn meta_of(request: &Request<'_>) -> RequestMeta {
+    RequestMeta {
+        remote_addr: request.client_ip().map(|ip| ip.to_string()),
+    }
+}
+
+/// What a form-posting OAuth endpoint (token, revocation, introspection) starts from: the
+/// server's state, the request's facts, and the client credentials of an `Authorization:
+/// Basic` header, if the request carries one (a malformed header is kept as its error, so the
+/// endpoint answers it in its own shape).
+pub struct ClientCall<'r> {
+    pub ctx: OAuthContext<'r>,
+    pub meta: RequestMeta,
+    basic: Result<Option<(String, SecretString)>, OAuthError>,
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ClientCall<'r> {
+    type Error = ();
+
+    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, ()> {
+        let Some(app) = AppState::of(request) else {
+            return Outcome::Error((Status::InternalServerError, ()));
+        };
+        Outcome::Success(ClientCall {
+            ctx: app.oauth(),
+            meta: meta_of(request),
+            basic: basic_credentials(request),
         })
     }
 }
 
-/// Client credentials from `Authorization: Basic`, if the request carries them.
-pub struct BasicCredentials(pub Option<(String, SecretString)>);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for BasicCredentials {
-    type Error = OAuthError;
-
-    async fn from_request(request: &'r Request<'_>) -> request::Outcome<Self, OAuthError> {
-        let mut headers = request.headers().get("Authorization");
-        let (Some(header), None) = (headers.next(), headers.next()) else {
-            return match request.headers().contains("Authorization") {
-                true => bad("repeated Authorization header"),
-                false => Outcome::Success(BasicCredentials(None)),
-            };
+impl ClientCall<'_> {
+    /// Authenticates the client from the Basic header or the form, taking its credentials
+    /// out of the form.
+    pub async fn authenticate(
+        &mut self,
+        form: &mut OAuthForm,
+    ) -> Result<Arc<ClientDoc>, OAuthError> {
+        let presented = PresentedClient {
+            basic: std::mem::replace(&mut self.basic, Ok(None))?,
+            body_id: form.take("client_id"),
+            body_secret: form.take("client_secret").map(SecretString::new),
         };
-        match parse_basic(header) {
-            Ok(credentials) => Outcome::Success(BasicCredentials(Some(credentials))),
-            Err(error) => Outcome::Error((Status::BadRequest, error)),
-        }
+        client_auth::authenticate(&self.ctx, presented, &self.meta).await
     }
 }
 
-/// Authenticates the client of a form-posting OAuth endpoint (token, revocation,
-/// introspection) from the Basic header or the form, taking its credentials out of the form.
-pub async fn authenticate_client(
-    ctx: &OAuthContext<'_>,
-    meta: &RequestMeta,
-    basic: BasicCredentials,
-    form: &mut OAuthForm,
-) -> Result<Arc<ClientDoc>, OAuthError> {
-    let presented = PresentedClient {
-        basic: basic.0,
-        body_id: form.take("client_id"),
-        body_secret: form.take("client_secret").map(SecretString::new),
-    };
-    client_auth::authenticate(ctx, presented, meta).await
-}
-
-fn bad<T>(description: &'static str) -> request::Outcome<T, OAuthError> {
-    Outcome::Error((Status::BadRequest, OAuthError::invalid_request(description)))
+/// One `Authorization: Basic` header at most.
+fn basic_credentials(request: &Request<'_>) -> Result<Option<(String, SecretString)>, OAuthError> {
+    let mut headers = request.headers().get("Authorization");
+    match (headers.next(), headers.next()) {
+        (None, _) => Ok(None),
+        (Some(header), None) => parse_basic(header).map(Some),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_request("repeated Authorization header")),
+    }
 }
 
 /// RFC 6749 §2.3.1 and RFC 7617: `Basic base64(urlencode(id) ":" urlencode(secret))`, the

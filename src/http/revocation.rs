@@ -9,9 +9,9 @@ use rocket::{post, routes, Route};
 
 use super::error::HttpError;
 use super::form::OAuthForm;
-use super::guards::{authenticate_client, BasicCredentials};
+use super::guards::ClientCall;
 use super::responses::NoStore;
-use crate::oauth::context::{OAuthContext, RequestMeta};
+use crate::oauth::context::OAuthContext;
 use crate::oauth::error::OAuthError;
 use crate::oauth::introspect::{introspect as run_introspection, Introspection};
 use crate::oauth::rate_limit::{within_limit, Bucket};
@@ -28,13 +28,11 @@ pub fn routes() -> Vec<Route> {
 
 /// The client authentication and `token` parameter both endpoints start with.
 async fn authenticated_token(
-    ctx: &OAuthContext<'_>,
-    meta: &RequestMeta,
-    basic: Result<BasicCredentials, OAuthError>,
+    call: &mut ClientCall<'_>,
     form: Result<OAuthForm, HttpError>,
 ) -> Result<(Arc<ClientDoc>, String, Option<String>), HttpError> {
     let mut form = form?;
-    let client = authenticate_client(ctx, meta, basic?, &mut form).await?;
+    let client = call.authenticate(&mut form).await?;
     let token = form
         .take("token")
         .ok_or_else(|| HttpError::invalid_request("missing token"))?;
@@ -47,26 +45,22 @@ async fn authenticated_token(
 /// RFC 7009 §2.2: 200 whether or not the token was valid, so nothing is learnt from it.
 #[post("/oauth/revoke", data = "<form>")]
 async fn revoke_token(
-    ctx: OAuthContext<'_>,
-    meta: RequestMeta,
-    basic: Result<BasicCredentials, OAuthError>,
+    mut call: ClientCall<'_>,
     form: Result<OAuthForm, HttpError>,
 ) -> Result<NoStore<Status>, HttpError> {
-    within_limit(ctx.store, ctx.config, Bucket::Revoke, &meta).await?;
-    let (client, token, hint) = authenticated_token(&ctx, &meta, basic, form).await?;
-    revoke::revoke(&ctx, &client, &token, hint.as_deref()).await?;
+    within_limit(call.ctx.store, call.ctx.config, Bucket::Revoke, &call.meta).await?;
+    let (client, token, hint) = authenticated_token(&mut call, form).await?;
+    revoke::revoke(&call.ctx, &client, &token, hint.as_deref()).await?;
     Ok(NoStore(Status::Ok))
 }
 
 /// RFC 7662 §2: only clients registered as resource servers may ask.
 #[post("/oauth/introspect", data = "<form>")]
 async fn introspect(
-    ctx: OAuthContext<'_>,
-    meta: RequestMeta,
-    basic: Result<BasicCredentials, OAuthError>,
+    mut call: ClientCall<'_>,
     form: Result<OAuthForm, HttpError>,
 ) -> Result<NoStore<Json<Introspection>>, HttpError> {
-    let (client, token, hint) = authenticated_token(&ctx, &meta, basic, form).await?;
+    let (client, token, hint) = authenticated_token(&mut call, form).await?;
     // A public client authenticated with nothing but its id (§2.1 requires authentication),
     // so a record that predates the registration rule still gets no answer.
     if !client.can_introspect || client.kind == ClientKind::Public {
@@ -75,7 +69,7 @@ async fn introspect(
             OAuthError::unauthorized_client("the client may not introspect tokens"),
         ));
     }
-    let answer = run_introspection(&ctx, &token, hint.as_deref()).await?;
+    let answer = run_introspection(&call.ctx, &token, hint.as_deref()).await?;
     Ok(NoStore(Json(answer)))
 }
 

@@ -8,10 +8,8 @@ use rocket::{get, post, routes, Responder, Route};
 
 use super::error::HttpError;
 use super::form::OAuthForm;
-use super::guards::{authenticate_client, BasicCredentials};
+use super::guards::ClientCall;
 use super::responses::NoStore;
-use crate::oauth::context::{OAuthContext, RequestMeta};
-use crate::oauth::error::OAuthError;
 use crate::oauth::grants::{self, TokenRequest};
 use crate::oauth::rate_limit::{within_limit, Bucket};
 use crate::oauth::tokens::IssuedTokens;
@@ -45,15 +43,14 @@ impl From<IssuedTokens> for TokenResponse {
 
 #[post("/oauth/token", data = "<form>")]
 async fn token(
-    ctx: OAuthContext<'_>,
-    meta: RequestMeta,
-    basic: Result<BasicCredentials, OAuthError>,
+    mut call: ClientCall<'_>,
     form: Result<OAuthForm, HttpError>,
 ) -> Result<NoStore<Json<TokenResponse>>, HttpError> {
-    within_limit(ctx.store, ctx.config, Bucket::Token, &meta).await?;
+    within_limit(call.ctx.store, call.ctx.config, Bucket::Token, &call.meta).await?;
     let mut form = form?;
-    let client = authenticate_client(&ctx, &meta, basic?, &mut form).await?;
-    let issued = grants::run(&ctx, &meta, &client, &TokenRequest::new(form.0)).await?;
+    let client = call.authenticate(&mut form).await?;
+    let request = TokenRequest::new(form.0);
+    let issued = grants::run(&call.ctx, &call.meta, &client, &request).await?;
     Ok(NoStore(Json(issued.into())))
 }
 

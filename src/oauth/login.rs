@@ -8,11 +8,10 @@
 //! back-off if it fails. While locked the password is not even checked. Unknown names lock
 //! exactly like real ones, so a lockout reveals nothing about which accounts exist.
 
-use super::context::RequestMeta;
+use super::context::{OAuthContext, RequestMeta};
 use super::rate_limit::{over_limit, Bucket};
-use crate::config::Config;
 use crate::error::Result;
-use crate::password::{PasswordHasher, MAX_PASSWORD_BYTES};
+use crate::password::MAX_PASSWORD_BYTES;
 use crate::store::{AuditEvent, AuditKind, LockoutPolicy, LoginAttempt, Store, UserDoc};
 use crate::username::{parse_username, Username};
 
@@ -37,13 +36,12 @@ pub enum PasswordCheck {
 
 /// Checks a username and password, wherever they were presented.
 pub async fn check_password(
-    store: &Store,
-    hasher: &PasswordHasher,
-    config: &Config,
+    ctx: &OAuthContext<'_>,
     username: &str,
     password: &str,
     attempt: Attempt<'_>,
 ) -> Result<PasswordCheck> {
+    let (store, config) = (ctx.store, ctx.config);
     // Every password check counts against the address's sign-in rate, whatever the endpoint,
     // so Argon2 work per address is bounded by `rate_limits.login_per_minute`.
     if let Some(wait) = over_limit(store, config, Bucket::Login, attempt.meta).await? {
@@ -51,12 +49,10 @@ pub async fn check_password(
             retry_after_secs: wait,
         });
     }
-    Ok(
-        match check(store, hasher, config, username, password, attempt).await? {
-            Some(user) => PasswordCheck::Valid(user),
-            None => PasswordCheck::Invalid,
-        },
-    )
+    Ok(match check(ctx, username, password, attempt).await? {
+        Some(user) => PasswordCheck::Valid(user),
+        None => PasswordCheck::Invalid,
+    })
 }
 
 /// Whether the account is still as it was when its password was checked. A password change,
@@ -72,13 +68,12 @@ pub async fn unchanged_since_check(store: &Store, user: &UserDoc) -> Result<bool
 }
 
 async fn check(
-    store: &Store,
-    hasher: &PasswordHasher,
-    config: &Config,
+    ctx: &OAuthContext<'_>,
     username: &str,
     password: &str,
     attempt: Attempt<'_>,
 ) -> Result<Option<UserDoc>> {
+    let (store, hasher) = (ctx.store, ctx.hasher);
     // Before anything is hashed, the dummy hash included: Argon2 never sees more than
     // `MAX_PASSWORD_BYTES`, whatever the form carried. No account has so long a password.
     if password.len() > MAX_PASSWORD_BYTES {
@@ -93,7 +88,7 @@ async fn check(
     };
     // Count first, then hash: the count decides, atomically, whether this attempt is one of
     // the window's `threshold` that may be checked at all.
-    let policy = LockoutPolicy::from(&config.lockout);
+    let policy = LockoutPolicy::from(&ctx.config.lockout);
     let (decision, lock_expired) = store.take_login_attempt(&name.key, &policy).await?;
     if lock_expired && store.end_login_lock(&name.key).await? {
         // The lock has run out: record its end once.

@@ -1,11 +1,11 @@
 //! `/admin/v1/clients`: registered OAuth clients. A secret is shown once, when it is made.
 
-use rocket::http::{ContentType, Status};
+use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{delete, get, patch, post, routes, Route, State};
 
-use super::{body, next_after, page_size, AdminResult, Body, Caller};
+use super::{next_after, page_size, AdminResult, Body, Caller};
 use crate::http::error::HttpError;
 use crate::http::AppState;
 use crate::services::clients::{self, ClientChanges, NewClient};
@@ -62,12 +62,11 @@ struct NewClientBody {
 #[post("/admin/v1/clients", data = "<new>")]
 async fn create(
     caller: Caller,
-    content_type: Option<&ContentType>,
-    new: Body<'_, NewClientBody>,
+    new: Body<NewClientBody>,
     app: &State<AppState>,
 ) -> AdminResult<(Status, Json<Registered>)> {
     let caller = caller?;
-    let new = body(content_type, new)?;
+    let new = new?.0;
     let kind = if new.public {
         ClientKind::Public
     } else {
@@ -140,12 +139,11 @@ struct ClientChangesBody {
 async fn update(
     caller: Caller,
     id: &str,
-    content_type: Option<&ContentType>,
-    changes: Body<'_, ClientChangesBody>,
+    changes: Body<ClientChangesBody>,
     app: &State<AppState>,
 ) -> AdminResult<Json<ClientView>> {
     let caller = caller?;
-    let changes = body(content_type, changes)?;
+    let changes = changes?.0;
     let changes = ClientChanges {
         name: changes.name,
         redirect_uris: changes.redirect_uris,

@@ -11,10 +11,12 @@ mod clients;
 mod keys;
 mod users;
 
-use rocket::http::{ContentType, Status};
+use rocket::data::{self, Data, FromData};
+use rocket::http::Status;
 use rocket::outcome::{try_outcome, Outcome};
 use rocket::request::{self, FromRequest};
-use rocket::serde::json::Json;
+use rocket::serde::json::{self, Json};
+use rocket::serde::DeserializeOwned;
 use rocket::{Request, Route};
 
 use super::error::HttpError;
@@ -37,8 +39,8 @@ const ADMIN: &str = "admin";
 
 /// The admin guard as handlers take it, so a refusal answers as RFC 6750 §3 says.
 pub type Caller = Result<AdminCaller, GuardError>;
-/// A JSON body as handlers take it, checked by [`body`].
-pub type Body<'r, T> = Result<Json<T>, rocket::serde::json::Error<'r>>;
+/// A JSON body as handlers take it.
+pub type Body<T> = Result<JsonBody<T>, HttpError>;
 
 /// The administrator making the call.
 pub struct AdminCaller {
@@ -72,26 +74,33 @@ impl<'r> FromRequest<'r> for AdminCaller {
 pub type AdminResult<T> = Result<T, HttpError>;
 
 /// A JSON body: 415 unless the request says it is JSON, 400 with the reason when it is not
-/// the JSON the operation takes.
-pub fn body<T>(
-    content_type: Option<&ContentType>,
-    body: Result<Json<T>, rocket::serde::json::Error<'_>>,
-) -> AdminResult<T> {
-    if !content_type.is_some_and(|ct| ct.is_json()) {
-        return Err(HttpError::with_status(
-            Status::UnsupportedMediaType,
-            "the body must be application/json",
-        ));
-    }
-    match body {
-        Ok(Json(value)) => Ok(value),
-        Err(rocket::serde::json::Error::Parse(_, error)) => {
-            let mut reason = format!("the body is not valid: {error}");
-            reason.truncate(300);
-            Err(HttpError::invalid_request(reason))
+/// the JSON the operation takes. Handlers take it as [`Body`] and answer its error as it is.
+pub struct JsonBody<T>(pub T);
+
+#[rocket::async_trait]
+impl<'r, T: DeserializeOwned> FromData<'r> for JsonBody<T> {
+    type Error = HttpError;
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        // Handlers take the guard as a `Result`, so the error answers with its own status.
+        let refuse = |error: HttpError| data::Outcome::Error((Status::BadRequest, error));
+        if !request.content_type().is_some_and(|ct| ct.is_json()) {
+            return refuse(HttpError::with_status(
+                Status::UnsupportedMediaType,
+                "the body must be application/json",
+            ));
         }
-        Err(rocket::serde::json::Error::Io(_)) => {
-            Err(HttpError::invalid_request("the body could not be read"))
+        match Json::<T>::from_data(request, data).await {
+            Outcome::Success(Json(value)) => Outcome::Success(JsonBody(value)),
+            Outcome::Forward(forward) => Outcome::Forward(forward),
+            Outcome::Error((_, json::Error::Parse(_, error))) => {
+                let mut reason = format!("the body is not valid: {error}");
+                reason.truncate(300);
+                refuse(HttpError::invalid_request(reason))
+            }
+            Outcome::Error((_, json::Error::Io(_))) => {
+                refuse(HttpError::invalid_request("the body could not be read"))
+            }
         }
     }
 }

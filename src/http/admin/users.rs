@@ -1,11 +1,11 @@
 //! `/admin/v1/users`: accounts, their browser sessions and refresh-token families.
 
-use rocket::http::{ContentType, Status};
+use rocket::http::Status;
 use rocket::serde::json::Json;
 use rocket::serde::{Deserialize, Serialize};
 use rocket::{delete, get, patch, post, put, routes, Route, State};
 
-use super::{body, next_after, page_size, AdminResult, Body, Caller};
+use super::{next_after, page_size, AdminResult, Body, Caller};
 use crate::http::error::HttpError;
 use crate::http::AppState;
 use crate::services::users::{self, UserChanges};
@@ -45,12 +45,11 @@ struct NewUser {
 #[post("/admin/v1/users", data = "<new>")]
 async fn create(
     caller: Caller,
-    content_type: Option<&ContentType>,
-    new: Body<'_, NewUser>,
+    new: Body<NewUser>,
     app: &State<AppState>,
 ) -> AdminResult<(Status, Json<UserView>)> {
     let caller = caller?;
-    let new = body(content_type, new)?;
+    let new = new?.0;
     let user = users::create_user(
         &app.store,
         &app.hasher,
@@ -112,12 +111,11 @@ struct ChangesBody {
 async fn update(
     caller: Caller,
     id: &str,
-    content_type: Option<&ContentType>,
-    changes: Body<'_, ChangesBody>,
+    changes: Body<ChangesBody>,
     app: &State<AppState>,
 ) -> AdminResult<Json<UserView>> {
     let caller = caller?;
-    let ChangesBody { role, disabled } = body(content_type, changes)?;
+    let ChangesBody { role, disabled } = changes?.0;
     let user = user(&app.store, id).await?;
     let changes = UserChanges { role, disabled };
     let (store, config, revocations) = (&app.store, &app.config, &app.revocations);
@@ -137,12 +135,11 @@ struct NewPassword {
 async fn reset_password(
     caller: Caller,
     id: &str,
-    content_type: Option<&ContentType>,
-    new: Body<'_, NewPassword>,
+    new: Body<NewPassword>,
     app: &State<AppState>,
 ) -> AdminResult<Status> {
     let caller = caller?;
-    let new = body(content_type, new)?;
+    let new = new?.0;
     let user = user(&app.store, id).await?;
     users::set_password(
         &app.store,

@@ -43,30 +43,60 @@ pub enum Answer {
     Redirect(Redirect),
 }
 
-/// The sign-in form (status 200, or 401 after a failed attempt).
-pub fn login_form(
-    status: Status,
-    csrf: &str,
-    return_to: Option<&str>,
-    username: &str,
-    error: Option<&str>,
-    notice: Option<&str>,
-    config: &Config,
-) -> Answer {
-    Answer::Page(Page((
-        status,
-        Template::render(
-            "login",
-            context! {
-                csrf,
-                return_to,
-                username,
-                error,
-                notice,
-                registration_open: crate::services::registration::is_open(config),
-            },
-        ),
-    )))
+/// The sign-in form, with what to show on it.
+#[derive(Default)]
+pub struct LoginPage<'a> {
+    pub csrf: &'a str,
+    pub return_to: Option<&'a str>,
+    pub username: &'a str,
+    pub error: Option<&'a str>,
+    pub notice: Option<&'a str>,
+}
+
+impl LoginPage<'_> {
+    /// The page with `status` (200, 201 after registering, 401 after a failed attempt).
+    pub fn answer(self, status: Status, config: &Config) -> Answer {
+        let LoginPage {
+            csrf,
+            return_to,
+            username,
+            error,
+            notice,
+        } = self;
+        let registration_open = crate::services::registration::is_open(config);
+        let context = context! { csrf, return_to, username, error, notice, registration_open };
+        Answer::Page(Page((status, Template::render("login", context))))
+    }
+}
+
+/// What the sign-in and registration forms post, once their CSRF token has been checked.
+pub struct PostedCredentials {
+    pub return_to: Option<String>,
+    pub username: String,
+    pub password: String,
+}
+
+impl PostedCredentials {
+    pub fn read(
+        config: &Config,
+        cookies: &CookieJar<'_>,
+        form: Result<OAuthForm, HttpError>,
+    ) -> Result<PostedCredentials, PageError> {
+        let mut form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
+        if !pre_session_csrf_matches(config, cookies, form.take("csrf").as_deref()) {
+            return Err(PageError::Forbidden);
+        }
+        Ok(PostedCredentials {
+            return_to: safe_return_to(form.take("return_to").as_deref()),
+            username: form.take("username").unwrap_or_default(),
+            password: form.take("password").unwrap_or_default(),
+        })
+    }
+
+    /// The name as the form shows it back after a refusal.
+    pub fn shown_username(&self) -> String {
+        self.username.chars().take(64).collect()
+    }
 }
 
 #[get("/login?<return_to>")]
@@ -91,15 +121,12 @@ fn login_page(
         ))));
     }
     let csrf = pre_session_csrf(config, cookies)?;
-    Ok(login_form(
-        Status::Ok,
-        &csrf,
-        return_to.as_deref(),
-        "",
-        None,
-        None,
-        config,
-    ))
+    let page = LoginPage {
+        csrf: &csrf,
+        return_to: return_to.as_deref(),
+        ..LoginPage::default()
+    };
+    Ok(page.answer(Status::Ok, config))
 }
 
 #[post("/login", data = "<form>")]
@@ -112,28 +139,14 @@ async fn login(
 ) -> Result<Answer, PageError> {
     same_origin?;
     let config = &app.config;
-    let mut form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
-    if !pre_session_csrf_matches(config, cookies, form.take("csrf").as_deref()) {
-        return Err(PageError::Forbidden);
-    }
-    let return_to = safe_return_to(form.take("return_to").as_deref());
-    let username = form.take("username").unwrap_or_default();
-    let password = form.take("password").unwrap_or_default();
+    let posted = PostedCredentials::read(config, cookies, form)?;
+    let (username, password) = (&posted.username, &posted.password);
     let attempt = Attempt {
         client_id: None,
         channel: "login_page",
         meta: &meta,
     };
-    let signed_in = match check_password(
-        &app.store,
-        &app.hasher,
-        config,
-        &username,
-        &password,
-        attempt,
-    )
-    .await?
-    {
+    let signed_in = match check_password(&app.oauth(), username, password, attempt).await? {
         PasswordCheck::Throttled { retry_after_secs } => {
             return Err(PageError::TooManyRequests(retry_after_secs))
         }
@@ -145,23 +158,21 @@ async fn login(
     };
     match signed_in {
         true => {
-            let target = return_to.unwrap_or_else(|| "/login".to_owned());
+            let target = posted.return_to.unwrap_or_else(|| "/login".to_owned());
             Ok(Answer::Redirect(Redirect::to(target)))
         }
         // Invalid, or the account changed while the password was checked.
         false => {
             // The same words whether the name exists or not.
             let csrf = pre_session_csrf(config, cookies)?;
-            let display: String = username.chars().take(64).collect();
-            Ok(login_form(
-                Status::Unauthorized,
-                &csrf,
-                return_to.as_deref(),
-                &display,
-                Some("Invalid username or password."),
-                None,
-                config,
-            ))
+            let page = LoginPage {
+                csrf: &csrf,
+                return_to: posted.return_to.as_deref(),
+                username: &posted.shown_username(),
+                error: Some("Invalid username or password."),
+                notice: None,
+            };
+            Ok(page.answer(Status::Unauthorized, config))
         }
     }
 }

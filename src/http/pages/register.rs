@@ -9,9 +9,9 @@ use rocket::response::Redirect;
 use rocket::{get, post, routes, Route, State};
 use rocket_dyn_templates::{context, Template};
 
-use super::login::{login_form, safe_return_to, Answer};
+use super::login::{safe_return_to, Answer, LoginPage, PostedCredentials};
 use super::origin::SameOrigin;
-use super::session::{pre_session_csrf, pre_session_csrf_matches, sign_in};
+use super::session::{pre_session_csrf, sign_in};
 use super::{Page, PageError};
 use crate::config::Config;
 use crate::error::Error;
@@ -88,42 +88,37 @@ async fn register(
     if let Some(wait) = over_limit(store, config, Bucket::Register, &meta).await? {
         return Err(PageError::TooManyRequests(wait));
     }
-    let mut form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
-    if !pre_session_csrf_matches(config, cookies, form.take("csrf").as_deref()) {
-        return Err(PageError::Forbidden);
-    }
-    let return_to = safe_return_to(form.take("return_to").as_deref());
-    let username = form.take("username").unwrap_or_default();
-    let password = form.take("password").unwrap_or_default();
+    let posted = PostedCredentials::read(config, cookies, form)?;
     let csrf = pre_session_csrf(config, cookies)?;
-    let shown: String = username.chars().take(64).collect();
-    match registration::register(store, &app.hasher, config, &username, &password).await {
+    let (shown, return_to) = (posted.shown_username(), posted.return_to.as_deref());
+    let (username, password) = (&posted.username, &posted.password);
+    match registration::register(store, &app.hasher, config, username, password).await {
         // In the middle of an authorization request: the user who just chose the password is
         // signed in, and the request carries on.
         Ok(user) if return_to.is_some() && sign_in_new(app, cookies, &user).await? => {
-            let target = return_to.unwrap_or_default();
+            let target = return_to.unwrap_or_default().to_owned();
             Ok(Answer::Redirect(Redirect::to(target)))
         }
-        Ok(user) => Ok(login_form(
-            Status::Created,
-            &csrf,
-            None,
-            &user.username,
-            None,
-            Some("Account created. You can sign in now."),
-            config,
-        )),
+        Ok(user) => {
+            let page = LoginPage {
+                csrf: &csrf,
+                username: &user.username,
+                notice: Some("Account created. You can sign in now."),
+                ..LoginPage::default()
+            };
+            Ok(page.answer(Status::Created, config))
+        }
         Err(Error::Conflict(_)) => Ok(page(
             Status::Conflict,
             &csrf,
-            return_to.as_deref(),
+            return_to,
             &shown,
             Some("That username is taken."),
         )),
         Err(Error::Invalid { field, reason }) => Ok(page(
             Status::BadRequest,
             &csrf,
-            return_to.as_deref(),
+            return_to,
             &shown,
             Some(&format!("The {field} {reason}.")),
         )),

@@ -30,11 +30,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
             "a public client may not use the password grant",
         ));
     }
-    let signed_in = match check_password(
-        ctx.store, ctx.hasher, ctx.config, username, password, attempt,
-    )
-    .await?
-    {
+    let signed_in = match check_password(ctx, username, password, attempt).await? {
         PasswordCheck::Valid(user) => match SignIn::after_password(user) {
             SignIn::SignedIn(authenticated) => authenticated,
             SignIn::FactorsPending { next, .. } => match next {},
