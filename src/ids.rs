@@ -6,43 +6,105 @@ use std::fmt;
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
-/// A user account's id: 24 hex digits outside, an ObjectId in the `users` collection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct UserId(ObjectId);
+use crate::error::Result;
+use crate::secrets::random_id;
 
-impl UserId {
-    /// A fresh id for a new account.
-    pub fn new() -> UserId {
-        UserId(ObjectId::new())
-    }
+/// An id the database draws (an ObjectId), shown outside as 24 hex digits.
+macro_rules! object_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(ObjectId);
 
-    /// The id a string names; `None` for anything but 24 hex digits.
-    pub fn parse(text: &str) -> Option<UserId> {
-        ObjectId::parse_str(text).ok().map(UserId)
-    }
+        impl $name {
+            /// A fresh id.
+            pub fn new() -> $name {
+                $name(ObjectId::new())
+            }
 
-    /// The 24 hex digits, as tokens (`sub`), other records and the APIs carry the id.
-    pub fn to_hex(self) -> String {
-        self.0.to_hex()
-    }
+            /// The id a string names; `None` for anything but 24 hex digits.
+            pub fn parse(text: &str) -> Option<$name> {
+                ObjectId::parse_str(text).ok().map($name)
+            }
 
-    /// The stored form, for the store's queries.
-    pub(crate) fn object_id(self) -> ObjectId {
-        self.0
-    }
+            /// The 24 hex digits, as tokens, other records and the APIs carry the id.
+            pub fn to_hex(self) -> String {
+                self.0.to_hex()
+            }
+
+            /// The stored form, for the store's queries.
+            pub(crate) fn object_id(self) -> ObjectId {
+                self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0.to_hex())
+            }
+        }
+    };
 }
 
-impl Default for UserId {
-    fn default() -> Self {
-        UserId::new()
-    }
+object_id! {
+    /// A user account's id: the `sub` of its tokens; an ObjectId in the `users` collection.
+    UserId
 }
 
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0.to_hex())
-    }
+object_id! {
+    /// An audit event's id: the listing's page mark, in time order within a second.
+    EventId
+}
+
+/// An id the server draws as random text (128 bits, base64url) and that tokens and records
+/// carry as it is. Not a secret: it names a token or family without granting anything.
+macro_rules! drawn_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// A fresh id from the CSPRNG.
+            pub fn draw() -> Result<$name> {
+                random_id().map($name)
+            }
+
+            /// The id a verified token or a stored record carries; they were drawn here, so
+            /// there is nothing to check beyond where the text came from.
+            pub fn carried(text: impl Into<String>) -> $name {
+                $name(text.into())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+drawn_id! {
+    /// An access token's id (`jti`, RFC 9068 §2.2).
+    Jti
+}
+
+drawn_id! {
+    /// A refresh-token family's id: the `sid` of the access tokens issued from it.
+    FamilyId
 }
 
 #[cfg(test)]

@@ -144,8 +144,10 @@ async fn refresh_token(
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Ok(Some(Introspection::Inactive));
     };
-    let seconds = |at: mongodb::bson::DateTime| u64::try_from(at.timestamp_millis() / 1000).ok();
-    let (expires, issued) = (seconds(doc.token_expires_at()), seconds(doc.rotated_at));
+    let (expires, issued) = (
+        doc.token_expires_at().unix_secs(),
+        doc.rotated_at.unix_secs(),
+    );
     Ok(Some(Introspection::Refresh(RefreshTokenFacts {
         scope: doc.scopes.join(" "),
         client_id: doc.client_id,

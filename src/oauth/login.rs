@@ -146,7 +146,7 @@ async fn lock(
     let mut event = AuditEvent::new(AuditKind::AccountLocked);
     event.username = Some(name.display.clone());
     event.user_id = user_id;
-    event.reason = until.try_to_rfc3339_string().ok();
+    event.reason = Some(until.to_rfc3339());
     event.remote_addr = attempt.meta.remote_addr.clone();
     store.audit(event).await
 }

@@ -2,14 +2,13 @@
 //! the family's access tokens; an access token is revoked by `jti` until it would have expired.
 //! A client revokes only its own tokens; anything else is quietly ignored (§2.2).
 
-use mongodb::bson::DateTime;
-
 use super::claims::AccessClaims;
 use super::context::OAuthContext;
 use super::error::OAuthError;
 use super::verify::Rejection;
+use crate::ids::{FamilyId, Jti};
 use crate::secrets::sha256_b64;
-use crate::store::{AuditEvent, AuditKind, ClientDoc, RefreshLookup};
+use crate::store::{AuditEvent, AuditKind, ClientDoc, RefreshLookup, Timestamp};
 
 /// RFC 7009 §2.1: the hint only orders the look-ups; a wrong hint still finds the token.
 pub async fn revoke(
@@ -69,9 +68,9 @@ pub async fn revoke_access_claims(
     ctx: &OAuthContext<'_>,
     claims: &AccessClaims,
 ) -> Result<(), OAuthError> {
-    let expiry_ms = i64::try_from(claims.exp.saturating_mul(1000)).unwrap_or(i64::MAX);
+    let jti = Jti::carried(claims.jti.as_str());
     ctx.revocations
-        .access_token(&claims.jti, DateTime::from_millis(expiry_ms))
+        .access_token(&jti, Timestamp::from_unix_secs(claims.exp))
         .await?;
     Ok(())
 }
@@ -80,7 +79,9 @@ pub async fn revoke_access_claims(
 pub async fn logout(ctx: &OAuthContext<'_>, claims: &AccessClaims) -> Result<(), OAuthError> {
     revoke_access_claims(ctx, claims).await?;
     if let Some(family) = &claims.sid {
-        ctx.revocations.family(family).await?;
+        ctx.revocations
+            .family(&FamilyId::carried(family.as_str()))
+            .await?;
     }
     let mut event = AuditEvent::new(AuditKind::TokenRevoked);
     event.client_id = Some(claims.client_id.clone());

@@ -8,7 +8,8 @@ use super::error::OAuthError;
 use super::grant_type::GrantType;
 use super::scope::Scope;
 use crate::error::Error;
-use crate::secrets::{random_id, random_token, SecretString};
+use crate::ids::{FamilyId, Jti};
+use crate::secrets::{random_token, SecretString};
 use crate::store::{in_secs, now, AuditEvent, AuditKind, ClientDoc, RefreshFamilyDoc, UserDoc};
 
 /// Whether and how a refresh token accompanies the access token.
@@ -18,7 +19,7 @@ pub enum RefreshPlan {
     NewFamily,
     /// A rotation already stored: the family now holds `token` as its live one.
     Rotated {
-        family_id: String,
+        family_id: FamilyId,
         token: SecretString,
         /// Unix seconds taken before the spend, used as the access token's `iat`, so no access
         /// token of the family outlives a revocation that came after the spend by more than
@@ -31,11 +32,11 @@ pub enum RefreshPlan {
 #[derive(Debug)]
 pub struct IssuedTokens {
     pub access_token: SecretString,
-    pub jti: String,
+    pub jti: Jti,
     pub expires_in: u64,
     pub refresh_token: Option<SecretString>,
     /// The refresh-token family, when a refresh token was issued.
-    pub family_id: Option<String>,
+    pub family_id: Option<FamilyId>,
     pub scope: Scope,
 }
 
@@ -73,7 +74,7 @@ pub async fn issue(
         _ => (None, None),
     };
 
-    let jti = random_id()?;
+    let jti = Jti::draw()?;
     let claims = AccessClaims {
         iss: ctx.config.issuer.clone(),
         sub: user_id.clone().unwrap_or_else(|| client.client_id.clone()),
@@ -81,12 +82,12 @@ pub async fn issue(
         exp: issued_at + ctx.config.access_token_ttl_secs,
         iat: issued_at,
         nbf: issued_at,
-        jti: jti.clone(),
+        jti: jti.to_string(),
         client_id: client.client_id.clone(),
         scope: scope.to_string(),
         role: user.map(|u| u.role.clone()),
         username: user.map(|u| u.username.clone()),
-        sid: family_id,
+        sid: family_id.as_ref().map(FamilyId::to_string),
     };
     let access_token = SecretString::new(ctx.keys.sign(&claims)?);
 
@@ -95,7 +96,7 @@ pub async fn issue(
     event.user_id = user_id;
     event.username = user.map(|u| u.username.clone());
     event.grant_type = Some(grant.as_str().to_owned());
-    event.jti = Some(jti.clone());
+    event.jti = Some(jti.to_string());
     event.scope = Some(claims.scope.clone());
     event.remote_addr = meta.remote_addr.clone();
     ctx.store.audit(event).await?;
@@ -104,7 +105,7 @@ pub async fn issue(
         access_token,
         jti,
         expires_in: ctx.config.access_token_ttl_secs,
-        family_id: claims.sid.clone(),
+        family_id,
         refresh_token,
         scope: scope.clone(),
     })
@@ -120,7 +121,7 @@ fn new_family(
 ) -> Result<RefreshFamilyDoc, Error> {
     let at = now();
     Ok(RefreshFamilyDoc {
-        family_id: random_id()?,
+        family_id: FamilyId::draw()?,
         client_id: client.client_id.clone(),
         user_id: user_id.to_owned(),
         scopes: scope.to_vec(),

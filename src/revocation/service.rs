@@ -4,12 +4,11 @@
 //! before returning, so the request that revoked answers only once its own instance refuses
 //! the tokens.
 
-use mongodb::bson::DateTime;
-
 use super::RevocationSet;
 use crate::config::Config;
 use crate::error::Result;
-use crate::store::{in_secs, now, FamilyOwner, Revocation, RevocationKey, Store};
+use crate::ids::{FamilyId, Jti, UserId};
+use crate::store::{in_secs, now, FamilyOwner, Revocation, RevocationKey, Store, Timestamp};
 
 /// Which of a user's or client's access tokens a revocation refuses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,25 +49,25 @@ impl Revocations {
     /// How long an access token issued now can stay valid, so how long a record must last.
     /// Verification accepts a token through the whole second of `exp` plus the leeway, hence
     /// the extra second.
-    fn horizon(&self) -> DateTime {
+    fn horizon(&self) -> Timestamp {
         in_secs(self.access_token_ttl_secs + self.leeway_secs + 1)
     }
 
     /// One access token, for as long as it can verify: through the whole second of its
     /// `expires_at` and the leeway after it.
-    pub async fn access_token(&self, jti: &str, expires_at: DateTime) -> Result<()> {
+    pub async fn access_token(&self, jti: &Jti, expires_at: Timestamp) -> Result<()> {
         let margin_secs = self.leeway_secs.saturating_add(1);
         let margin_ms = i64::try_from(margin_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-        let until = DateTime::from_millis(expires_at.timestamp_millis().saturating_add(margin_ms));
-        self.record(RevocationKey::AccessToken(jti.to_owned()), until, None)
+        let until = expires_at.plus_millis(margin_ms);
+        self.record(RevocationKey::AccessToken(jti.clone()), until, None)
             .await
     }
 
     /// A refresh-token family: none of its tokens can be spent any more, and the access
     /// tokens issued from it are refused.
-    pub async fn family(&self, family_id: &str) -> Result<()> {
+    pub async fn family(&self, family_id: &FamilyId) -> Result<()> {
         self.store.mark_family_revoked(family_id).await?;
-        let key = RevocationKey::Family(family_id.to_owned());
+        let key = RevocationKey::Family(family_id.clone());
         self.record(key, self.horizon(), None).await
     }
 
@@ -84,8 +83,8 @@ impl Revocations {
     }
 
     /// A user's access tokens issued before the cutoff.
-    pub async fn user(&self, user_id: &str, cutoff: Cutoff) -> Result<()> {
-        let key = RevocationKey::User(user_id.to_owned());
+    pub async fn user(&self, user_id: UserId, cutoff: Cutoff) -> Result<()> {
+        let key = RevocationKey::User(user_id);
         self.record(key, self.horizon(), Some(cutoff)).await
     }
 
@@ -99,7 +98,7 @@ impl Revocations {
     async fn record(
         &self,
         key: RevocationKey,
-        expires_at: DateTime,
+        expires_at: Timestamp,
         cutoff: Option<Cutoff>,
     ) -> Result<()> {
         let at = now();
@@ -110,7 +109,7 @@ impl Revocations {
                 Cutoff::ThisSecond => 1_000,
                 Cutoff::EarlierSeconds => 0,
             };
-            DateTime::from_millis(at.timestamp_millis() + ahead_ms)
+            at.plus_millis(ahead_ms)
         });
         crate::metrics::revocation(key.kind());
         let revocation = Revocation {

@@ -5,9 +5,7 @@
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use mongodb::bson::DateTime;
-
-use crate::store::{now, Revocation, RevocationKey};
+use crate::store::{now, Revocation, RevocationKey, Timestamp};
 
 /// What the set looks at in an access token.
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +36,7 @@ struct Inner {
     /// Deleted client → the same.
     clients: foldhash::HashMap<String, (i64, i64)>,
     /// The newest `revoked_at` seen.
-    watermark: Option<DateTime>,
+    watermark: Option<Timestamp>,
     last_sync: Option<Instant>,
 }
 
@@ -61,7 +59,7 @@ impl RevocationSet {
     /// Whether an access token is revoked: by its `jti`, its refresh-token family, or its
     /// user or client having been deleted.
     pub fn is_revoked(&self, token: TokenFacts<'_>) -> bool {
-        let now = now().timestamp_millis();
+        let now = now().unix_millis();
         let Ok(inner) = self.inner.read() else {
             // A poisoned lock means a panic elsewhere: refuse rather than accept.
             return true;
@@ -94,7 +92,7 @@ impl RevocationSet {
             for revocation in fresh {
                 inner.add(revocation);
             }
-            let now = now().timestamp_millis();
+            let now = now().unix_millis();
             inner.jtis.retain(|_, expiry| *expiry > now);
             inner.families.retain(|_, expiry| *expiry > now);
             inner.users.retain(|_, (_, expiry)| *expiry > now);
@@ -107,7 +105,7 @@ impl RevocationSet {
     }
 
     /// The newest `revoked_at` seen; `None` before any.
-    pub(super) fn watermark(&self) -> Option<DateTime> {
+    pub(super) fn watermark(&self) -> Option<Timestamp> {
         self.inner.read().ok().and_then(|inner| inner.watermark)
     }
 
@@ -123,7 +121,7 @@ impl RevocationSet {
 
 impl Inner {
     fn add(&mut self, revocation: &Revocation) {
-        let expiry = revocation.expires_at.timestamp_millis();
+        let expiry = revocation.expires_at.unix_millis();
         // A record seen twice keeps the later expiry (and, for a subject, the later cutoff).
         let keep_later = |map: &mut foldhash::HashMap<String, i64>, id: &str| {
             let entry = map.entry(id.to_owned()).or_insert(expiry);
@@ -131,17 +129,17 @@ impl Inner {
         };
         let cutoff = revocation
             .issued_before
-            .map(|before| before.timestamp_millis().div_euclid(1000));
+            .map(|before| before.unix_millis().div_euclid(1000));
         let keep_later_subject =
             |map: &mut foldhash::HashMap<String, (i64, i64)>, id: &str, cutoff: i64| {
                 let entry = map.entry(id.to_owned()).or_insert((cutoff, expiry));
                 *entry = (entry.0.max(cutoff), entry.1.max(expiry));
             };
         match (&revocation.key, cutoff) {
-            (RevocationKey::AccessToken(jti), _) => keep_later(&mut self.jtis, jti),
-            (RevocationKey::Family(family), _) => keep_later(&mut self.families, family),
+            (RevocationKey::AccessToken(jti), _) => keep_later(&mut self.jtis, jti.as_str()),
+            (RevocationKey::Family(family), _) => keep_later(&mut self.families, family.as_str()),
             (RevocationKey::User(user), Some(cutoff)) => {
-                keep_later_subject(&mut self.users, user, cutoff)
+                keep_later_subject(&mut self.users, &user.to_hex(), cutoff)
             }
             (RevocationKey::Client(client), Some(cutoff)) => {
                 keep_later_subject(&mut self.clients, client, cutoff)

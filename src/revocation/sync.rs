@@ -6,11 +6,9 @@
 
 use std::time::Duration;
 
-use mongodb::bson::DateTime;
-
 use super::RevocationSet;
 use crate::error::Result;
-use crate::store::Store;
+use crate::store::{Store, Timestamp};
 
 /// How far back each poll looks before the newest revocation it has seen.
 const OVERLAP: Duration = Duration::from_secs(30);
@@ -18,10 +16,12 @@ const OVERLAP: Duration = Duration::from_secs(30);
 impl RevocationSet {
     /// Reads what changed in the database since the last sync and drops expired entries.
     pub async fn sync(&self, store: &Store) -> Result<()> {
-        let since = self.watermark().map_or(DateTime::from_millis(0), |mark| {
-            let overlap = i64::try_from(OVERLAP.as_millis()).unwrap_or(i64::MAX);
-            DateTime::from_millis(mark.timestamp_millis().saturating_sub(overlap))
-        });
+        let since = self
+            .watermark()
+            .map_or(Timestamp::from_unix_millis(0), |mark| {
+                let overlap = i64::try_from(OVERLAP.as_millis()).unwrap_or(i64::MAX);
+                Timestamp::from_unix_millis(mark.unix_millis().saturating_sub(overlap))
+            });
         let fresh = store.revocations_since(since).await?;
         self.merge(&fresh);
         Ok(())

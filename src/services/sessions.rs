@@ -2,14 +2,12 @@
 //! ended. Only the token's SHA-256 is stored, so a database copy holds no usable session; the
 //! cookie that carries the token is the HTTP layer's.
 
-use mongodb::bson::DateTime;
-
 use crate::config::Config;
 use crate::error::Result;
 use crate::oauth::login::unchanged_since_check;
 use crate::secrets::{random_token, sha256_b64, SecretString};
 use crate::signin::Authenticated;
-use crate::store::{in_secs, now, SessionDoc, Store, UserDoc};
+use crate::store::{in_secs, now, SessionDoc, Store, Timestamp, UserDoc};
 
 /// A live session and its user, enabled.
 #[derive(Debug, Clone)]
@@ -35,7 +33,7 @@ pub async fn start(
         csrf: random_token()?,
         created_at: now(),
         expires_at: in_secs(config.session_ttl_secs),
-        auth_time: Some(DateTime::from_millis(auth_time_ms)),
+        auth_time: Some(Timestamp::from_unix_millis(auth_time_ms)),
         amr: signed_in
             .methods()
             .iter()

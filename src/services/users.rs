@@ -1,15 +1,15 @@
 //! User accounts: creation with validated names and Argon2id passwords, role changes, and the
 //! changes that must end the user's refresh tokens (new password, disabled account).
 
-use mongodb::bson::DateTime;
-
 use super::Actor;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 use crate::password::{check_new_password, PasswordHasher};
 use crate::revocation::{Cutoff, Revocations};
-use crate::store::{now, AuditEvent, AuditKind, FamilyOwner, Store, UserChange, UserDoc};
+use crate::store::{
+    now, AuditEvent, AuditKind, FamilyOwner, Store, Timestamp, UserChange, UserDoc,
+};
 pub use crate::username::{parse_username, Username};
 
 fn check_role(config: &Config, role: &str) -> Result<()> {
@@ -200,9 +200,7 @@ pub async fn set_role(
         unless_last_admin(store, username, enabled_admin, change).await?
     };
     if before.is_some_and(|before| before.role != user.role) {
-        revocations
-            .user(&user.id.to_hex(), Cutoff::EarlierSeconds)
-            .await?;
+        revocations.user(user.id, Cutoff::EarlierSeconds).await?;
     }
     Ok(user)
 }
@@ -290,7 +288,7 @@ pub async fn delete_user(
     let user_id = user.id.to_hex();
     unless_last_admin(store, &user.username, enabled_admin, async {
         end_sessions_and_families(store, revocations, user).await?;
-        revocations.user(&user_id, Cutoff::ThisSecond).await?;
+        revocations.user(user.id, Cutoff::ThisSecond).await?;
         store.delete_user_data(user).await
     })
     .await?;
@@ -319,7 +317,7 @@ pub async fn search_users(
 }
 
 /// When the account's sign-in lock ends, if it is locked now.
-pub async fn locked_until(store: &Store, user: &UserDoc) -> Result<Option<DateTime>> {
+pub async fn locked_until(store: &Store, user: &UserDoc) -> Result<Option<Timestamp>> {
     Ok(store
         .login_failures(&user.username_key)
         .await?
@@ -351,7 +349,7 @@ async fn revoke_user_tokens(
     cutoff: Cutoff,
 ) -> Result<()> {
     let ended = end_sessions_and_families(store, revocations, user).await?;
-    revocations.user(&user.id.to_hex(), cutoff).await?;
+    revocations.user(user.id, cutoff).await?;
     if ended.families > 0 || ended.sessions > 0 {
         let mut event = AuditEvent::new(AuditKind::RefreshTokensRevoked);
         event.user_id = Some(user.id.to_hex());

@@ -2,10 +2,11 @@
 //! `--json` output are these structs, so both say the same thing, and no stored field (such as
 //! a secret's hash) is shown by accident.
 
-use mongodb::bson::DateTime;
 use serde::Serialize;
 
-use crate::store::{AuditEvent, ClientDoc, ClientKind, RefreshFamilyDoc, SessionDoc, UserDoc};
+use crate::store::{
+    AuditEvent, ClientDoc, ClientKind, RefreshFamilyDoc, SessionDoc, Timestamp, UserDoc,
+};
 
 /// An account as shown.
 #[derive(Debug, Serialize)]
@@ -41,7 +42,7 @@ pub struct UserDetail {
 }
 
 impl UserDetail {
-    pub fn new(user: &UserDoc, locked_until: Option<DateTime>) -> Self {
+    pub fn new(user: &UserDoc, locked_until: Option<Timestamp>) -> Self {
         UserDetail {
             user: UserView::from(user),
             locked_until: locked_until.map(rfc3339),
@@ -82,8 +83,8 @@ impl From<&ClientDoc> for ClientView {
 }
 
 /// A stored time as RFC 3339, as every outside view shows times.
-pub fn rfc3339(at: DateTime) -> String {
-    at.try_to_rfc3339_string().unwrap_or_default()
+pub fn rfc3339(at: Timestamp) -> String {
+    at.to_rfc3339()
 }
 
 /// A browser session as shown (its id and CSRF token never are).
@@ -115,7 +116,7 @@ pub struct FamilyView {
 impl From<&RefreshFamilyDoc> for FamilyView {
     fn from(family: &RefreshFamilyDoc) -> Self {
         FamilyView {
-            family_id: family.family_id.clone(),
+            family_id: family.family_id.to_string(),
             client_id: family.client_id.clone(),
             scope: family.scopes.join(" "),
             last_used_at: rfc3339(family.rotated_at),

@@ -1,13 +1,13 @@
 //! The `audit` collection: security-relevant events. Records name who and what, never a
 //! password, secret or token (a `jti` identifies a token without being one).
 
-use mongodb::bson::oid::ObjectId;
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::doc;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{now, Store};
+use super::{now, Store, Timestamp};
 use crate::error::Result;
+use crate::ids::EventId;
 use tokio::sync::mpsc;
 
 pub use crate::events::AuditKind;
@@ -15,8 +15,8 @@ pub use crate::events::AuditKind;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEvent {
     #[serde(rename = "_id", skip_serializing_if = "Option::is_none")]
-    pub id: Option<ObjectId>,
-    pub at: DateTime,
+    pub id: Option<EventId>,
+    pub at: Timestamp,
     pub kind: AuditKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
@@ -70,11 +70,11 @@ pub struct AuditQuery {
     pub client_id: Option<String>,
     pub kind: Option<AuditKind>,
     /// Events at or after this time.
-    pub since: Option<DateTime>,
+    pub since: Option<Timestamp>,
     /// Events before this time.
-    pub until: Option<DateTime>,
+    pub until: Option<Timestamp>,
     /// Events that come after this one, newest first (the previous page's last event).
-    pub before: Option<ObjectId>,
+    pub before: Option<EventId>,
     pub limit: i64,
 }
 
@@ -154,7 +154,7 @@ impl Store {
             // Strictly after the cursor event in (at, _id) descending order.
             let Some(mark) = self
                 .audit_events()
-                .find_one(doc! { "_id": before })
+                .find_one(doc! { "_id": before.object_id() })
                 .within(self)
                 .await?
             else {
@@ -164,7 +164,7 @@ impl Store {
                 "$or",
                 vec![
                     doc! { "at": { "$lt": mark.at } },
-                    doc! { "at": mark.at, "_id": { "$lt": before } },
+                    doc! { "at": mark.at, "_id": { "$lt": before.object_id() } },
                 ],
             );
         }

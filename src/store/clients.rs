@@ -4,12 +4,12 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, Bson, DateTime};
+use mongodb::bson::{doc, Bson};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{is_duplicate_key, now, Store};
+use super::{is_duplicate_key, now, Store, Timestamp};
 use crate::error::{Error, Result};
 
 /// RFC 6749 §2.1 client types.
@@ -38,8 +38,8 @@ pub struct ClientDoc {
     pub default_scopes: Vec<String>,
     /// Whether the client may call the introspection endpoint (resource servers).
     pub can_introspect: bool,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 impl ClientDoc {

@@ -3,12 +3,13 @@
 //! record is kept a while longer, with the tokens it produced, so a second redemption can
 //! revoke them.
 
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::doc;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{now, Store};
+use super::{now, Store, Timestamp};
 use crate::error::Result;
+use crate::ids::{FamilyId, Jti};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthCodeDoc {
@@ -26,9 +27,9 @@ pub struct AuthCodeDoc {
     /// The PKCE challenge as oxide-auth encodes it (`<challenge>S`).
     pub pkce: Option<String>,
     /// End of the code's validity.
-    pub expires_at: DateTime,
+    pub expires_at: Timestamp,
     /// When the TTL index deletes the record (later than `expires_at`, for reuse detection).
-    pub purge_at: DateTime,
+    pub purge_at: Timestamp,
     pub used: bool,
     /// How the user signed in for this code, for the tokens it is redeemed for (OpenID
     /// Connect's `auth_time` and `amr`); `None` on codes stored before it was recorded.
@@ -38,15 +39,15 @@ pub struct AuthCodeDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
     /// What the redemption issued, recorded right after it.
-    pub family_id: Option<String>,
-    pub jti: Option<String>,
-    pub access_expires_at: Option<DateTime>,
+    pub family_id: Option<FamilyId>,
+    pub jti: Option<Jti>,
+    pub access_expires_at: Option<Timestamp>,
 }
 
 /// How the user behind a code signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeSignIn {
-    pub auth_time: DateTime,
+    pub auth_time: Timestamp,
     /// RFC 8176 method names.
     pub amr: Vec<String>,
 }
@@ -108,16 +109,16 @@ impl Store {
     pub async fn record_code_tokens(
         &self,
         hash: &str,
-        family_id: Option<&str>,
-        jti: &str,
-        access_expires_at: DateTime,
+        family_id: Option<&FamilyId>,
+        jti: &Jti,
+        access_expires_at: Timestamp,
     ) -> Result<()> {
         self.codes()
             .update_one(
                 doc! { "_id": hash },
                 doc! { "$set": {
-                    "family_id": family_id,
-                    "jti": jti,
+                    "family_id": family_id.map(FamilyId::as_str),
+                    "jti": jti.as_str(),
                     "access_expires_at": access_expires_at,
                 } },
             )

@@ -1,11 +1,11 @@
 //! The `consents` collection: the scopes a user approved for a client, so a returning user is
 //! not asked again for the same scopes (a new scope asks again).
 
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::doc;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{now, Store};
+use super::{now, Store, Timestamp};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -16,7 +16,7 @@ pub struct ConsentDoc {
     pub user_id: String,
     pub client_id: String,
     pub scopes: Vec<String>,
-    pub updated_at: DateTime,
+    pub updated_at: Timestamp,
 }
 
 fn consent_id(user_id: &str, client_id: &str) -> String {

@@ -3,13 +3,14 @@
 //! more.
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::doc;
 use serde::Deserialize;
 
 use super::deadline::Bounded;
 use super::refresh_families::{RefreshFamilyDoc, SPENT_KEPT};
-use super::{collections, now, Store};
+use super::{collections, now, Store, Timestamp};
 use crate::error::Result;
+use crate::ids::FamilyId;
 
 /// A row of the `refresh_tokens` collection that held one document per token.
 #[derive(Deserialize)]
@@ -20,9 +21,9 @@ struct LegacyRefreshToken {
     client_id: String,
     user_id: String,
     scopes: Vec<String>,
-    issued_at: DateTime,
-    expires_at: DateTime,
-    family_expires_at: DateTime,
+    issued_at: Timestamp,
+    expires_at: Timestamp,
+    family_expires_at: Timestamp,
 }
 
 /// Moves that the indexes depend on (a unique index cannot be built over missing values).
@@ -106,7 +107,7 @@ async fn refresh_tokens_to_families(store: &Store) -> Result<()> {
             .within(store)
             .await?;
         let family = RefreshFamilyDoc {
-            family_id: live.family_id.clone(),
+            family_id: FamilyId::carried(live.family_id.as_str()),
             client_id: live.client_id,
             user_id: live.user_id,
             scopes: live.scopes,
@@ -124,7 +125,7 @@ async fn refresh_tokens_to_families(store: &Store) -> Result<()> {
         store
             .refresh_families()
             .update_one(
-                doc! { "_id": &family.family_id },
+                doc! { "_id": family.family_id.as_str() },
                 doc! { "$setOnInsert": document },
             )
             .upsert(true)

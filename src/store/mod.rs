@@ -15,6 +15,7 @@ mod refresh_families;
 mod revocations;
 mod sessions;
 mod throttle;
+mod time;
 mod users;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -39,6 +40,7 @@ pub use refresh_families::{FamilyOwner, RefreshFamilyDoc, RefreshLookup, Refresh
 pub use revocations::{Revocation, RevocationKey};
 pub use sessions::SessionDoc;
 pub use throttle::{LockoutPolicy, LoginAttempt, LoginFailuresDoc};
+pub use time::Timestamp;
 pub use users::{UserChange, UserDoc};
 
 use crate::error::{Error, Result};
@@ -258,12 +260,12 @@ fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
 }
 
 /// The current time as stored in documents.
-pub fn now() -> mongodb::bson::DateTime {
-    mongodb::bson::DateTime::now()
+pub fn now() -> Timestamp {
+    Timestamp::now()
 }
 
 /// A time `secs` seconds from now.
-pub fn in_secs(secs: u64) -> mongodb::bson::DateTime {
+pub fn in_secs(secs: u64) -> Timestamp {
     let millis = i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX);
-    mongodb::bson::DateTime::from_millis(now().timestamp_millis().saturating_add(millis))
+    now().plus_millis(millis)
 }

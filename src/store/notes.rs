@@ -1,11 +1,11 @@
 //! The `notes` collection behind the example API: one small JSON note per user, kept as text
 //! so user-supplied keys can never be read as query operators.
 
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::doc;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{now, Store};
+use super::{now, Store, Timestamp};
 use crate::error::Result;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -15,7 +15,7 @@ pub struct NoteDoc {
     pub user_id: String,
     /// The note, serialised JSON.
     pub json: String,
-    pub updated_at: DateTime,
+    pub updated_at: Timestamp,
 }
 
 impl Store {

@@ -7,13 +7,14 @@
 //! the revocation fails, and one that came before left its successor in a revoked family.
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::doc;
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{now, Store};
+use super::{now, Store, Timestamp};
 use crate::error::Result;
+use crate::ids::FamilyId;
 use crate::secrets::random_id;
 
 /// How many spent tokens a family remembers for reuse detection (RFC 9700 §4.14.2). A token
@@ -24,7 +25,7 @@ pub const SPENT_KEPT: i32 = 32;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefreshFamilyDoc {
     #[serde(rename = "_id")]
-    pub family_id: String,
+    pub family_id: FamilyId,
     pub client_id: String,
     pub user_id: String,
     /// The family's scope tokens (an array, so a narrower request can be matched in the query).
@@ -32,13 +33,13 @@ pub struct RefreshFamilyDoc {
     /// Base64url SHA-256 of the family's live token.
     pub current: String,
     /// When the live token was issued.
-    pub rotated_at: DateTime,
+    pub rotated_at: Timestamp,
     /// The live token's idle expiry (it stops working at the earlier of this and `expires_at`).
-    pub current_expires_at: DateTime,
+    pub current_expires_at: Timestamp,
     /// The absolute end of the family: no rotation extends past it, and the TTL index deletes
     /// the document then.
-    pub expires_at: DateTime,
-    pub created_at: DateTime,
+    pub expires_at: Timestamp,
+    pub created_at: Timestamp,
     /// Base64url SHA-256 of the most recently spent tokens (at most `SPENT_KEPT`).
     #[serde(default)]
     pub spent: Vec<String>,
@@ -48,7 +49,7 @@ pub struct RefreshFamilyDoc {
 /// A successor for a rotation: its hash and its idle expiry.
 pub struct Successor<'a> {
     pub hash: &'a str,
-    pub idle_expires_at: DateTime,
+    pub idle_expires_at: Timestamp,
 }
 
 /// What presenting a refresh token amounted to.
@@ -80,7 +81,7 @@ impl RefreshFamilyDoc {
     }
 
     /// When the live token stops working.
-    pub fn token_expires_at(&self) -> DateTime {
+    pub fn token_expires_at(&self) -> Timestamp {
         self.current_expires_at.min(self.expires_at)
     }
 }
@@ -167,10 +168,10 @@ impl Store {
 
     /// Marks a family revoked: no token of it can be spent from now on. The revocation
     /// record that refuses its access tokens is `crate::revocation`'s to write.
-    pub async fn mark_family_revoked(&self, family_id: &str) -> Result<()> {
+    pub async fn mark_family_revoked(&self, family_id: &FamilyId) -> Result<()> {
         self.refresh_families()
             .update_one(
-                doc! { "_id": family_id },
+                doc! { "_id": family_id.as_str() },
                 doc! { "$set": { "revoked": true, "revoked_at": now() } },
             )
             .within(self)
@@ -198,7 +199,7 @@ impl Store {
     /// a mark of this call's own, and returns exactly the families that write revoked: a
     /// family that begins while this runs is either caught by the write or was not yet there
     /// to revoke, so the caller can record each one.
-    pub async fn mark_families_revoked(&self, owner: FamilyOwner<'_>) -> Result<Vec<String>> {
+    pub async fn mark_families_revoked(&self, owner: FamilyOwner<'_>) -> Result<Vec<FamilyId>> {
         let mark = random_id()?;
         let mut filter = match owner {
             FamilyOwner::User(user_id) => doc! { "user_id": user_id },
@@ -219,7 +220,7 @@ impl Store {
             .await?;
         Ok(families
             .iter()
-            .filter_map(|family| family.as_str().map(str::to_owned))
+            .filter_map(|family| family.as_str().map(FamilyId::carried))
             .collect())
     }
 }

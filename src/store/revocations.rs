@@ -4,22 +4,23 @@
 //! expired anyway. What to revoke, and when, is `crate::revocation`'s to decide.
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::doc;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{now, Store};
+use super::{now, Store, Timestamp};
 use crate::error::Result;
+use crate::ids::{FamilyId, Jti, UserId};
 
 /// What a revocation refuses.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RevocationKey {
     /// One access token, by its `jti`.
-    AccessToken(String),
+    AccessToken(Jti),
     /// A refresh-token family, and the access tokens issued from it (their `sid`).
-    Family(String),
+    Family(FamilyId),
     /// The access tokens of a user issued before the record's cutoff.
-    User(String),
+    User(UserId),
     /// The access tokens issued to a client before the record's cutoff.
     Client(String),
 }
@@ -35,28 +36,25 @@ impl RevocationKey {
         }
     }
 
-    fn id(&self) -> &str {
+    /// The stored form: `kind:id`.
+    fn stored(&self) -> String {
+        let kind = self.kind();
         match self {
-            RevocationKey::AccessToken(id)
-            | RevocationKey::Family(id)
-            | RevocationKey::User(id)
-            | RevocationKey::Client(id) => id,
+            RevocationKey::AccessToken(jti) => format!("{kind}:{jti}"),
+            RevocationKey::Family(family) => format!("{kind}:{family}"),
+            RevocationKey::User(user) => format!("{kind}:{user}"),
+            RevocationKey::Client(client) => format!("{kind}:{client}"),
         }
     }
 
-    /// The stored form: `kind:id`.
-    fn stored(&self) -> String {
-        format!("{}:{}", self.kind(), self.id())
-    }
-
+    /// The key a stored `_id` names; `None` for a kind or id this version does not know.
     fn from_stored(stored: &str) -> Option<RevocationKey> {
         let (kind, id) = stored.split_once(':')?;
-        let id = id.to_owned();
         match kind {
-            "jti" => Some(RevocationKey::AccessToken(id)),
-            "family" => Some(RevocationKey::Family(id)),
-            "user" => Some(RevocationKey::User(id)),
-            "client" => Some(RevocationKey::Client(id)),
+            "jti" => Some(RevocationKey::AccessToken(Jti::carried(id))),
+            "family" => Some(RevocationKey::Family(FamilyId::carried(id))),
+            "user" => UserId::parse(id).map(RevocationKey::User),
+            "client" => Some(RevocationKey::Client(id.to_owned())),
             _ => None,
         }
     }
@@ -66,11 +64,11 @@ impl RevocationKey {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Revocation {
     pub key: RevocationKey,
-    pub revoked_at: DateTime,
+    pub revoked_at: Timestamp,
     /// When the tokens it refuses would have expired anyway; the record goes then.
-    pub expires_at: DateTime,
+    pub expires_at: Timestamp,
     /// For a user or client: tokens whose `iat` is before this second are refused.
-    pub issued_before: Option<DateTime>,
+    pub issued_before: Option<Timestamp>,
 }
 
 /// The stored document.
@@ -79,10 +77,10 @@ pub(super) struct RevocationDoc {
     /// `jti:<jti>`, `family:<id>`, `user:<id>` or `client:<id>`.
     #[serde(rename = "_id")]
     id: String,
-    revoked_at: DateTime,
-    expires_at: DateTime,
+    revoked_at: Timestamp,
+    expires_at: Timestamp,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    issued_before: Option<DateTime>,
+    issued_before: Option<Timestamp>,
 }
 
 impl RevocationDoc {
@@ -132,7 +130,7 @@ impl Store {
     }
 
     /// Revocations recorded at or after `since` that still matter, oldest first.
-    pub async fn revocations_since(&self, since: DateTime) -> Result<Vec<Revocation>> {
+    pub async fn revocations_since(&self, since: Timestamp) -> Result<Vec<Revocation>> {
         let cursor = self
             .revocations()
             .find(doc! { "revoked_at": { "$gte": since }, "expires_at": { "$gt": now() } })

@@ -1,11 +1,11 @@
 //! The `sessions` collection: browser sign-ins, so a session can be ended server-side. The
 //! cookie holds a random token; only its SHA-256 is stored.
 
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::doc;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{now, Store};
+use super::{now, Store, Timestamp};
 use crate::error::Result;
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -15,13 +15,13 @@ pub struct SessionDoc {
     pub user_id: String,
     /// The CSRF token every form of this session carries.
     pub csrf: String,
-    pub created_at: DateTime,
+    pub created_at: Timestamp,
     /// The TTL index deletes the session then.
-    pub expires_at: DateTime,
+    pub expires_at: Timestamp,
     /// When the user signed in (OpenID Connect's `auth_time`); sessions stored before it was
     /// recorded have none, and count from `created_at`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub auth_time: Option<DateTime>,
+    pub auth_time: Option<Timestamp>,
     /// How the user signed in (RFC 8176 `amr` values).
     #[serde(default)]
     pub amr: Vec<String>,

@@ -2,12 +2,12 @@
 //! never in process memory): failed sign-ins per account name, and requests per client
 //! address per minute.
 
-use mongodb::bson::{doc, DateTime};
+use mongodb::bson::doc;
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{in_secs, now, Store};
+use super::{in_secs, now, Store, Timestamp};
 use crate::config::LockoutConfig;
 use crate::error::Result;
 
@@ -22,11 +22,11 @@ pub struct LoginFailuresDoc {
     /// hashed; a successful sign-in deletes the record.
     #[serde(default)]
     pub attempts: i64,
-    pub window_ends: DateTime,
-    pub locked_until: Option<DateTime>,
+    pub window_ends: Timestamp,
+    pub locked_until: Option<Timestamp>,
     /// Locks so far, for the growing back-off.
     pub locks: i64,
-    pub expires_at: DateTime,
+    pub expires_at: Timestamp,
 }
 
 /// What a sign-in attempt may do, decided by one atomic count before any hashing.
@@ -176,7 +176,7 @@ impl Store {
         username_key: &str,
         locks: i64,
         policy: &LockoutPolicy,
-    ) -> Result<Option<DateTime>> {
+    ) -> Result<Option<Timestamp>> {
         let until = in_secs(policy.lock_secs(locks));
         let not_locked = doc! { "$or": [
             { "locked_until": null },

@@ -3,12 +3,12 @@
 use std::fmt;
 
 use futures_util::TryStreamExt;
-use mongodb::bson::{doc, Bson, DateTime};
+use mongodb::bson::{doc, Bson};
 use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{is_duplicate_key, now, Store};
+use super::{is_duplicate_key, now, Store, Timestamp};
 use crate::error::{Error, Result};
 use crate::ids::UserId;
 
@@ -28,8 +28,8 @@ pub struct UserDoc {
     pub password_hash: String,
     pub role: String,
     pub disabled: bool,
-    pub created_at: DateTime,
-    pub updated_at: DateTime,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 impl fmt::Debug for UserDoc {

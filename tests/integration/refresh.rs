@@ -56,7 +56,9 @@ async fn each_use_rotates_and_reuse_revokes_the_family() {
     };
     assert!(app
         .store
-        .find_revocation(&portcullis::store::RevocationKey::Family(sid))
+        .find_revocation(&portcullis::store::RevocationKey::Family(
+            portcullis::ids::FamilyId::carried(sid),
+        ))
         .await
         .unwrap()
         .is_some());

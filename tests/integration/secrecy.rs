@@ -181,7 +181,7 @@ fn secrets_are_redacted_in_debug_output() {
     kit.introspection = Some(("rs".into(), SecretString::new(secret)));
     let issued = portcullis::oauth::tokens::IssuedTokens {
         access_token: SecretString::new(secret),
-        jti: "jti".into(),
+        jti: portcullis::ids::Jti::carried("jti"),
         expires_in: 60,
         refresh_token: Some(SecretString::new(secret)),
         family_id: None,

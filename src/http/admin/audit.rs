@@ -1,8 +1,6 @@
 //! `/admin/v1/audit`: the audit trail, newest first, filtered by user, client, event kind and
 //! time range, in pages.
 
-use mongodb::bson::oid::ObjectId;
-use mongodb::bson::DateTime;
 use rocket::serde::json::Json;
 use rocket::serde::Serialize;
 use rocket::{get, routes, Route, State};
@@ -10,8 +8,9 @@ use rocket::{get, routes, Route, State};
 use super::{next_after, page_size, AdminResult, Caller};
 use crate::http::error::HttpError;
 use crate::http::AppState;
+use crate::ids::EventId;
 use crate::services::views::AuditEventView;
-use crate::store::{AuditKind, AuditQuery};
+use crate::store::{AuditKind, AuditQuery, Timestamp};
 
 pub fn routes() -> Vec<Route> {
     routes![query]
@@ -25,11 +24,12 @@ struct EventPage {
     next: Option<String>,
 }
 
-fn time(name: &str, value: Option<&str>) -> AdminResult<Option<DateTime>> {
+fn time(name: &str, value: Option<&str>) -> AdminResult<Option<Timestamp>> {
     value
         .map(|text| {
-            DateTime::parse_rfc3339_str(text)
-                .map_err(|_| HttpError::invalid_request(format!("{name} must be an RFC 3339 time")))
+            Timestamp::parse_rfc3339(text).ok_or_else(|| {
+                HttpError::invalid_request(format!("{name} must be an RFC 3339 time"))
+            })
         })
         .transpose()
 }
@@ -58,8 +58,8 @@ async fn query(
         .transpose()?;
     let before = before
         .map(|id| {
-            ObjectId::parse_str(id)
-                .map_err(|_| HttpError::invalid_request("before must be an event id"))
+            EventId::parse(id)
+                .ok_or_else(|| HttpError::invalid_request("before must be an event id"))
         })
         .transpose()?;
     let query = AuditQuery {

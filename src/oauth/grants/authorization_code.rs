@@ -75,7 +75,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
     ctx.store
         .record_code_tokens(
             &hash,
-            issued.family_id.as_deref(),
+            issued.family_id.as_ref(),
             &issued.jti,
             in_secs(issued.expires_in + ctx.config.token_leeway_secs),
         )
