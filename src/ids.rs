@@ -6,7 +6,7 @@ use std::fmt;
 use mongodb::bson::oid::ObjectId;
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::secrets::random_id;
 
 /// An id the database draws (an ObjectId), shown outside as 24 hex digits.
@@ -107,9 +107,89 @@ drawn_id! {
     FamilyId
 }
 
+/// A registered client's id (RFC 6749 §2.2): 1 to 64 of `A-Z a-z 0-9 - _ .`, chosen at
+/// registration or drawn by the server. Derefs to `str`, as the protocol carries it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(String);
+
+impl ClientId {
+    /// A client id someone chose, checked against the rules.
+    pub fn parse(text: &str) -> Result<ClientId> {
+        let valid = !text.is_empty()
+            && text.len() <= 64
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        if !valid {
+            return Err(Error::invalid(
+                "client_id",
+                "must be 1 to 64 of A-Z a-z 0-9 - _ .",
+            ));
+        }
+        // RFC 9700 §4.15: a client's tokens carry its id as `sub`, and a user's `sub` is 24
+        // hex digits; an id of that form could pass for a user at a resource server.
+        if UserId::parse(text).is_some() {
+            return Err(Error::invalid(
+                "client_id",
+                "must not be 24 hex digits, the form of a user id",
+            ));
+        }
+        Ok(ClientId(text.to_owned()))
+    }
+
+    /// The id of a client already registered: a stored record's, or the one the registrar
+    /// found for an authorization request.
+    pub fn registered(text: impl Into<String>) -> ClientId {
+        ClientId(text.into())
+    }
+
+    /// A fresh id (22 base64url characters, which the rules allow).
+    pub fn draw() -> Result<ClientId> {
+        random_id().map(ClientId)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for ClientId {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A token or request carries the id as text.
+impl PartialEq<String> for ClientId {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<&str> for ClientId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<ClientId> for String {
+    fn eq(&self, other: &ClientId) -> bool {
+        *self == other.0
+    }
+}
+
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::UserId;
+    use super::{ClientId, UserId};
 
     #[test]
     fn only_24_hex_digits_name_a_user() {
@@ -124,5 +204,17 @@ mod tests {
         ] {
             assert_eq!(UserId::parse(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn client_ids_follow_the_rules() {
+        for good in ["web-app", "a", "svc_1.prod", &"x".repeat(64)] {
+            assert_eq!(ClientId::parse(good).unwrap().as_str(), good);
+        }
+        let user_like = UserId::new().to_hex();
+        for bad in ["", "has space", "ünïcode", &"x".repeat(65), &user_like] {
+            assert!(ClientId::parse(bad).is_err(), "{bad}");
+        }
+        assert!(ClientId::parse(&ClientId::draw().unwrap()).is_ok());
     }
 }

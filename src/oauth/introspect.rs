@@ -150,7 +150,7 @@ async fn refresh_token(
     );
     Ok(Some(Introspection::Refresh(RefreshTokenFacts {
         scope: doc.scopes.join(" "),
-        client_id: doc.client_id,
+        client_id: doc.client_id.to_string(),
         username: user.username,
         user_id: doc.user_id,
         role: user.role,

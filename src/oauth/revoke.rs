@@ -100,7 +100,7 @@ async fn audit(
     what: &str,
 ) -> Result<(), OAuthError> {
     let mut event = AuditEvent::new(AuditKind::TokenRevoked);
-    event.client_id = Some(client.client_id.clone());
+    event.client_id = Some(client.client_id.to_string());
     event.user_id = user_id;
     event.jti = jti;
     event.reason = Some(what.to_owned());

@@ -77,13 +77,15 @@ pub async fn issue(
     let jti = Jti::draw()?;
     let claims = AccessClaims {
         iss: ctx.config.issuer.clone(),
-        sub: user_id.clone().unwrap_or_else(|| client.client_id.clone()),
+        sub: user_id
+            .clone()
+            .unwrap_or_else(|| client.client_id.to_string()),
         aud: ctx.config.audience.clone(),
         exp: issued_at + ctx.config.access_token_ttl_secs,
         iat: issued_at,
         nbf: issued_at,
         jti: jti.to_string(),
-        client_id: client.client_id.clone(),
+        client_id: client.client_id.to_string(),
         scope: scope.to_string(),
         role: user.map(|u| u.role.clone()),
         username: user.map(|u| u.username.clone()),
@@ -92,7 +94,7 @@ pub async fn issue(
     let access_token = SecretString::new(ctx.keys.sign(&claims)?);
 
     let mut event = AuditEvent::new(AuditKind::TokenIssued);
-    event.client_id = Some(client.client_id.clone());
+    event.client_id = Some(client.client_id.to_string());
     event.user_id = user_id;
     event.username = user.map(|u| u.username.clone());
     event.grant_type = Some(grant.as_str().to_owned());

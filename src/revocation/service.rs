@@ -7,7 +7,7 @@
 use super::RevocationSet;
 use crate::config::Config;
 use crate::error::Result;
-use crate::ids::{FamilyId, Jti, UserId};
+use crate::ids::{ClientId, FamilyId, Jti, UserId};
 use crate::store::{in_secs, now, FamilyOwner, Revocation, RevocationKey, Store, Timestamp};
 
 /// Which of a user's or client's access tokens a revocation refuses.
@@ -89,8 +89,8 @@ impl Revocations {
     }
 
     /// Every access token issued to a client up to now (it was deleted).
-    pub async fn client(&self, client_id: &str) -> Result<()> {
-        let key = RevocationKey::Client(client_id.to_owned());
+    pub async fn client(&self, client_id: &ClientId) -> Result<()> {
+        let key = RevocationKey::Client(client_id.clone());
         self.record(key, self.horizon(), Some(Cutoff::ThisSecond))
             .await
     }

@@ -4,9 +4,10 @@
 use url::Url;
 
 use crate::error::{Error, Result};
+use crate::ids::ClientId;
 use crate::oauth::scope::Scope;
 use crate::oauth::GrantType;
-use crate::secrets::{random_id, random_token, SecretString};
+use crate::secrets::{random_token, SecretString};
 
 use super::Actor;
 use crate::revocation::Revocations;
@@ -43,8 +44,8 @@ pub async fn create_client(
     new: NewClient,
 ) -> Result<(ClientDoc, Option<SecretString>)> {
     let client_id = match &new.client_id {
-        Some(id) => check_client_id(id).map(|()| id.clone())?,
-        None => random_id()?,
+        Some(id) => ClientId::parse(id)?,
+        None => ClientId::draw()?,
     };
     let registration = validate(&new)?;
     let secret = match new.kind {
@@ -67,7 +68,7 @@ pub async fn create_client(
     };
     store.insert_client(&client).await?;
     let mut event = AuditEvent::new(AuditKind::ClientCreated);
-    event.client_id = Some(client.client_id.clone());
+    event.client_id = Some(client.client_id.to_string());
     store.audit(actor.stamp(event)).await?;
     Ok((client, secret))
 }
@@ -179,7 +180,7 @@ pub async fn remove_client(
     revocations
         .families_of(FamilyOwner::Client(client_id))
         .await?;
-    revocations.client(client_id).await?;
+    revocations.client(&ClientId::registered(client_id)).await?;
     // A client registered later under the same id must ask for consent afresh.
     store.delete_client_consents(client_id).await?;
     let mut event = AuditEvent::new(AuditKind::ClientRemoved);
@@ -251,29 +252,6 @@ fn validate(new: &NewClient) -> Result<Registration> {
         scopes: scopes.to_vec(),
         default_scopes: default_scopes.to_vec(),
     })
-}
-
-fn check_client_id(id: &str) -> Result<()> {
-    let valid = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if !valid {
-        return Err(Error::invalid(
-            "client_id",
-            "must be 1 to 64 of A-Z a-z 0-9 - _ .",
-        ));
-    }
-    // RFC 9700 §4.15: a client's tokens carry its id as `sub`, and a user's `sub` is a
-    // 24-hex-digit ObjectId; an id of that form could pass for a user at a resource server.
-    if id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Error::invalid(
-            "client_id",
-            "must not be 24 hex digits, the form of a user id",
-        ));
-    }
-    Ok(())
 }
 
 fn check_grant_types(grants: &[String], kind: ClientKind) -> Result<Vec<String>> {

@@ -68,7 +68,7 @@ pub struct ClientView {
 impl From<&ClientDoc> for ClientView {
     fn from(client: &ClientDoc) -> Self {
         ClientView {
-            client_id: client.client_id.clone(),
+            client_id: client.client_id.to_string(),
             name: client.name.clone(),
             public: client.kind == ClientKind::Public,
             redirect_uris: client.redirect_uris.clone(),
@@ -117,7 +117,7 @@ impl From<&RefreshFamilyDoc> for FamilyView {
     fn from(family: &RefreshFamilyDoc) -> Self {
         FamilyView {
             family_id: family.family_id.to_string(),
-            client_id: family.client_id.clone(),
+            client_id: family.client_id.to_string(),
             scope: family.scopes.join(" "),
             last_used_at: rfc3339(family.rotated_at),
             expires_at: rfc3339(family.token_expires_at()),

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::deadline::Bounded;
 use super::{is_duplicate_key, now, Store, Timestamp};
 use crate::error::{Error, Result};
+use crate::ids::ClientId;
 
 /// RFC 6749 §2.1 client types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +26,7 @@ pub enum ClientKind {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClientDoc {
     #[serde(rename = "_id")]
-    pub client_id: String,
+    pub client_id: ClientId,
     pub name: String,
     pub kind: ClientKind,
     /// Base64url SHA-256 of the secret; `None` for public clients. Not secret by itself.

@@ -9,14 +9,14 @@ use serde::{Deserialize, Serialize};
 use super::deadline::Bounded;
 use super::{now, Store, Timestamp};
 use crate::error::Result;
-use crate::ids::{FamilyId, Jti};
+use crate::ids::{ClientId, FamilyId, Jti};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthCodeDoc {
     /// Base64url SHA-256 of the code.
     #[serde(rename = "_id")]
     pub hash: String,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub user_id: String,
     /// The redirect URI the code was delivered to.
     pub redirect_uri: String,

@@ -10,7 +10,7 @@ use super::deadline::Bounded;
 use super::refresh_families::{RefreshFamilyDoc, SPENT_KEPT};
 use super::{collections, now, Store, Timestamp};
 use crate::error::Result;
-use crate::ids::FamilyId;
+use crate::ids::{ClientId, FamilyId};
 
 /// A row of the `refresh_tokens` collection that held one document per token.
 #[derive(Deserialize)]
@@ -108,7 +108,7 @@ async fn refresh_tokens_to_families(store: &Store) -> Result<()> {
             .await?;
         let family = RefreshFamilyDoc {
             family_id: FamilyId::carried(live.family_id.as_str()),
-            client_id: live.client_id,
+            client_id: ClientId::registered(live.client_id),
             user_id: live.user_id,
             scopes: live.scopes,
             current: live.hash,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::deadline::Bounded;
 use super::{now, Store, Timestamp};
 use crate::error::Result;
-use crate::ids::FamilyId;
+use crate::ids::{ClientId, FamilyId};
 use crate::secrets::random_id;
 
 /// How many spent tokens a family remembers for reuse detection (RFC 9700 §4.14.2). A token
@@ -26,7 +26,7 @@ pub const SPENT_KEPT: i32 = 32;
 pub struct RefreshFamilyDoc {
     #[serde(rename = "_id")]
     pub family_id: FamilyId,
-    pub client_id: String,
+    pub client_id: ClientId,
     pub user_id: String,
     /// The family's scope tokens (an array, so a narrower request can be matched in the query).
     pub scopes: Vec<String>,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::deadline::Bounded;
 use super::{now, Store, Timestamp};
 use crate::error::Result;
-use crate::ids::{FamilyId, Jti, UserId};
+use crate::ids::{ClientId, FamilyId, Jti, UserId};
 
 /// What a revocation refuses.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -22,7 +22,7 @@ pub enum RevocationKey {
     /// The access tokens of a user issued before the record's cutoff.
     User(UserId),
     /// The access tokens issued to a client before the record's cutoff.
-    Client(String),
+    Client(ClientId),
 }
 
 impl RevocationKey {
@@ -54,7 +54,7 @@ impl RevocationKey {
             "jti" => Some(RevocationKey::AccessToken(Jti::carried(id))),
             "family" => Some(RevocationKey::Family(FamilyId::carried(id))),
             "user" => UserId::parse(id).map(RevocationKey::User),
-            "client" => Some(RevocationKey::Client(id.to_owned())),
+            "client" => Some(RevocationKey::Client(ClientId::registered(id))),
             _ => None,
         }
     }

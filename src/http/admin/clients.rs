@@ -106,7 +106,7 @@ async fn list(
     let limit = page_size(limit)?;
     let page = app.store.clients_page(after, limit).await?;
     Ok(Json(ClientPage {
-        next: next_after(&page, limit, |client| client.client_id.clone()),
+        next: next_after(&page, limit, |client| client.client_id.to_string()),
         clients: page.iter().map(ClientView::from).collect(),
     }))
 }

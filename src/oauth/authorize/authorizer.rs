@@ -9,6 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::extension::{NONCE, PKCE, REQUESTED_REDIRECT_URI};
 use super::{CODE_TTL_SECS, SPENT_CODE_RETENTION_SECS};
+use crate::ids::ClientId;
 use crate::secrets::{random_token, sha256_b64};
 use crate::store::{in_secs, AuthCodeDoc, CodeSignIn, Store};
 
@@ -43,7 +44,7 @@ impl Authorizer for MongoAuthorizer {
         let nonce = private(NONCE);
         let doc = AuthCodeDoc {
             hash: sha256_b64(&code),
-            client_id: grant.client_id,
+            client_id: ClientId::registered(grant.client_id),
             user_id: grant.owner_id,
             redirect_uri: grant.redirect_uri.to_string(),
             requested_redirect_uri,

@@ -27,7 +27,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
                 ctx.revocations.access_token(jti, expiry).await?;
             }
             let mut event = AuditEvent::new(AuditKind::AuthorizationCodeReuse);
-            event.client_id = Some(doc.client_id);
+            event.client_id = Some(doc.client_id.to_string());
             event.user_id = Some(doc.user_id);
             event.remote_addr = meta.remote_addr.clone();
             ctx.store.audit(event).await?;
@@ -37,7 +37,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
             // The code leaked to another client (RFC 9700 §4.5). It stays redeemable by its
             // own client; the record names the presenting client and the user it was for.
             let mut event = AuditEvent::new(AuditKind::AuthorizationCodeWrongClient);
-            event.client_id = Some(client.client_id.clone());
+            event.client_id = Some(client.client_id.to_string());
             event.user_id = Some(doc.user_id);
             event.reason = Some("issued_to_another_client".into());
             event.remote_addr = meta.remote_addr.clone();

@@ -44,7 +44,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
         RefreshUse::Reused(family) => {
             ctx.revocations.family(&family.family_id).await?;
             let mut event = AuditEvent::new(AuditKind::RefreshTokenReuse);
-            event.client_id = Some(family.client_id);
+            event.client_id = Some(family.client_id.to_string());
             event.user_id = Some(family.user_id);
             event.remote_addr = meta.remote_addr.clone();
             event.reason = Some("family_revoked".into());
