@@ -9,33 +9,10 @@ use rocket::{get, routes, Request, Route, State};
 
 use super::error::HttpError;
 use super::state::AppState;
-use crate::config::Config;
 use crate::oauth::error::OAuthError;
-use crate::secrets::constant_time_eq;
 
 pub fn routes() -> Vec<Route> {
     routes![metrics]
-}
-
-/// Who may read the metrics, parsed once at start-up.
-pub struct MetricsAccess {
-    networks: Vec<ipnet::IpNet>,
-    token: Option<String>,
-}
-
-impl MetricsAccess {
-    /// The configuration was validated when loaded; an entry that still fails to parse
-    /// allows nobody.
-    pub fn from_config(config: &Config) -> Self {
-        MetricsAccess {
-            networks: config.metrics.networks().unwrap_or_default(),
-            token: config
-                .metrics
-                .bearer_token
-                .as_ref()
-                .map(|t| t.expose().to_owned()),
-        }
-    }
 }
 
 /// A caller allowed to read the metrics.
@@ -49,17 +26,11 @@ impl<'r> FromRequest<'r> for MetricsReader {
         let Some(access) = AppState::of(request).map(|app| &app.metrics_access) else {
             return Outcome::Error((Status::Forbidden, ()));
         };
-        let by_address = request
-            .client_ip()
-            .is_some_and(|ip| access.networks.iter().any(|net| net.contains(&ip)));
-        let by_token = access.token.as_deref().is_some_and(|expected| {
-            request
-                .headers()
-                .get_one("Authorization")
-                .and_then(|value| value.strip_prefix("Bearer "))
-                .is_some_and(|given| constant_time_eq(given, expected))
-        });
-        if by_address || by_token {
+        let bearer = request
+            .headers()
+            .get_one("Authorization")
+            .and_then(|value| value.strip_prefix("Bearer "));
+        if access.allows(request.client_ip(), bearer) {
             Outcome::Success(MetricsReader)
         } else {
             Outcome::Error((Status::Forbidden, ()))

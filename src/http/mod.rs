@@ -9,6 +9,7 @@ mod form;
 mod guards;
 mod health;
 mod metrics;
+mod metrics_access;
 mod observe;
 mod pages;
 pub mod peer;
@@ -39,7 +40,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 pub use form::OAuthForm;
-pub use metrics::MetricsAccess;
+pub use metrics_access::MetricsAccess;
 pub use observe::RequestObserver;
 pub use responses::NoStoreByDefault;
 pub use state::AppState;

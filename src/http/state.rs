@@ -7,7 +7,7 @@
 
 use rocket::Request;
 
-use super::metrics::MetricsAccess;
+use super::metrics_access::MetricsAccess;
 use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::oauth::context::OAuthContext;
