@@ -58,6 +58,24 @@ object_id! {
     UserId
 }
 
+/// Serde for a `UserId` kept as its 24 hex digits, as the records that point at an account
+/// (sessions, consents, codes, refresh families) store it.
+pub mod user_id_as_hex {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use super::UserId;
+
+    pub fn serialize<S: Serializer>(id: &UserId, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&id.to_hex())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<UserId, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        UserId::parse(&text).ok_or_else(|| D::Error::custom("not a user id"))
+    }
+}
+
 object_id! {
     /// An audit event's id: the listing's page mark, in time order within a second.
     EventId

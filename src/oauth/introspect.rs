@@ -140,7 +140,7 @@ async fn refresh_token(
         Some(_) => return Ok(Some(Introspection::Inactive)),
         None => return Ok(None),
     };
-    let user = ctx.store.find_user_by_hex(&doc.user_id).await?;
+    let user = ctx.store.find_user_by_id(doc.user_id).await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Ok(Some(Introspection::Inactive));
     };
@@ -152,7 +152,7 @@ async fn refresh_token(
         scope: doc.scopes.join(" "),
         client_id: doc.client_id.to_string(),
         username: user.username,
-        user_id: doc.user_id,
+        user_id: doc.user_id.to_hex(),
         role: user.role,
         expires,
         issued,

@@ -39,7 +39,14 @@ async fn revoke_refresh_token(
     };
     if family.client_id == client.client_id {
         ctx.revocations.family(&family.family_id).await?;
-        audit(ctx, client, Some(family.user_id), None, "refresh_token").await?;
+        audit(
+            ctx,
+            client,
+            Some(family.user_id.to_hex()),
+            None,
+            "refresh_token",
+        )
+        .await?;
     }
     Ok(true)
 }

@@ -8,7 +8,7 @@ use super::error::OAuthError;
 use super::grant_type::GrantType;
 use super::scope::Scope;
 use crate::error::Error;
-use crate::ids::{FamilyId, Jti};
+use crate::ids::{FamilyId, Jti, UserId};
 use crate::secrets::{random_token, SecretString};
 use crate::store::{in_secs, now, AuditEvent, AuditKind, ClientDoc, RefreshFamilyDoc, UserDoc};
 
@@ -53,10 +53,10 @@ pub async fn issue(
     // Taken before the family is stored, for the same reason as `spent_at`.
     let mut issued_at = unix_now();
     let user_id = user.map(|u| u.id.to_hex());
-    let (family_id, refresh_token) = match (refresh, &user_id) {
-        (RefreshPlan::NewFamily, Some(user_id)) => {
+    let (family_id, refresh_token) = match (refresh, user) {
+        (RefreshPlan::NewFamily, Some(user)) => {
             let token = SecretString::new(random_token()?);
-            let family = new_family(ctx, client, user_id, scope, &token)?;
+            let family = new_family(ctx, client, user.id, scope, &token)?;
             ctx.store.insert_refresh_family(&family).await?;
             (Some(family.family_id), Some(token))
         }
@@ -117,7 +117,7 @@ pub async fn issue(
 fn new_family(
     ctx: &OAuthContext<'_>,
     client: &ClientDoc,
-    user_id: &str,
+    user_id: UserId,
     scope: &Scope,
     token: &SecretString,
 ) -> Result<RefreshFamilyDoc, Error> {
@@ -125,7 +125,7 @@ fn new_family(
     Ok(RefreshFamilyDoc {
         family_id: FamilyId::draw()?,
         client_id: client.client_id.clone(),
-        user_id: user_id.to_owned(),
+        user_id,
         scopes: scope.to_vec(),
         current: token.hash(),
         rotated_at: at,

@@ -29,7 +29,7 @@ pub async fn start(
     let auth_time_ms = i64::try_from(signed_in.at().saturating_mul(1000)).unwrap_or(i64::MAX);
     let doc = SessionDoc {
         hash: sha256_b64(&token),
-        user_id: user.id.to_hex(),
+        user_id: user.id,
         csrf: random_token()?,
         created_at: now(),
         expires_at: in_secs(config.session_ttl_secs),
@@ -54,7 +54,7 @@ pub async fn find(store: &Store, token: &str) -> Result<Option<SignedIn>> {
     let Some(session) = store.find_session(&sha256_b64(token)).await? else {
         return Ok(None);
     };
-    let user = store.find_user_by_hex(&session.user_id).await?;
+    let user = store.find_user_by_id(session.user_id).await?;
     Ok(user
         .filter(|user| !user.disabled)
         .map(|user| SignedIn { user, session }))

@@ -332,9 +332,8 @@ async fn end_sessions_and_families(
     revocations: &Revocations,
     user: &UserDoc,
 ) -> Result<Ended> {
-    let user_id = user.id.to_hex();
-    let families = revocations.families_of(FamilyOwner::User(&user_id)).await?;
-    let sessions = store.delete_user_sessions(&user_id).await?;
+    let families = revocations.families_of(FamilyOwner::User(user.id)).await?;
+    let sessions = store.delete_user_sessions(user.id).await?;
     Ok(Ended { sessions, families })
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::deadline::Bounded;
 use super::{now, Store, Timestamp};
 use crate::error::Result;
-use crate::ids::{ClientId, FamilyId, Jti};
+use crate::ids::{ClientId, FamilyId, Jti, UserId};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthCodeDoc {
@@ -17,7 +17,8 @@ pub struct AuthCodeDoc {
     #[serde(rename = "_id")]
     pub hash: String,
     pub client_id: ClientId,
-    pub user_id: String,
+    #[serde(with = "crate::ids::user_id_as_hex")]
+    pub user_id: UserId,
     /// The redirect URI the code was delivered to.
     pub redirect_uri: String,
     /// The authorization request's `redirect_uri` parameter exactly as sent, `None` when it

@@ -7,24 +7,30 @@ use serde::{Deserialize, Serialize};
 use super::deadline::Bounded;
 use super::{now, Store, Timestamp};
 use crate::error::Result;
+use crate::ids::UserId;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConsentDoc {
     /// `<user_id>:<client_id>`.
     #[serde(rename = "_id")]
     pub id: String,
-    pub user_id: String,
+    #[serde(with = "crate::ids::user_id_as_hex")]
+    pub user_id: UserId,
     pub client_id: String,
     pub scopes: Vec<String>,
     pub updated_at: Timestamp,
 }
 
-fn consent_id(user_id: &str, client_id: &str) -> String {
+fn consent_id(user_id: UserId, client_id: &str) -> String {
     format!("{user_id}:{client_id}")
 }
 
 impl Store {
-    pub async fn find_consent(&self, user_id: &str, client_id: &str) -> Result<Option<ConsentDoc>> {
+    pub async fn find_consent(
+        &self,
+        user_id: UserId,
+        client_id: &str,
+    ) -> Result<Option<ConsentDoc>> {
         self.consents()
             .find_one(doc! { "_id": consent_id(user_id, client_id) })
             .within(self)
@@ -43,7 +49,7 @@ impl Store {
     /// Adds scopes to what the user approved for the client.
     pub async fn save_consent(
         &self,
-        user_id: &str,
+        user_id: UserId,
         client_id: &str,
         scopes: &[String],
     ) -> Result<()> {
@@ -51,7 +57,7 @@ impl Store {
             .update_one(
                 doc! { "_id": consent_id(user_id, client_id) },
                 doc! {
-                    "$set": { "user_id": user_id, "client_id": client_id, "updated_at": now() },
+                    "$set": { "user_id": user_id.to_hex(), "client_id": client_id, "updated_at": now() },
                     "$addToSet": { "scopes": { "$each": scopes } },
                 },
             )

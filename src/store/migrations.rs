@@ -10,7 +10,7 @@ use super::deadline::Bounded;
 use super::refresh_families::{RefreshFamilyDoc, SPENT_KEPT};
 use super::{collections, now, Store, Timestamp};
 use crate::error::Result;
-use crate::ids::{ClientId, FamilyId};
+use crate::ids::{ClientId, FamilyId, UserId};
 
 /// A row of the `refresh_tokens` collection that held one document per token.
 #[derive(Deserialize)]
@@ -97,6 +97,10 @@ async fn refresh_tokens_to_families(store: &Store) -> Result<()> {
         .await?;
     let mut moved = 0_u64;
     while let Some(live) = live_rows.try_next().within(store).await? {
+        // A token whose user id is not one could never be refreshed: it is not moved.
+        let Some(user_id) = UserId::parse(&live.user_id) else {
+            continue;
+        };
         let spent: Vec<LegacyRefreshToken> = legacy
             .find(doc! { "family_id": &live.family_id, "used": true })
             .sort(doc! { "issued_at": -1 })
@@ -109,7 +113,7 @@ async fn refresh_tokens_to_families(store: &Store) -> Result<()> {
         let family = RefreshFamilyDoc {
             family_id: FamilyId::carried(live.family_id.as_str()),
             client_id: ClientId::registered(live.client_id),
-            user_id: live.user_id,
+            user_id,
             scopes: live.scopes,
             current: live.hash,
             rotated_at: live.issued_at,

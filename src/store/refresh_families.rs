@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::deadline::Bounded;
 use super::{now, Store, Timestamp};
 use crate::error::Result;
-use crate::ids::{ClientId, FamilyId};
+use crate::ids::{ClientId, FamilyId, UserId};
 use crate::secrets::random_id;
 
 /// How many spent tokens a family remembers for reuse detection (RFC 9700 §4.14.2). A token
@@ -27,7 +27,8 @@ pub struct RefreshFamilyDoc {
     #[serde(rename = "_id")]
     pub family_id: FamilyId,
     pub client_id: ClientId,
-    pub user_id: String,
+    #[serde(with = "crate::ids::user_id_as_hex")]
+    pub user_id: UserId,
     /// The family's scope tokens (an array, so a narrower request can be matched in the query).
     pub scopes: Vec<String>,
     /// Base64url SHA-256 of the family's live token.
@@ -180,11 +181,11 @@ impl Store {
     }
 
     /// A user's live families, most recently used first.
-    pub async fn live_refresh_families(&self, user_id: &str) -> Result<Vec<RefreshFamilyDoc>> {
+    pub async fn live_refresh_families(&self, user_id: UserId) -> Result<Vec<RefreshFamilyDoc>> {
         let cursor = self
             .refresh_families()
             .find(doc! {
-                "user_id": user_id,
+                "user_id": user_id.to_hex(),
                 "revoked": false,
                 "current_expires_at": { "$gt": now() },
                 "expires_at": { "$gt": now() },
@@ -202,7 +203,7 @@ impl Store {
     pub async fn mark_families_revoked(&self, owner: FamilyOwner<'_>) -> Result<Vec<FamilyId>> {
         let mark = random_id()?;
         let mut filter = match owner {
-            FamilyOwner::User(user_id) => doc! { "user_id": user_id },
+            FamilyOwner::User(user_id) => doc! { "user_id": user_id.to_hex() },
             FamilyOwner::Client(client_id) => doc! { "client_id": client_id },
         };
         filter.insert("revoked", false);
@@ -228,6 +229,6 @@ impl Store {
 /// Whose refresh-token families a revocation takes.
 #[derive(Debug, Clone, Copy)]
 pub enum FamilyOwner<'a> {
-    User(&'a str),
+    User(UserId),
     Client(&'a str),
 }

@@ -7,12 +7,14 @@ use serde::{Deserialize, Serialize};
 use super::deadline::Bounded;
 use super::{now, Store, Timestamp};
 use crate::error::Result;
+use crate::ids::UserId;
 
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SessionDoc {
     #[serde(rename = "_id")]
     pub hash: String,
-    pub user_id: String,
+    #[serde(with = "crate::ids::user_id_as_hex")]
+    pub user_id: UserId,
     /// The CSRF token every form of this session carries.
     pub csrf: String,
     pub created_at: Timestamp,
@@ -59,11 +61,11 @@ impl Store {
     }
 
     /// A user's live browser sessions, newest first.
-    pub async fn user_sessions(&self, user_id: &str) -> Result<Vec<SessionDoc>> {
+    pub async fn user_sessions(&self, user_id: UserId) -> Result<Vec<SessionDoc>> {
         use futures_util::TryStreamExt;
         let cursor = self
             .sessions()
-            .find(doc! { "user_id": user_id, "expires_at": { "$gt": now() } })
+            .find(doc! { "user_id": user_id.to_hex(), "expires_at": { "$gt": now() } })
             .sort(doc! { "created_at": -1 })
             .within(self)
             .await?;
@@ -71,10 +73,10 @@ impl Store {
     }
 
     /// Ends every browser session of a user (password change, account disabled).
-    pub async fn delete_user_sessions(&self, user_id: &str) -> Result<u64> {
+    pub async fn delete_user_sessions(&self, user_id: UserId) -> Result<u64> {
         let result = self
             .sessions()
-            .delete_many(doc! { "user_id": user_id })
+            .delete_many(doc! { "user_id": user_id.to_hex() })
             .within(self)
             .await?;
         Ok(result.deleted_count)

@@ -229,7 +229,7 @@ async fn a_code_carries_how_and_when_the_user_signed_in_and_the_nonce() {
     sign_in(&app.client, "alice", "alice-password").await;
     let after = portcullis::store::now();
     let alice = app.store.find_user_by_key("alice").await.unwrap().unwrap();
-    let sessions = app.store.user_sessions(&alice.id.to_hex()).await.unwrap();
+    let sessions = app.store.user_sessions(alice.id).await.unwrap();
     assert_eq!(sessions.len(), 1);
     assert_eq!(sessions[0].amr, ["pwd"]);
     let auth_time = sessions[0].auth_time.expect("auth_time");

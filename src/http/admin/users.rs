@@ -191,9 +191,8 @@ struct Sessions {
 async fn sessions(caller: Caller, id: &str, app: &State<AppState>) -> AdminResult<Json<Sessions>> {
     caller?;
     let user = user(&app.store, id).await?;
-    let user_id = user.id.to_hex();
-    let sessions = app.store.user_sessions(&user_id).await?;
-    let families = app.store.live_refresh_families(&user_id).await?;
+    let sessions = app.store.user_sessions(user.id).await?;
+    let families = app.store.live_refresh_families(user.id).await?;
     Ok(Json(Sessions {
         sessions: sessions.iter().map(SessionView::from).collect(),
         refresh_token_families: families.iter().map(FamilyView::from).collect(),

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 
 use super::extension::{NONCE, PKCE, REQUESTED_REDIRECT_URI};
 use super::{CODE_TTL_SECS, SPENT_CODE_RETENTION_SECS};
-use crate::ids::ClientId;
+use crate::ids::{ClientId, UserId};
 use crate::secrets::{random_token, sha256_b64};
 use crate::store::{in_secs, AuthCodeDoc, CodeSignIn, Store};
 
@@ -45,7 +45,8 @@ impl Authorizer for MongoAuthorizer {
         let doc = AuthCodeDoc {
             hash: sha256_b64(&code),
             client_id: ClientId::registered(grant.client_id),
-            user_id: grant.owner_id,
+            // The owner is the signed-in user, whose id this server set.
+            user_id: UserId::parse(&grant.owner_id).ok_or(())?,
             redirect_uri: grant.redirect_uri.to_string(),
             requested_redirect_uri,
             scopes: grant.scope.iter().map(str::to_owned).collect(),

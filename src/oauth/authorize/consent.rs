@@ -51,11 +51,10 @@ pub async fn decide(
     let Ok(scopes) = grantable(Asked::Earlier(asked), &client, Some(&role)) else {
         return Ok(Consent::Denied);
     };
-    let user_id = user.id.to_hex();
     match choice {
         Some(Choice::Allow) => {
             store
-                .save_consent(&user_id, client_id, &scopes.to_vec())
+                .save_consent(user.id, client_id, &scopes.to_vec())
                 .await?;
             Ok(Consent::Approved)
         }
@@ -66,7 +65,7 @@ pub async fn decide(
             // pair), so its requests are never approved silently: the user sees the page
             // every time. A remembered consent applies to confidential clients only.
             if client.kind == ClientKind::Confidential {
-                let remembered = store.find_consent(&user_id, client_id).await?;
+                let remembered = store.find_consent(user.id, client_id).await?;
                 if remembered.is_some_and(|c| scopes.is_subset(&Scope::from_tokens(c.scopes))) {
                     return Ok(Consent::Approved);
                 }

@@ -28,7 +28,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
             }
             let mut event = AuditEvent::new(AuditKind::AuthorizationCodeReuse);
             event.client_id = Some(doc.client_id.to_string());
-            event.user_id = Some(doc.user_id);
+            event.user_id = Some(doc.user_id.to_hex());
             event.remote_addr = meta.remote_addr.clone();
             ctx.store.audit(event).await?;
             return Err(OAuthError::invalid_grant(INVALID));
@@ -38,7 +38,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
             // own client; the record names the presenting client and the user it was for.
             let mut event = AuditEvent::new(AuditKind::AuthorizationCodeWrongClient);
             event.client_id = Some(client.client_id.to_string());
-            event.user_id = Some(doc.user_id);
+            event.user_id = Some(doc.user_id.to_hex());
             event.reason = Some("issued_to_another_client".into());
             event.remote_addr = meta.remote_addr.clone();
             ctx.store.audit(event).await?;
@@ -56,7 +56,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
         return Err(OAuthError::invalid_grant("PKCE verification failed"));
     }
 
-    let user = ctx.store.find_user_by_hex(&doc.user_id).await?;
+    let user = ctx.store.find_user_by_id(doc.user_id).await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Err(OAuthError::invalid_grant(INVALID));
     };

@@ -45,7 +45,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
             ctx.revocations.family(&family.family_id).await?;
             let mut event = AuditEvent::new(AuditKind::RefreshTokenReuse);
             event.client_id = Some(family.client_id.to_string());
-            event.user_id = Some(family.user_id);
+            event.user_id = Some(family.user_id.to_hex());
             event.remote_addr = meta.remote_addr.clone();
             event.reason = Some("family_revoked".into());
             ctx.store.audit(event).await?;
@@ -55,7 +55,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
     };
 
     // The account may have changed since the family began.
-    let user = ctx.store.find_user_by_hex(&spent.user_id).await?;
+    let user = ctx.store.find_user_by_id(spent.user_id).await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         ctx.revocations.family(&spent.family_id).await?;
         return Err(OAuthError::invalid_grant(INVALID));
