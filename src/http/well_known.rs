@@ -64,6 +64,8 @@ pub struct ServerMetadata {
     response_types_supported: [&'static str; 1],
     response_modes_supported: [&'static str; 1],
     code_challenge_methods_supported: [&'static str; 1],
+    /// RFC 9207 §3: every authorization response carries `iss`.
+    authorization_response_iss_parameter_supported: bool,
 }
 
 fn grant_names<S: Serializer>(grants: &[GrantType; 4], serializer: S) -> Result<S::Ok, S::Error> {
@@ -93,6 +95,7 @@ pub fn metadata(config: &Config) -> ServerMetadata {
         response_types_supported: ["code"],
         response_modes_supported: ["query"],
         code_challenge_methods_supported: ["S256"],
+        authorization_response_iss_parameter_supported: true,
     }
 }
 

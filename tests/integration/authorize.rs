@@ -452,6 +452,44 @@ async fn the_registration_form_creates_user_accounts() {
     );
 }
 
+/// RFC 9207 §2: every authorization response, success or error, names the issuer (`iss`), so a
+/// client talking to several servers can tell which one answered; the sign-in page, which is
+/// not an authorization response, does not get it. The metadata's flag is checked with the
+/// rest of discovery below.
+#[rocket::async_test]
+async fn every_authorization_response_names_its_issuer() {
+    let app = app().await;
+    seed(&app).await;
+    register_clients(&app).await;
+    const ISSUER: Option<&str> = Some("http://portcullis.test");
+    let url = authorize_url("thirdparty", CALLBACK, "profile", "");
+    let to_login = app.client.get(url.clone()).dispatch().await;
+    let login = location(&to_login).unwrap();
+    assert!(
+        login.starts_with("/login?") && !login.contains("iss="),
+        "{login}"
+    );
+
+    sign_in(&app.client, "alice", "alice-password").await;
+    let denied = authorize(&app.client, &url, false).await;
+    assert_eq!(param(&denied, "error"), Some("access_denied"));
+    assert_eq!(param(&denied, "iss"), ISSUER);
+    let granted = authorize(&app.client, &url, true).await;
+    assert!(param(&granted, "code").is_some());
+    assert_eq!(param(&granted, "state"), Some("xyz 123"));
+    assert_eq!(param(&granted, "iss"), ISSUER);
+    // Remembered consent: straight back, still named.
+    let again = authorize(&app.client, &url, true).await;
+    assert_eq!(param(&again, "iss"), ISSUER);
+    // An error oxide-auth reports, reshaped on its way out, keeps the one `iss`.
+    let scope_error = authorize_url("thirdparty", CALLBACK, "admin", "");
+    let refused = authorize(&app.client, &scope_error, true).await;
+    assert_eq!(param(&refused, "error"), Some("invalid_scope"));
+    let issuers: Vec<_> = refused.iter().filter(|(k, _)| k == "iss").collect();
+    assert_eq!(issuers.len(), 1, "{refused:?}");
+    assert_eq!(param(&refused, "iss"), ISSUER);
+}
+
 #[rocket::async_test]
 async fn discovery_advertises_the_authorization_endpoint() {
     let app = app().await;
@@ -468,6 +506,8 @@ async fn discovery_advertises_the_authorization_endpoint() {
         "http://portcullis.test/oauth/authorize"
     );
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
+    // RFC 9207 §3.
+    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     assert_eq!(
         doc["code_challenge_methods_supported"],
         serde_json::json!(["S256"])

@@ -56,13 +56,23 @@ impl OAuthRequest {
     }
 }
 
-/// RFC 6749 §4.1.2.1 on an error redirect built by oxide-auth: a missing `response_type` is
-/// `invalid_request` (oxide-auth reports `unsupported_response_type` for it), and every error
-/// carries an `error_description` a developer can act on.
-pub fn explain_error_redirect(to: &mut String, response_type_missing: bool) {
+/// What every redirect back to the client gets before it leaves: on an error, RFC 6749
+/// §4.1.2.1's shape (below); on every answer, success or error, RFC 9207 §2's `iss`, the
+/// issuer's identifier, so a client that talks to several servers can tell which one answered
+/// and is not mixed up into sending one server's code to another.
+pub fn finish_client_redirect(to: &mut String, issuer: &str, response_type_missing: bool) {
     let Ok(mut url) = Url::parse(to) else {
         return;
     };
+    explain_error(&mut url, response_type_missing);
+    url.query_pairs_mut().append_pair("iss", issuer);
+    *to = url.to_string();
+}
+
+/// RFC 6749 §4.1.2.1 on an error redirect built by oxide-auth: a missing `response_type` is
+/// `invalid_request` (oxide-auth reports `unsupported_response_type` for it), and every error
+/// carries an `error_description` a developer can act on.
+fn explain_error(url: &mut Url, response_type_missing: bool) {
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
     let Some(error) = pairs
         .iter()
@@ -91,8 +101,6 @@ pub fn explain_error_redirect(to: &mut String, response_type_missing: bool) {
     }
     query.append_pair("error", &error);
     query.append_pair("error_description", &description);
-    drop(query);
-    *to = url.to_string();
 }
 
 /// What each RFC 6749 §4.1.2.1 error code means here.
@@ -134,8 +142,10 @@ pub enum OAuthResponse {
     /// Nothing decided yet (oxide-auth fills it in).
     #[default]
     Empty,
-    /// To the client's redirect URI, or to the login page.
+    /// To the client's redirect URI: its code or its error.
     Redirect(String),
+    /// To the sign-in page, which returns to this request.
+    SignIn(String),
     /// A page: the consent form.
     Page(Status, Box<Template>),
     /// oxide-auth reported a malformed request without a redirect target.
@@ -176,7 +186,9 @@ impl WebResponse for OAuthResponse {
 impl<'r> Responder<'r, 'static> for OAuthResponse {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         match self {
-            OAuthResponse::Redirect(to) => Page(Redirect::found(to)).respond_to(request),
+            OAuthResponse::Redirect(to) | OAuthResponse::SignIn(to) => {
+                Page(Redirect::found(to)).respond_to(request)
+            }
             OAuthResponse::Page(status, template) => Page((status, *template)).respond_to(request),
             OAuthResponse::Empty | OAuthResponse::BadRequest => {
                 PageError::BadRequest("The authorization request is malformed.").respond_to(request)

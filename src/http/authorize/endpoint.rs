@@ -132,7 +132,7 @@ impl ConsentSolicitor {
                 .append_pair("return_to", &back)
                 .finish();
             let login = format!("/login?{query}");
-            return Ok(OwnerConsent::InProgress(OAuthResponse::Redirect(login)));
+            return Ok(OwnerConsent::InProgress(OAuthResponse::SignIn(login)));
         };
         let choice = match &request.form {
             None => None,

@@ -86,7 +86,7 @@ async fn run(
         Err(other) => return Err(other),
     };
     if let OAuthResponse::Redirect(to) = &mut response {
-        adapter::explain_error_redirect(to, response_type_missing);
+        adapter::finish_client_redirect(to, &config.issuer, response_type_missing);
     }
     Ok(response)
 }
