@@ -66,6 +66,10 @@ pub struct ServerMetadata {
     code_challenge_methods_supported: [&'static str; 1],
     /// RFC 9207 §3: every authorization response carries `iss`.
     authorization_response_iss_parameter_supported: bool,
+    /// OpenID Connect Discovery 1.0 §3: request objects are refused (their absence would
+    /// mean `request_uri` is supported).
+    request_parameter_supported: bool,
+    request_uri_parameter_supported: bool,
 }
 
 fn grant_names<S: Serializer>(grants: &[GrantType; 4], serializer: S) -> Result<S::Ok, S::Error> {
@@ -96,6 +100,8 @@ pub fn metadata(config: &Config) -> ServerMetadata {
         response_modes_supported: ["query"],
         code_challenge_methods_supported: ["S256"],
         authorization_response_iss_parameter_supported: true,
+        request_parameter_supported: false,
+        request_uri_parameter_supported: false,
     }
 }
 

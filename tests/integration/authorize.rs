@@ -490,6 +490,44 @@ async fn every_authorization_response_names_its_issuer() {
     assert_eq!(param(&refused, "iss"), ISSUER);
 }
 
+/// OpenID Connect Core §6.1, §6.2: request objects are not supported, and the client hears it
+/// at its redirect URI (with `state` and `iss`), signed in or not, instead of the parameter
+/// being silently ignored.
+#[rocket::async_test]
+async fn request_objects_are_refused_to_the_client() {
+    let app = app().await;
+    seed(&app).await;
+    register_clients(&app).await;
+    let cases = [
+        ("&request=eyJhbGciOiJub25lIn0.e30.", "request_not_supported"),
+        (
+            "&request_uri=https%3A%2F%2Fapp.example%2Freq.jwt",
+            "request_uri_not_supported",
+        ),
+    ];
+    for signed_in in [false, true] {
+        if signed_in {
+            sign_in(&app.client, "alice", "alice-password").await;
+        }
+        for (extra, error) in cases {
+            let url = authorize_url("thirdparty", CALLBACK, "profile", extra);
+            let response = app.client.get(url).dispatch().await;
+            assert_eq!(response.status(), Status::Found, "{extra}");
+            let to = location(&response).unwrap();
+            assert!(to.starts_with(CALLBACK), "{to}");
+            let pairs: Vec<(String, String)> = Url::parse(&to)
+                .unwrap()
+                .query_pairs()
+                .into_owned()
+                .collect();
+            assert_eq!(param(&pairs, "error"), Some(error));
+            assert_eq!(param(&pairs, "state"), Some("xyz 123"));
+            assert_eq!(param(&pairs, "iss"), Some("http://portcullis.test"));
+            assert!(param(&pairs, "code").is_none());
+        }
+    }
+}
+
 #[rocket::async_test]
 async fn discovery_advertises_the_authorization_endpoint() {
     let app = app().await;
@@ -508,6 +546,9 @@ async fn discovery_advertises_the_authorization_endpoint() {
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
     // RFC 9207 §3.
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+    // OpenID Connect Discovery 1.0 §3: said outright, since absent would mean supported.
+    assert_eq!(doc["request_parameter_supported"], false);
+    assert_eq!(doc["request_uri_parameter_supported"], false);
     assert_eq!(
         doc["code_challenge_methods_supported"],
         serde_json::json!(["S256"])

@@ -69,6 +69,25 @@ pub fn finish_client_redirect(to: &mut String, issuer: &str, response_type_missi
     *to = url.to_string();
 }
 
+/// An error this server decides itself, back to the client's bound redirect URI with the
+/// request's `state` (RFC 6749 §4.1.2.1); `finish_client_redirect` adds `iss` as to any other.
+pub fn error_redirect(
+    mut to: Url,
+    state: Option<&str>,
+    error: &str,
+    description: &str,
+) -> OAuthResponse {
+    {
+        let mut query = to.query_pairs_mut();
+        query.append_pair("error", error);
+        query.append_pair("error_description", description);
+        if let Some(state) = state {
+            query.append_pair("state", state);
+        }
+    }
+    OAuthResponse::Redirect(to.to_string())
+}
+
 /// RFC 6749 §4.1.2.1 on an error redirect built by oxide-auth: a missing `response_type` is
 /// `invalid_request` (oxide-auth reports `unsupported_response_type` for it), and every error
 /// carries an `error_description` a developer can act on.

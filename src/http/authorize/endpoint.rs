@@ -10,7 +10,7 @@ use rocket::http::Status;
 use rocket_dyn_templates::{context, Template};
 use serde::Serialize;
 
-use super::adapter::{OAuthRequest, OAuthResponse};
+use super::adapter::{error_redirect, OAuthRequest, OAuthResponse};
 use crate::config::Config;
 use crate::http::pages::PageError;
 use crate::oauth::authorize::consent::{self, Choice, Consent};
@@ -18,6 +18,12 @@ use crate::oauth::authorize::{MongoAuthorizer, MongoRegistrar, RequestExtension,
 use crate::oauth::scope::Scope;
 use crate::secrets::constant_time_eq;
 use crate::store::{ClientKind, CodeSignIn, Store};
+
+/// Request-object parameters and the error each one answers (OpenID Connect Core §3.1.2.6).
+const REQUEST_OBJECTS: [(&str, &str); 2] = [
+    ("request", "request_not_supported"),
+    ("request_uri", "request_uri_not_supported"),
+];
 
 pub struct AuthorizeEndpoint {
     registrar: MongoRegistrar,
@@ -126,6 +132,16 @@ impl ConsentSolicitor {
         request: &OAuthRequest,
         solicitation: Solicitation<'_>,
     ) -> Result<OwnerConsent<OAuthResponse>, PageError> {
+        // OpenID Connect Core §6.1, §6.2: request objects are not supported, and the client is
+        // told so rather than having parameters it sent ignored.
+        for (parameter, error) in REQUEST_OBJECTS {
+            if request.has_parameter(parameter) {
+                let description = format!("the {parameter} parameter is not supported");
+                let to = solicitation.pre_grant().redirect_uri.to_url();
+                let refusal = error_redirect(to, solicitation.state(), error, &description);
+                return Ok(OwnerConsent::InProgress(refusal));
+            }
+        }
         let Some(signed_in) = &request.signed_in else {
             let back = format!("/oauth/authorize?{}", request.raw_query);
             let query: String = url::form_urlencoded::Serializer::new(String::new())
