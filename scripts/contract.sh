@@ -35,7 +35,8 @@ cargo build --quiet --bin portcullis
 ADMIN_PASSWORD="contract-$(python3 -c 'import secrets; print(secrets.token_urlsafe(16))')"
 printf '%s\n' "$ADMIN_PASSWORD" | "$BIN" user add contract-admin --role admin >/dev/null
 SECRET="$("$BIN" client add --name Contract --id contract --introspect \
-    --grant-type password,refresh_token,client_credentials --scope profile,data:read,data:write,admin \
+    --grant-type password,refresh_token,client_credentials \
+    --scope openid,profile,email,profile:write,data:read,data:write,admin \
     | sed -n 's/^client_secret: //p')"
 
 "$BIN" serve >"$WORK/server.log" 2>&1 &

@@ -125,6 +125,13 @@ drawn_id! {
     FamilyId
 }
 
+drawn_id! {
+    /// A browser session's public id: the `sid` of the id tokens issued in it (OpenID Connect
+    /// Front-Channel Logout 1.0 §3), which RP-initiated logout names. The session's cookie
+    /// token is another, secret, value.
+    SessionId
+}
+
 /// A registered client's id (RFC 6749 §2.2): 1 to 64 of `A-Z a-z 0-9 - _ .`, chosen at
 /// registration or drawn by the server. Derefs to `str`, as the protocol carries it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ pub mod keys;
 pub mod listener;
 pub mod metrics;
 pub mod oauth;
+pub mod oidc;
 pub mod password;
 pub mod revocation;
 pub mod scope;

@@ -8,8 +8,9 @@
 //! [`SignIn::FactorsPending`] cannot occur, and every `match` over it says so. A factor is one
 //! variant here, and the compiler then shows each place that must handle it.
 
+use crate::ids::SessionId;
 use crate::oauth::claims::unix_now;
-use crate::store::UserDoc;
+use crate::store::{SignInRecord, Timestamp, UserDoc};
 
 /// How a user proved who they are (RFC 8176 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,5 +73,16 @@ impl Authenticated {
     /// The methods used, in order (`amr`).
     pub fn methods(&self) -> &[AuthMethod] {
         &self.methods
+    }
+
+    /// What codes, sessions and refresh families keep of it, with the browser session's id
+    /// when it started one.
+    pub fn record(&self, sid: Option<SessionId>) -> SignInRecord {
+        let at_ms = i64::try_from(self.at.saturating_mul(1000)).unwrap_or(i64::MAX);
+        SignInRecord {
+            auth_time: Timestamp::from_unix_millis(at_ms),
+            amr: self.methods.iter().map(|m| m.as_str().to_owned()).collect(),
+            sid,
+        }
     }
 }

@@ -12,6 +12,8 @@ use super::output::{print_json, Format};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::password::PasswordHasher;
+use crate::services::profile::{change_profile, ProfileChange};
+use crate::services::users::NewAccount;
 use crate::services::views::{UserDetail, UserView};
 use crate::services::{users, Actor};
 
@@ -23,6 +25,15 @@ pub enum UserCommand {
         username: String,
         #[arg(long, default_value = "user")]
         role: String,
+        #[command(flatten)]
+        profile: ProfileArgs,
+    },
+    /// Change an account's profile: only the fields given; an empty value clears one.
+    SetProfile {
+        #[arg(allow_hyphen_values = true)]
+        username: String,
+        #[command(flatten)]
+        profile: ProfileArgs,
     },
     /// List accounts in id order (roughly creation order), a page at a time.
     List {
@@ -76,27 +87,80 @@ pub enum UserCommand {
     },
 }
 
+/// Profile fields (OpenID Connect standard claims) as options.
+#[derive(Debug, Default, clap::Args)]
+pub struct ProfileArgs {
+    /// Email address (unique, compared case-insensitively).
+    #[arg(long)]
+    email: Option<String>,
+    /// Whether the address is known to be the person's (true or false).
+    #[arg(long, value_name = "BOOL")]
+    email_verified: Option<bool>,
+    /// Full name.
+    #[arg(long)]
+    name: Option<String>,
+    #[arg(long)]
+    given_name: Option<String>,
+    #[arg(long)]
+    family_name: Option<String>,
+    /// Language tag, such as en-US.
+    #[arg(long)]
+    locale: Option<String>,
+    /// Time zone name, such as Europe/Paris.
+    #[arg(long)]
+    zoneinfo: Option<String>,
+}
+
+impl From<ProfileArgs> for ProfileChange {
+    fn from(args: ProfileArgs) -> Self {
+        // An empty value reaches the check as a text and clears the field there.
+        ProfileChange {
+            email: args.email.map(Some),
+            email_verified: args.email_verified,
+            name: args.name.map(Some),
+            given_name: args.given_name.map(Some),
+            family_name: args.family_name.map(Some),
+            locale: args.locale.map(Some),
+            zoneinfo: args.zoneinfo.map(Some),
+        }
+    }
+}
+
 pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
     let store = super::connect(config).await?;
     let revocations = super::revocations(&store, config);
     match command {
-        UserCommand::Add { username, role } => {
+        UserCommand::Add {
+            username,
+            role,
+            profile,
+        } => {
+            let profile = ProfileChange::from(profile);
+            // Checked before the password is asked for.
+            profile.applied_to(&Default::default())?;
             let password = read_password()?;
             let hasher = PasswordHasher::new(config.argon2);
-            let user = users::create_user(
-                &store,
-                &hasher,
-                config,
-                &Actor::CommandLine,
-                &username,
-                &password,
-                &role,
-            )
-            .await?;
+            let account = NewAccount {
+                username: &username,
+                password: &password,
+                role: &role,
+                profile: &profile,
+            };
+            let user =
+                users::create_account(&store, &hasher, config, &Actor::CommandLine, &account)
+                    .await?;
             println!(
                 "created user {} ({}) with role {}",
                 user.username, user.id, user.role
             );
+        }
+        UserCommand::SetProfile { username, profile } => {
+            let user = users::find_user(&store, &username)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("user {username:?}")))?;
+            let change = ProfileChange::from(profile);
+            let user = change_profile(&store, &Actor::CommandLine, &user, &change).await?;
+            println!("profile changed for {}", user.username);
         }
         UserCommand::List {
             limit,
@@ -144,6 +208,23 @@ pub async fn run(config: &Config, command: UserCommand) -> Result<()> {
                 "status:        {}",
                 if user.disabled { "disabled" } else { "active" }
             );
+            let profile = &user.profile;
+            let fields = [
+                ("email:", profile.email.as_deref()),
+                ("name:", profile.name.as_deref()),
+                ("given name:", profile.given_name.as_deref()),
+                ("family name:", profile.family_name.as_deref()),
+                ("locale:", profile.locale.as_deref()),
+                ("zoneinfo:", profile.zoneinfo.as_deref()),
+            ];
+            for (label, value) in fields {
+                if let Some(value) = value {
+                    println!("{label:<15}{value}");
+                }
+            }
+            if profile.email.is_some() {
+                println!("email verified: {}", profile.email_verified);
+            }
             println!("created:       {}", detail.user.created_at);
             println!(
                 "locked until:  {}",

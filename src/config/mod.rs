@@ -107,8 +107,22 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         let roles = [
-            ("user", vec!["profile", "data:read"]),
-            ("admin", vec!["profile", "data:read", "data:write", "admin"]),
+            (
+                "user",
+                vec!["openid", "profile", "email", "profile:write", "data:read"],
+            ),
+            (
+                "admin",
+                vec![
+                    "openid",
+                    "profile",
+                    "email",
+                    "profile:write",
+                    "data:read",
+                    "data:write",
+                    "admin",
+                ],
+            ),
         ]
         .into_iter()
         .map(|(role, scopes)| {
@@ -138,7 +152,10 @@ impl Default for Config {
             session_ttl_secs: 8 * 3600,
             templates_dir: PathBuf::from("templates"),
             scope_descriptions: [
-                ("profile", "See your username and role"),
+                ("openid", "Sign you in with your Portcullis account"),
+                ("profile", "See your username, role and name"),
+                ("email", "See your email address"),
+                ("profile:write", "Change your name and email address"),
                 ("data:read", "Read your data"),
                 ("data:write", "Change your data"),
                 ("admin", "Administer Portcullis accounts"),

@@ -5,14 +5,16 @@
 use rocket::http::Status;
 use rocket::serde::json::{Json, Value};
 use rocket::serde::Serialize;
-use rocket::{get, post, routes, Route, State};
+use rocket::{get, patch, post, routes, Route, State};
 
-use super::admin::{next_after, page_size};
+use super::admin::{next_after, page_size, Body};
 use super::error::HttpError;
 use super::state::AppState;
 use crate::ids::UserId;
+use crate::services::profile::{change_profile, ProfileChange};
 use crate::services::views::rfc3339;
-use crate::store::UserDoc;
+use crate::services::Actor;
+use crate::store::{UserDoc, UserProfile};
 use portcullis_kit::{
     AccessClaims, Admin, AdminScope, DataRead, DataWrite, GuardError, RequireRole, RequireScope,
 };
@@ -21,8 +23,13 @@ use portcullis_kit::{
 pub const MAX_NOTE_BYTES: usize = 4 * 1024;
 
 pub fn routes() -> Vec<Route> {
-    routes![me, read_data, write_data, admin_users]
+    routes![me, change_my_profile, read_data, write_data, admin_users]
 }
+
+portcullis_kit::scope_requirement!(
+    /// The `profile:write` scope: the account's own profile may be changed.
+    ProfileWrite = "profile:write"
+);
 
 /// The body of `GET /api/me`, borrowed from the token's claims.
 #[derive(Serialize)]
@@ -46,6 +53,45 @@ fn me(auth: Result<&AccessClaims, GuardError>) -> Result<Json<Me<'_>>, HttpError
         username,
         role: claims.role.as_deref(),
         scopes: claims.scope.split(' ').filter(|s| !s.is_empty()).collect(),
+    }))
+}
+
+/// The profile as it now is.
+#[derive(Serialize)]
+#[serde(crate = "rocket::serde")]
+struct MyProfile {
+    profile: UserProfile,
+    updated_at: String,
+}
+
+/// Changes the caller's own profile (the members given; `null` clears one); needs
+/// `profile:write`. Only an administrator may mark an address verified, and a changed address
+/// is unverified.
+#[patch("/api/me/profile", data = "<change>")]
+async fn change_my_profile(
+    auth: Result<RequireScope<ProfileWrite>, GuardError>,
+    change: Body<ProfileChange>,
+    app: &State<AppState>,
+) -> Result<Json<MyProfile>, HttpError> {
+    let RequireScope(claims, _) = auth?;
+    let change = change?.0;
+    if change.email_verified.is_some() {
+        return Err(HttpError::invalid_request(
+            "email_verified is set by an administrator",
+        ));
+    }
+    let user = match UserId::parse(&claims.sub) {
+        Some(id) => app.store.find_user_by_id(id).await?,
+        None => return Err(GuardError::UserRequired.into()),
+    };
+    let Some(user) = user else {
+        return Err(GuardError::UserRequired.into());
+    };
+    let actor = Actor::SelfService;
+    let user = change_profile(&app.store, &actor, &user, &change).await?;
+    Ok(Json(MyProfile {
+        profile: user.profile,
+        updated_at: rfc3339(user.updated_at),
     }))
 }
 

@@ -18,6 +18,7 @@ mod responses;
 mod revocation;
 mod state;
 mod token;
+mod userinfo;
 mod well_known;
 
 use rocket::{Catcher, Route};
@@ -32,6 +33,7 @@ pub fn routes() -> Vec<Route> {
         register::routes(),
         revocation::routes(),
         api::routes(),
+        userinfo::routes(),
         admin::routes(),
         pages::routes(),
         authorize::routes(),

@@ -12,6 +12,7 @@ use crate::error::Error;
 use crate::oauth::context::RequestMeta;
 use crate::oauth::error::OAuthError;
 use crate::oauth::rate_limit::{within_limit, Bucket};
+use crate::services::profile::ProfileChange;
 use crate::services::registration;
 
 pub fn routes() -> Vec<Route> {
@@ -23,6 +24,8 @@ pub fn routes() -> Vec<Route> {
 struct Registration {
     username: String,
     password: String,
+    #[serde(default)]
+    profile: ProfileChange,
 }
 
 /// The account just opened.
@@ -47,10 +50,15 @@ async fn register(
     }
     let Ok(Json(body)) = body else {
         return Err(HttpError::invalid_request(
-            "body must be JSON with exactly username and password",
+            "body must be JSON with username, password and optionally profile",
         ));
     };
-    match registration::register(store, &app.hasher, config, &body.username, &body.password).await {
+    let Registration {
+        username,
+        password,
+        profile,
+    } = &body;
+    match registration::register(store, &app.hasher, config, username, password, profile).await {
         Ok(user) => Ok((
             Status::Created,
             Json(Registered {

@@ -27,6 +27,9 @@ struct TokenResponse {
     #[serde(skip_serializing_if = "Option::is_none")]
     refresh_token: Option<String>,
     scope: String,
+    /// OpenID Connect Core §3.1.3.3, when the scope holds `openid`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id_token: Option<String>,
 }
 
 impl From<IssuedTokens> for TokenResponse {
@@ -37,6 +40,7 @@ impl From<IssuedTokens> for TokenResponse {
             expires_in: issued.expires_in,
             refresh_token: issued.refresh_token.map(|t| t.expose().to_owned()),
             scope: issued.scope.to_string(),
+            id_token: issued.id_token.map(|t| t.expose().to_owned()),
         }
     }
 }

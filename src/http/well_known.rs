@@ -1,5 +1,7 @@
 //! Published metadata: the JWKS (RFC 7517) with every loaded public key, and the
-//! authorization server metadata (RFC 8414), also served at the OpenID discovery path.
+//! authorization server metadata (RFC 8414), which is also the OpenID Provider metadata
+//! (OpenID Connect Discovery 1.0 §3) served at the discovery path: one document, so the two
+//! never disagree.
 
 use rocket::http::Header;
 use rocket::serde::json::Json;
@@ -70,6 +72,15 @@ pub struct ServerMetadata {
     /// mean `request_uri` is supported).
     request_parameter_supported: bool,
     request_uri_parameter_supported: bool,
+    /// OpenID Connect Discovery 1.0 §3 (RECOMMENDED).
+    userinfo_endpoint: String,
+    /// Discovery §3 (REQUIRED): every user has one `sub`, the same for every client.
+    subject_types_supported: [&'static str; 1],
+    /// Discovery §3 (REQUIRED).
+    id_token_signing_alg_values_supported: [&'static str; 1],
+    /// Discovery §3 (RECOMMENDED).
+    claims_supported: &'static [&'static str],
+    claim_types_supported: [&'static str; 1],
 }
 
 fn grant_names<S: Serializer>(grants: &[GrantType; 4], serializer: S) -> Result<S::Ok, S::Error> {
@@ -102,6 +113,11 @@ pub fn metadata(config: &Config) -> ServerMetadata {
         authorization_response_iss_parameter_supported: true,
         request_parameter_supported: false,
         request_uri_parameter_supported: false,
+        userinfo_endpoint: format!("{issuer}/oauth/userinfo"),
+        subject_types_supported: ["public"],
+        id_token_signing_alg_values_supported: ["RS256"],
+        claims_supported: crate::oidc::claims::SUPPORTED,
+        claim_types_supported: ["normal"],
     }
 }
 

@@ -27,7 +27,7 @@ pub struct Attempt<'a> {
 #[derive(Debug)]
 pub enum PasswordCheck {
     /// The password is right, the account enabled and the name not locked.
-    Valid(UserDoc),
+    Valid(Box<UserDoc>),
     /// Anything else, one answer for all of it.
     Invalid,
     /// Too many sign-in attempts from the address: nothing was checked.
@@ -50,7 +50,7 @@ pub async fn check_password(
         });
     }
     Ok(match check(ctx, username, password, attempt).await? {
-        Some(user) => PasswordCheck::Valid(user),
+        Some(user) => PasswordCheck::Valid(Box::new(user)),
         None => PasswordCheck::Invalid,
     })
 }

@@ -10,13 +10,15 @@ use super::scope::Scope;
 use crate::error::Error;
 use crate::ids::{FamilyId, Jti, UserId};
 use crate::secrets::{random_token, SecretString};
-use crate::store::{in_secs, now, AuditEvent, AuditKind, ClientDoc, RefreshFamilyDoc, UserDoc};
+use crate::store::{
+    in_secs, now, AuditEvent, AuditKind, ClientDoc, RefreshFamilyDoc, SignInRecord, UserDoc,
+};
 
 /// Whether and how a refresh token accompanies the access token.
 pub enum RefreshPlan {
     None,
-    /// A first grant: a new family.
-    NewFamily,
+    /// A first grant: a new family, which remembers how the user signed in.
+    NewFamily(Option<SignInRecord>),
     /// A rotation already stored: the family now holds `token` as its live one.
     Rotated {
         family_id: FamilyId,
@@ -38,6 +40,8 @@ pub struct IssuedTokens {
     /// The refresh-token family, when a refresh token was issued.
     pub family_id: Option<FamilyId>,
     pub scope: Scope,
+    /// The OpenID Connect id token, when the scope holds `openid` (`oidc::id_token`).
+    pub id_token: Option<SecretString>,
 }
 
 /// Issues the tokens of one successful grant and records it in the audit trail.
@@ -54,9 +58,10 @@ pub async fn issue(
     let mut issued_at = unix_now();
     let user_id = user.map(|u| u.id.to_hex());
     let (family_id, refresh_token) = match (refresh, user) {
-        (RefreshPlan::NewFamily, Some(user)) => {
+        (RefreshPlan::NewFamily(sign_in), Some(user)) => {
             let token = SecretString::new(random_token()?);
-            let family = new_family(ctx, client, user.id, scope, &token)?;
+            let mut family = new_family(ctx, client, user.id, scope, &token)?;
+            family.sign_in = sign_in;
             ctx.store.insert_refresh_family(&family).await?;
             (Some(family.family_id), Some(token))
         }
@@ -110,6 +115,7 @@ pub async fn issue(
         family_id,
         refresh_token,
         scope: scope.clone(),
+        id_token: None,
     })
 }
 
@@ -134,5 +140,6 @@ fn new_family(
         created_at: at,
         spent: Vec::new(),
         revoked: false,
+        sign_in: None,
     })
 }

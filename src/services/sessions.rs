@@ -4,10 +4,11 @@
 
 use crate::config::Config;
 use crate::error::Result;
+use crate::ids::SessionId;
 use crate::oauth::login::unchanged_since_check;
 use crate::secrets::{random_token, sha256_b64, SecretString};
 use crate::signin::Authenticated;
-use crate::store::{in_secs, now, SessionDoc, Store, Timestamp, UserDoc};
+use crate::store::{in_secs, now, SessionDoc, Store, UserDoc};
 
 /// A live session and its user, enabled.
 #[derive(Debug, Clone)]
@@ -26,19 +27,16 @@ pub async fn start(
 ) -> Result<Option<SecretString>> {
     let token = random_token()?;
     let user = signed_in.user();
-    let auth_time_ms = i64::try_from(signed_in.at().saturating_mul(1000)).unwrap_or(i64::MAX);
+    let record = signed_in.record(Some(SessionId::draw()?));
     let doc = SessionDoc {
         hash: sha256_b64(&token),
         user_id: user.id,
         csrf: random_token()?,
         created_at: now(),
         expires_at: in_secs(config.session_ttl_secs),
-        auth_time: Some(Timestamp::from_unix_millis(auth_time_ms)),
-        amr: signed_in
-            .methods()
-            .iter()
-            .map(|method| method.as_str().to_owned())
-            .collect(),
+        auth_time: Some(record.auth_time),
+        amr: record.amr,
+        sid: record.sid,
     };
     store.insert_session(&doc).await?;
     if !unchanged_since_check(store, user).await? {

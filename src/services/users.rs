@@ -1,6 +1,7 @@
 //! User accounts: creation with validated names and Argon2id passwords, role changes, and the
 //! changes that must end the user's refresh tokens (new password, disabled account).
 
+use super::profile::{change_profile, ProfileChange};
 use super::Actor;
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -8,7 +9,7 @@ use crate::ids::UserId;
 use crate::password::{check_new_password, PasswordHasher};
 use crate::revocation::{Cutoff, Revocations};
 use crate::store::{
-    now, AuditEvent, AuditKind, FamilyOwner, Store, Timestamp, UserChange, UserDoc,
+    now, AuditEvent, AuditKind, FamilyOwner, Store, Timestamp, UserChange, UserDoc, UserProfile,
 };
 pub use crate::username::{parse_username, Username};
 
@@ -27,8 +28,8 @@ fn check_role(config: &Config, role: &str) -> Result<()> {
     }
 }
 
-/// Creates an account. Fails with `Conflict` when the name (compared case-insensitively) is
-/// taken.
+/// Creates an account without profile data. Fails with `Conflict` when the name (compared
+/// case-insensitively) is taken.
 pub async fn create_user(
     store: &Store,
     hasher: &PasswordHasher,
@@ -38,9 +39,43 @@ pub async fn create_user(
     password: &str,
     role: &str,
 ) -> Result<UserDoc> {
+    let account = NewAccount {
+        username,
+        password,
+        role,
+        profile: &ProfileChange::default(),
+    };
+    create_account(store, hasher, config, actor, &account).await
+}
+
+/// What a new account starts with.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAccount<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub role: &'a str,
+    pub profile: &'a ProfileChange,
+}
+
+/// Creates an account with its profile, in one write. Fails with `Conflict` when the name
+/// (compared case-insensitively) or the email address is taken.
+pub async fn create_account(
+    store: &Store,
+    hasher: &PasswordHasher,
+    config: &Config,
+    actor: &Actor,
+    account: &NewAccount<'_>,
+) -> Result<UserDoc> {
+    let NewAccount {
+        username,
+        password,
+        role,
+        profile,
+    } = *account;
     let name = parse_username(username)?;
     check_new_password(password)?;
     check_role(config, role)?;
+    let profile = profile.applied_to(&UserProfile::default())?;
     let at = now();
     let user = UserDoc {
         id: UserId::new(),
@@ -50,6 +85,8 @@ pub async fn create_user(
         password_hash: hasher.hash(password).await?,
         role: role.to_owned(),
         disabled: false,
+        email_key: profile.email_key(),
+        profile,
         created_at: at,
         updated_at: at,
     };
@@ -210,10 +247,11 @@ pub async fn set_role(
 pub struct UserChanges {
     pub role: Option<String>,
     pub disabled: Option<bool>,
+    pub profile: ProfileChange,
 }
 
-/// Changes the role and/or disables or enables the account, as [`set_role`] and
-/// [`set_disabled`] do. An administrator cannot demote or disable their own account: a slip
+/// Changes the profile, the role and/or disables or enables the account, as
+/// [`change_profile`], [`set_role`] and [`set_disabled`] do. An administrator cannot demote or disable their own account: a slip
 /// would lock them out, and with them perhaps everyone.
 pub async fn change_user(
     store: &Store,
@@ -223,10 +261,10 @@ pub async fn change_user(
     user: UserDoc,
     changes: &UserChanges,
 ) -> Result<UserDoc> {
-    if changes.role.is_none() && changes.disabled.is_none() {
+    if changes.role.is_none() && changes.disabled.is_none() && changes.profile.is_empty() {
         return Err(Error::invalid(
             "changes",
-            "are empty: give role or disabled",
+            "are empty: give role, disabled or profile",
         ));
     }
     let demotes = changes
@@ -239,6 +277,11 @@ pub async fn change_user(
         ));
     }
     let mut user = user;
+    // First, as the change most likely to be refused (a bad value, an address in use), so a
+    // refusal leaves the rest undone.
+    if !changes.profile.is_empty() {
+        user = change_profile(store, actor, &user, &changes.profile).await?;
+    }
     if let Some(role) = &changes.role {
         user = set_role(store, config, revocations, actor, &user.username, role).await?;
     }

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::store::{
     AuditEvent, ClientDoc, ClientKind, RefreshFamilyDoc, SessionDoc, Timestamp, UserDoc,
+    UserProfile,
 };
 
 /// An account as shown.
@@ -15,6 +16,7 @@ pub struct UserView {
     pub username: String,
     pub role: String,
     pub disabled: bool,
+    pub profile: UserProfile,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -26,6 +28,7 @@ impl From<&UserDoc> for UserView {
             username: user.username.clone(),
             role: user.role.clone(),
             disabled: user.disabled,
+            profile: user.profile.clone(),
             created_at: rfc3339(user.created_at),
             updated_at: rfc3339(user.updated_at),
         }

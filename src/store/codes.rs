@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::deadline::Bounded;
 use super::{now, Store, Timestamp};
 use crate::error::Result;
-use crate::ids::{ClientId, FamilyId, Jti, UserId};
+use crate::ids::{ClientId, FamilyId, Jti, SessionId, UserId};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuthCodeDoc {
@@ -35,7 +35,7 @@ pub struct AuthCodeDoc {
     /// How the user signed in for this code, for the tokens it is redeemed for (OpenID
     /// Connect's `auth_time` and `amr`); `None` on codes stored before it was recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sign_in: Option<CodeSignIn>,
+    pub sign_in: Option<SignInRecord>,
     /// The authorization request's `nonce`, exactly as sent, to be echoed in an id token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nonce: Option<String>,
@@ -45,12 +45,15 @@ pub struct AuthCodeDoc {
     pub access_expires_at: Option<Timestamp>,
 }
 
-/// How the user behind a code signed in.
+/// How the user behind a code (and the refresh family it starts) signed in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CodeSignIn {
+pub struct SignInRecord {
     pub auth_time: Timestamp,
     /// RFC 8176 method names.
     pub amr: Vec<String>,
+    /// The browser session signed in, when there was one (not for the password grant).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<SessionId>,
 }
 
 /// What presenting a code amounted to.

@@ -18,6 +18,12 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
         vec![
             unique("username_key_unique", doc! { "username_key": 1 }),
             unique("username_skeleton_unique", doc! { "username_skeleton": 1 }),
+            // Partial: accounts without an address are not in it, so any number may lack one.
+            unique_where(
+                "email_key_unique",
+                doc! { "email_key": 1 },
+                doc! { "email_key": { "$type": "string" } },
+            ),
             plain("role_disabled", doc! { "role": 1, "disabled": 1 }),
         ],
     )
@@ -159,6 +165,16 @@ fn unique(name: &str, keys: Document) -> IndexModel {
     let options = IndexOptions::builder()
         .name(name.to_owned())
         .unique(true)
+        .build();
+    IndexModel::builder().keys(keys).options(options).build()
+}
+
+/// A unique index over the documents that match `filter` only.
+fn unique_where(name: &str, keys: Document, filter: Document) -> IndexModel {
+    let options = IndexOptions::builder()
+        .name(name.to_owned())
+        .unique(true)
+        .partial_filter_expression(filter)
         .build();
     IndexModel::builder().keys(keys).options(options).build()
 }

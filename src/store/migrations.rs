@@ -122,6 +122,7 @@ async fn refresh_tokens_to_families(store: &Store) -> Result<()> {
             created_at: live.issued_at,
             spent: spent.into_iter().rev().map(|row| row.hash).collect(),
             revoked: false,
+            sign_in: None,
         };
         let mut document = mongodb::bson::to_document(&family)
             .map_err(|e| crate::error::Error::Internal(format!("a refresh family: {e}")))?;

@@ -33,7 +33,7 @@ use mongodb::{Collection, Database};
 pub use admin_lock::AdminLock;
 pub use audit::{AuditEvent, AuditKind, AuditQuery};
 pub use clients::{ClientChange, ClientDoc, ClientKind, ClientSettings};
-pub use codes::{AuthCodeDoc, CodeSignIn, CodeUse};
+pub use codes::{AuthCodeDoc, CodeUse, SignInRecord};
 pub use consents::ConsentDoc;
 pub use notes::NoteDoc;
 pub use refresh_families::{FamilyOwner, RefreshFamilyDoc, RefreshLookup, RefreshUse, Successor};
@@ -41,7 +41,7 @@ pub use revocations::{Revocation, RevocationKey};
 pub use sessions::SessionDoc;
 pub use throttle::{LockoutPolicy, LoginAttempt, LoginFailuresDoc};
 pub use time::Timestamp;
-pub use users::{UserChange, UserDoc};
+pub use users::{UserChange, UserDoc, UserProfile};
 
 use crate::error::{Error, Result};
 use deadline::Bounded;

@@ -12,7 +12,7 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{now, Store, Timestamp};
+use super::{now, SignInRecord, Store, Timestamp};
 use crate::error::Result;
 use crate::ids::{ClientId, FamilyId, UserId};
 use crate::secrets::random_id;
@@ -45,6 +45,11 @@ pub struct RefreshFamilyDoc {
     #[serde(default)]
     pub spent: Vec<String>,
     pub revoked: bool,
+    /// How the user signed in for the grant that began the family, so a refresh's id token
+    /// keeps its `auth_time`, `amr` and `sid` (OpenID Connect Core §12.2); families stored
+    /// before it was kept have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sign_in: Option<SignInRecord>,
 }
 
 /// A successor for a rotation: its hash and its idle expiry.

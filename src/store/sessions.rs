@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::deadline::Bounded;
 use super::{now, Store, Timestamp};
 use crate::error::Result;
-use crate::ids::UserId;
+use crate::ids::{SessionId, UserId};
 
 #[derive(Clone, Serialize, Deserialize)]
 pub struct SessionDoc {
@@ -27,6 +27,10 @@ pub struct SessionDoc {
     /// How the user signed in (RFC 8176 `amr` values).
     #[serde(default)]
     pub amr: Vec<String>,
+    /// The session's public id, for id tokens' `sid`; sessions stored before it was kept
+    /// have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<SessionId>,
 }
 
 impl std::fmt::Debug for SessionDoc {

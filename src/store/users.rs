@@ -28,8 +28,46 @@ pub struct UserDoc {
     pub password_hash: String,
     pub role: String,
     pub disabled: bool,
+    /// What the person chose to tell about themselves (OpenID Connect's standard claims).
+    #[serde(default)]
+    pub profile: UserProfile,
+    /// The case-folded email address (unique where present), kept beside the profile so the
+    /// index sees it; `None` without an email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email_key: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+}
+
+/// The standard claims an account may hold (OpenID Connect Core §5.1), each optional. Checked
+/// by `services::profile` before it is stored.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserProfile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Whether someone vouched that the address is the person's; only an administrator says so.
+    #[serde(default)]
+    pub email_verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    /// An RFC 5646 language tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
+    /// An IANA time zone name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zoneinfo: Option<String>,
+}
+
+impl UserProfile {
+    /// The key the unique index compares: the address case-folded, so `Ann@Example.org`
+    /// and `ann@example.org` cannot belong to two accounts.
+    pub fn email_key(&self) -> Option<String> {
+        self.email.as_deref().map(str::to_lowercase)
+    }
 }
 
 impl fmt::Debug for UserDoc {
@@ -46,10 +84,14 @@ impl fmt::Debug for UserDoc {
 impl Store {
     pub async fn insert_user(&self, user: &UserDoc) -> Result<()> {
         match self.users().insert_one(user).answered_within(self).await? {
-            Err(e) if is_duplicate_key(&e) => Err(Error::Conflict(format!(
-                "user {:?} (or a name that looks the same)",
-                user.username
-            ))),
+            Err(e) if is_duplicate_key(&e) => Err(if is_email_conflict(&e) {
+                email_taken()
+            } else {
+                Error::Conflict(format!(
+                    "user {:?} (or a name that looks the same)",
+                    user.username
+                ))
+            }),
             other => other.map(|_| ()).map_err(Error::from),
         }
     }
@@ -146,22 +188,49 @@ impl Store {
     /// Applies `changes` to the user and returns the updated document.
     /// Makes one change to an account; `updated_at` moves with it.
     pub async fn update_user(&self, username_key: &str, change: UserChange<'_>) -> Result<UserDoc> {
-        let mut changes = match change {
-            UserChange::PasswordHash(hash) => doc! { "password_hash": hash },
-            UserChange::Role(role) => doc! { "role": role },
-            UserChange::Disabled(disabled) => doc! { "disabled": disabled },
+        // Fields set, and the one a removed email address takes out of the unique index.
+        let (mut set, unset) = match change {
+            UserChange::PasswordHash(hash) => (doc! { "password_hash": hash }, None),
+            UserChange::Role(role) => (doc! { "role": role }, None),
+            UserChange::Disabled(disabled) => (doc! { "disabled": disabled }, None),
+            UserChange::Profile(profile) => {
+                let stored = mongodb::bson::to_bson(profile)
+                    .map_err(|e| Error::Internal(format!("storing a profile: {e}")))?;
+                let mut set = doc! { "profile": stored };
+                match profile.email_key() {
+                    Some(key) => {
+                        set.insert("email_key", key);
+                        (set, None)
+                    }
+                    None => (set, Some(doc! { "email_key": "" })),
+                }
+            }
         };
-        changes.insert("updated_at", now());
-        self.users()
-            .find_one_and_update(
-                doc! { "username_key": username_key },
-                doc! { "$set": changes },
-            )
+        set.insert("updated_at", now());
+        let mut update = doc! { "$set": set };
+        if let Some(unset) = unset {
+            update.insert("$unset", unset);
+        }
+        match self
+            .users()
+            .find_one_and_update(doc! { "username_key": username_key }, update)
             .return_document(ReturnDocument::After)
-            .within(self)
+            .answered_within(self)
             .await?
-            .ok_or_else(|| Error::NotFound(format!("user {username_key:?}")))
+        {
+            Err(e) if is_duplicate_key(&e) => Err(email_taken()),
+            other => other?.ok_or_else(|| Error::NotFound(format!("user {username_key:?}"))),
+        }
     }
+}
+
+fn email_taken() -> Error {
+    Error::Conflict("an account with this email address".into())
+}
+
+/// Whether a duplicate-key error is the email index's (the other unique indexes are names').
+fn is_email_conflict(error: &mongodb::error::Error) -> bool {
+    error.to_string().contains("email_key")
 }
 
 /// One change to an account.
@@ -171,6 +240,8 @@ pub enum UserChange<'a> {
     PasswordHash(&'a str),
     Role(&'a str),
     Disabled(bool),
+    /// The whole profile, already checked.
+    Profile(&'a UserProfile),
 }
 
 impl UserChange<'_> {
@@ -180,6 +251,7 @@ impl UserChange<'_> {
             UserChange::PasswordHash(_) => "password_hash",
             UserChange::Role(_) => "role",
             UserChange::Disabled(_) => "disabled",
+            UserChange::Profile(_) => "profile",
         }
     }
 }

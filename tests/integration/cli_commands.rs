@@ -190,3 +190,68 @@ fn keys_are_activated_and_removed_by_id() {
         .contains("not found"));
     std::fs::remove_dir_all(&cli.keys_dir).unwrap();
 }
+
+#[test]
+fn profiles_are_set_at_creation_and_changed_field_by_field() {
+    let cli = Cli::new();
+    cli.ok(
+        &[
+            "user",
+            "add",
+            "ann",
+            "--email",
+            "Ann@Example.org",
+            "--name",
+            "Ann Lee",
+        ],
+        "a-long-password\n",
+    );
+    let shown = json(&cli.ok(&["user", "show", "ann", "--json"], ""));
+    assert_eq!(
+        shown["profile"],
+        serde_json::json!({ "email": "Ann@Example.org", "email_verified": false, "name": "Ann Lee" })
+    );
+    cli.ok(
+        &[
+            "user",
+            "set-profile",
+            "ann",
+            "--email-verified",
+            "true",
+            "--locale",
+            "en_GB",
+            "--name",
+            "",
+        ],
+        "",
+    );
+    let shown = json(&cli.ok(&["user", "show", "ann", "--json"], ""));
+    assert_eq!(
+        shown["profile"],
+        serde_json::json!({ "email": "Ann@Example.org", "email_verified": true, "locale": "en-GB" })
+    );
+    let text = cli.ok(&["user", "show", "ann"], "");
+    assert!(text.contains("email:         Ann@Example.org"), "{text}");
+    assert!(text.contains("email verified: true"), "{text}");
+
+    // A bad value is refused before the password is asked for, and a taken address (in
+    // another case) is refused too; neither leaves an account or a change behind.
+    assert!(cli
+        .fails(&["user", "add", "bob", "--email", "bob at example"], "")
+        .contains("invalid email"));
+    cli.ok(&["user", "add", "bob"], "a-long-password\n");
+    assert!(cli
+        .fails(
+            &["user", "set-profile", "bob", "--email", "ANN@example.org"],
+            ""
+        )
+        .contains("email address already exists"));
+    assert!(cli
+        .fails(&["user", "set-profile", "bob"], "")
+        .contains("empty change"));
+    let bob = json(&cli.ok(&["user", "show", "bob", "--json"], ""));
+    assert_eq!(
+        bob["profile"],
+        serde_json::json!({ "email_verified": false })
+    );
+}

@@ -22,6 +22,7 @@ mod kit;
 mod kit_axum;
 mod kit_issuer;
 mod observability;
+mod oidc;
 mod protection;
 mod races;
 mod recipes;

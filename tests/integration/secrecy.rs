@@ -186,6 +186,7 @@ fn secrets_are_redacted_in_debug_output() {
         refresh_token: Some(SecretString::new(secret)),
         family_id: None,
         scope: portcullis::oauth::scope::Scope::from_tokens(["profile".to_owned()]),
+        id_token: Some(SecretString::new(secret)),
     };
     let form = portcullis::http::OAuthForm(
         [

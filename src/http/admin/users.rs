@@ -8,7 +8,8 @@ use rocket::{delete, get, patch, post, put, routes, Route, State};
 use super::{next_after, page_size, AdminResult, Body, Caller};
 use crate::http::error::HttpError;
 use crate::http::AppState;
-use crate::services::users::{self, UserChanges};
+use crate::services::profile::ProfileChange;
+use crate::services::users::{self, NewAccount, UserChanges};
 use crate::services::views::{FamilyView, SessionView, UserDetail, UserView};
 use crate::store::{Store, UserDoc};
 
@@ -40,6 +41,8 @@ struct NewUser {
     username: String,
     password: String,
     role: String,
+    #[serde(default)]
+    profile: ProfileChange,
 }
 
 #[post("/admin/v1/users", data = "<new>")]
@@ -50,14 +53,18 @@ async fn create(
 ) -> AdminResult<(Status, Json<UserView>)> {
     let caller = caller?;
     let new = new?.0;
-    let user = users::create_user(
+    let account = NewAccount {
+        username: &new.username,
+        password: &new.password,
+        role: &new.role,
+        profile: &new.profile,
+    };
+    let user = users::create_account(
         &app.store,
         &app.hasher,
         &app.config,
         &caller.actor,
-        &new.username,
-        &new.password,
-        &new.role,
+        &account,
     )
     .await?;
     Ok((Status::Created, Json(UserView::from(&user))))
@@ -103,9 +110,11 @@ async fn get_one(caller: Caller, id: &str, app: &State<AppState>) -> AdminResult
 struct ChangesBody {
     role: Option<String>,
     disabled: Option<bool>,
+    #[serde(default)]
+    profile: ProfileChange,
 }
 
-/// Changes the role and/or disables or enables the account. Disabling ends its sessions and
+/// Changes the profile, the role and/or disables or enables the account. Disabling ends its sessions and
 /// revokes its tokens. An administrator cannot demote or disable their own account.
 #[patch("/admin/v1/users/<id>", data = "<changes>")]
 async fn update(
@@ -115,9 +124,17 @@ async fn update(
     app: &State<AppState>,
 ) -> AdminResult<Json<UserView>> {
     let caller = caller?;
-    let ChangesBody { role, disabled } = changes?.0;
+    let ChangesBody {
+        role,
+        disabled,
+        profile,
+    } = changes?.0;
     let user = user(&app.store, id).await?;
-    let changes = UserChanges { role, disabled };
+    let changes = UserChanges {
+        role,
+        disabled,
+        profile,
+    };
     let (store, config, revocations) = (&app.store, &app.config, &app.revocations);
     let user =
         users::change_user(store, config, revocations, &caller.actor, user, &changes).await?;

@@ -17,7 +17,7 @@ use crate::oauth::authorize::consent::{self, Choice, Consent};
 use crate::oauth::authorize::{MongoAuthorizer, MongoRegistrar, RequestExtension, SignInSlot};
 use crate::oauth::scope::Scope;
 use crate::secrets::constant_time_eq;
-use crate::store::{ClientKind, CodeSignIn, Store};
+use crate::store::{ClientKind, SignInRecord, Store};
 
 /// Request-object parameters and the error each one answers (OpenID Connect Core §3.1.2.6).
 const REQUEST_OBJECTS: [(&str, &str); 2] = [
@@ -183,9 +183,10 @@ impl ConsentSolicitor {
             Consent::Denied => return Ok(OwnerConsent::Denied),
             Consent::Approved => {
                 let session = &signed_in.session;
-                let _ = self.sign_in.set(CodeSignIn {
+                let _ = self.sign_in.set(SignInRecord {
                     auth_time: session.auth_time.unwrap_or(session.created_at),
                     amr: session.amr.clone(),
+                    sid: session.sid.clone(),
                 });
                 return Ok(OwnerConsent::Authorized(user.id.to_hex()));
             }

@@ -74,6 +74,8 @@ pub struct PostedCredentials {
     pub return_to: Option<String>,
     pub username: String,
     pub password: String,
+    /// The registration form's optional email address (the sign-in form has none).
+    pub email: Option<String>,
 }
 
 impl PostedCredentials {
@@ -90,12 +92,23 @@ impl PostedCredentials {
             return_to: safe_return_to(form.take("return_to").as_deref()),
             username: form.take("username").unwrap_or_default(),
             password: form.take("password").unwrap_or_default(),
+            email: form.take("email"),
         })
     }
 
     /// The name as the form shows it back after a refusal.
     pub fn shown_username(&self) -> String {
         self.username.chars().take(64).collect()
+    }
+
+    /// The email address as the registration form shows it back.
+    pub fn shown_email(&self) -> String {
+        self.email
+            .as_deref()
+            .unwrap_or("")
+            .chars()
+            .take(254)
+            .collect()
     }
 }
 
@@ -150,7 +163,7 @@ async fn login(
         PasswordCheck::Throttled { retry_after_secs } => {
             return Err(PageError::TooManyRequests(retry_after_secs))
         }
-        PasswordCheck::Valid(user) => match SignIn::after_password(user) {
+        PasswordCheck::Valid(user) => match SignIn::after_password(*user) {
             SignIn::SignedIn(authenticated) => sign_in(app, cookies, &authenticated).await?,
             SignIn::FactorsPending { next, .. } => match next {},
         },

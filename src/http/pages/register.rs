@@ -20,6 +20,7 @@ use crate::http::form::OAuthForm;
 use crate::http::AppState;
 use crate::oauth::context::RequestMeta;
 use crate::oauth::rate_limit::{over_limit, Bucket};
+use crate::services::profile::ProfileChange;
 use crate::services::registration;
 use crate::signin::SignIn;
 use crate::store::UserDoc;
@@ -28,16 +29,26 @@ pub fn routes() -> Vec<Route> {
     routes![register_page, register]
 }
 
-fn page(
-    status: Status,
-    csrf: &str,
-    return_to: Option<&str>,
-    username: &str,
-    error: Option<&str>,
-) -> Answer {
+/// What the form shows back after a refusal.
+#[derive(Default)]
+struct Shown<'a> {
+    return_to: Option<&'a str>,
+    username: &'a str,
+    email: &'a str,
+}
+
+fn page(status: Status, csrf: &str, shown: &Shown<'_>, error: Option<&str>) -> Answer {
+    let Shown {
+        return_to,
+        username,
+        email,
+    } = shown;
     Answer::Page(Page((
         status,
-        Template::render("register", context! { csrf, return_to, username, error }),
+        Template::render(
+            "register",
+            context! { csrf, return_to, username, email, error },
+        ),
     )))
 }
 
@@ -71,7 +82,11 @@ fn register_page(
     ensure_open(config)?;
     let csrf = pre_session_csrf(config, cookies)?;
     let return_to = safe_return_to(return_to);
-    Ok(page(Status::Ok, &csrf, return_to.as_deref(), "", None))
+    let shown = Shown {
+        return_to: return_to.as_deref(),
+        ..Shown::default()
+    };
+    Ok(page(Status::Ok, &csrf, &shown, None))
 }
 
 #[post("/register", format = "form", data = "<form>")]
@@ -90,9 +105,19 @@ async fn register(
     }
     let posted = PostedCredentials::read(config, cookies, form)?;
     let csrf = pre_session_csrf(config, cookies)?;
-    let (shown, return_to) = (posted.shown_username(), posted.return_to.as_deref());
+    let return_to = posted.return_to.as_deref();
+    let (username, email) = (posted.shown_username(), posted.shown_email());
+    let shown = Shown {
+        return_to,
+        username: &username,
+        email: &email,
+    };
+    let profile = ProfileChange {
+        email: posted.email.clone().map(Some),
+        ..ProfileChange::default()
+    };
     let (username, password) = (&posted.username, &posted.password);
-    match registration::register(store, &app.hasher, config, username, password).await {
+    match registration::register(store, &app.hasher, config, username, password, &profile).await {
         // In the middle of an authorization request: the user who just chose the password is
         // signed in, and the request carries on.
         Ok(user) if return_to.is_some() && sign_in_new(app, cookies, &user).await? => {
@@ -108,17 +133,17 @@ async fn register(
             };
             Ok(page.answer(Status::Created, config))
         }
-        Err(Error::Conflict(_)) => Ok(page(
-            Status::Conflict,
-            &csrf,
-            return_to,
-            &shown,
-            Some("That username is taken."),
-        )),
+        Err(Error::Conflict(what)) => {
+            let taken = if what.contains("email") {
+                "That email address belongs to another account."
+            } else {
+                "That username is taken."
+            };
+            Ok(page(Status::Conflict, &csrf, &shown, Some(taken)))
+        }
         Err(Error::Invalid { field, reason }) => Ok(page(
             Status::BadRequest,
             &csrf,
-            return_to,
             &shown,
             Some(&format!("The {field} {reason}.")),
         )),

@@ -11,11 +11,11 @@ use super::extension::{NONCE, PKCE, REQUESTED_REDIRECT_URI};
 use super::{CODE_TTL_SECS, SPENT_CODE_RETENTION_SECS};
 use crate::ids::{ClientId, UserId};
 use crate::secrets::{random_token, sha256_b64};
-use crate::store::{in_secs, AuthCodeDoc, CodeSignIn, Store};
+use crate::store::{in_secs, AuthCodeDoc, SignInRecord, Store};
 
 /// How the user of one authorization request signed in: set by the consent step when it
 /// approves, read when the code is made. One per request.
-pub type SignInSlot = Arc<OnceLock<CodeSignIn>>;
+pub type SignInSlot = Arc<OnceLock<SignInRecord>>;
 
 pub struct MongoAuthorizer {
     store: Store,

@@ -2,7 +2,7 @@
 //! the code is spent atomically, and only by the client it was issued to; a second redemption
 //! is refused and revokes what the first one issued (RFC 6749 §4.1.2).
 
-use super::{first_refresh, user_scope, GrantCall};
+use super::{first_refresh, user_scope, with_id_token, GrantCall, SignedInFor};
 use crate::oauth::authorize::{pkce_for, verify_pkce};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant_type::GrantType;
@@ -69,7 +69,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
         client,
         Some(&user),
         &scope,
-        first_refresh(client),
+        first_refresh(client, doc.sign_in.as_ref()),
     )
     .await?;
     ctx.store
@@ -80,7 +80,12 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
             in_secs(issued.expires_in + ctx.config.token_leeway_secs),
         )
         .await?;
-    Ok(issued)
+    let by = SignedInFor {
+        user: &user,
+        sign_in: doc.sign_in.as_ref(),
+        nonce: doc.nonce.as_deref(),
+    };
+    with_id_token(ctx, client, issued, by)
 }
 
 /// RFC 6749 §4.1.3: `redirect_uri` is REQUIRED when the authorization request included it, and

@@ -13,7 +13,9 @@ use super::error::{ErrorCode, OAuthError};
 use super::grant_type::GrantType;
 use super::scope::{grantable, role_scopes, Asked, Scope};
 use super::tokens::{IssuedTokens, RefreshPlan};
-use crate::store::{ClientDoc, UserDoc};
+use crate::oidc::id_token::{self, IdTokenFor};
+use crate::oidc::OPENID;
+use crate::store::{ClientDoc, SignInRecord, UserDoc};
 
 /// The token request's parameters, each present at most once (the HTTP layer refuses
 /// repetitions, RFC 6749 §3.2).
@@ -98,13 +100,42 @@ pub async fn run(
     }
 }
 
-/// A first grant's refresh token: a new family when the client may refresh, else none.
-fn first_refresh(client: &ClientDoc) -> RefreshPlan {
+/// A first grant's refresh token: a new family when the client may refresh, else none. The
+/// family keeps `sign_in` for the id tokens of its refreshes.
+fn first_refresh(client: &ClientDoc, sign_in: Option<&SignInRecord>) -> RefreshPlan {
     if client.allows_grant(GrantType::RefreshToken.as_str()) {
-        RefreshPlan::NewFamily
+        RefreshPlan::NewFamily(sign_in.cloned())
     } else {
         RefreshPlan::None
     }
+}
+
+/// How a user grant's tokens came about, for its id token.
+struct SignedInFor<'a> {
+    user: &'a UserDoc,
+    sign_in: Option<&'a SignInRecord>,
+    nonce: Option<&'a str>,
+}
+
+/// Adds the id token to a user grant whose scope holds `openid` (OIDC Core §3.1.3.3, §12.2).
+fn with_id_token(
+    ctx: &OAuthContext<'_>,
+    client: &ClientDoc,
+    mut issued: IssuedTokens,
+    by: SignedInFor<'_>,
+) -> Result<IssuedTokens, OAuthError> {
+    if issued.scope.contains(OPENID) {
+        let id = IdTokenFor {
+            user: by.user,
+            client_id: &client.client_id,
+            scope: &issued.scope,
+            sign_in: by.sign_in,
+            nonce: by.nonce,
+            access_token: &issued.access_token,
+        };
+        issued.id_token = Some(id_token::sign(ctx.config, ctx.keys, &id)?);
+    }
+    Ok(issued)
 }
 
 /// The scope a user's token gets: `asked`, within the client's scopes and the user's role's.

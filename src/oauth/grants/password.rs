@@ -2,7 +2,7 @@
 //! registered for it. Which of unknown user, wrong password or disabled account it was is
 //! never revealed (see `oauth::login`).
 
-use super::{first_refresh, user_scope, GrantCall};
+use super::{first_refresh, user_scope, with_id_token, GrantCall, SignedInFor};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant_type::GrantType;
 use crate::oauth::login::{check_password, unchanged_since_check, Attempt, PasswordCheck};
@@ -31,7 +31,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
         ));
     }
     let signed_in = match check_password(ctx, username, password, attempt).await? {
-        PasswordCheck::Valid(user) => match SignIn::after_password(user) {
+        PasswordCheck::Valid(user) => match SignIn::after_password(*user) {
             SignIn::SignedIn(authenticated) => authenticated,
             SignIn::FactorsPending { next, .. } => match next {},
         },
@@ -44,6 +44,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
     };
     let user = signed_in.user();
     let scope = user_scope(ctx, Asked::Requested(requested.as_ref()), client, user)?;
+    let sign_in = signed_in.record(None);
     let issued = issue(
         ctx,
         meta,
@@ -51,7 +52,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
         client,
         Some(user),
         &scope,
-        first_refresh(client),
+        first_refresh(client, Some(&sign_in)),
     )
     .await?;
     if !unchanged_since_check(ctx.store, user).await? {
@@ -62,5 +63,10 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
         }
         return Err(OAuthError::invalid_grant("invalid username or password"));
     }
-    Ok(issued)
+    let by = SignedInFor {
+        user,
+        sign_in: Some(&sign_in),
+        nonce: None,
+    };
+    with_id_token(ctx, client, issued, by)
 }

@@ -2,7 +2,7 @@
 //! and issues its successor in the same family. Presenting a spent token is reuse
 //! (RFC 9700 §4.14.2): the whole family is revoked.
 
-use super::{user_scope, GrantCall};
+use super::{user_scope, with_id_token, GrantCall, SignedInFor};
 use crate::oauth::error::OAuthError;
 use crate::oauth::grant_type::GrantType;
 use crate::oauth::scope::{Asked, Scope};
@@ -69,7 +69,7 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
         token: successor,
         spent_at,
     };
-    issue(
+    let issued = issue(
         ctx,
         meta,
         GrantType::RefreshToken,
@@ -78,5 +78,12 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
         &scope,
         plan,
     )
-    .await
+    .await?;
+    // OIDC Core §12.2: the same subject, a fresh `iat`, `auth_time` as at sign-in; no nonce.
+    let by = SignedInFor {
+        user: &user,
+        sign_in: spent.sign_in.as_ref(),
+        nonce: None,
+    };
+    with_id_token(ctx, client, issued, by)
 }
