@@ -80,6 +80,9 @@ pub struct Settings {
     /// Registered redirect URIs (exact match; repeat for several).
     #[arg(long = "redirect-uri")]
     redirect_uris: Option<Vec<String>>,
+    /// Where RP-initiated logout may return the browser (exact match; repeat for several).
+    #[arg(long = "post-logout-redirect-uri")]
+    post_logout_redirect_uris: Option<Vec<String>>,
     /// May call the introspection endpoint (for resource servers; not with --public).
     #[arg(long)]
     introspect: bool,
@@ -108,6 +111,7 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
                 name,
                 kind,
                 redirect_uris: settings.redirect_uris.unwrap_or_default(),
+                post_logout_redirect_uris: settings.post_logout_redirect_uris.unwrap_or_default(),
                 grant_types,
                 scopes: settings.scopes.unwrap_or_default(),
                 default_scopes: settings.default_scopes,
@@ -167,6 +171,7 @@ pub async fn run(config: &Config, command: ClientCommand) -> Result<()> {
             let changes = ClientChanges {
                 name,
                 redirect_uris: settings.redirect_uris,
+                post_logout_redirect_uris: settings.post_logout_redirect_uris,
                 grant_types: settings.grant_types,
                 scopes: settings.scopes,
                 default_scopes: settings.default_scopes,
@@ -205,6 +210,10 @@ fn print_client(client: &ClientDoc) {
     println!("scopes:          {}", client.scopes.join(", "));
     println!("default scopes:  {}", client.default_scopes.join(", "));
     println!("redirect URIs:   {}", client.redirect_uris.join(" "));
+    println!(
+        "after logout:    {}",
+        client.post_logout_redirect_uris.join(" ")
+    );
     println!(
         "introspection:   {}",
         if client.can_introspect { "yes" } else { "no" }

@@ -15,6 +15,8 @@ use crate::store::{ClientKind, Store};
 pub const DEMO_ADMIN: &str = "admin";
 pub const DEMO_CLIENT: &str = "demo-client";
 pub const DEMO_REDIRECT_URI: &str = "http://127.0.0.1:8765/callback";
+/// Where the demo client's RP-initiated logout may return the browser.
+pub const DEMO_POST_LOGOUT_REDIRECT_URI: &str = "http://127.0.0.1:8765/signed-out";
 
 /// The management command as typed in a development checkout, beside `./scripts/run.sh`.
 const DEV_COMMAND: &str = "./scripts/portcullis";
@@ -62,6 +64,7 @@ pub async fn seed_demo_data(store: &Store, config: &Config) -> Result<()> {
             name: "Demo client".into(),
             kind: ClientKind::Confidential,
             redirect_uris: vec![DEMO_REDIRECT_URI.into()],
+            post_logout_redirect_uris: vec![DEMO_POST_LOGOUT_REDIRECT_URI.into()],
             grant_types: GrantType::ALL
                 .iter()
                 .map(|g| g.as_str().to_owned())

@@ -64,7 +64,8 @@ pub struct ServerMetadata {
     introspection_endpoint_auth_methods_supported: [&'static str; 2],
     scopes_supported: Vec<String>,
     response_types_supported: [&'static str; 1],
-    response_modes_supported: [&'static str; 1],
+    /// `query`, and `form_post` (OAuth 2.0 Form Post Response Mode §4).
+    response_modes_supported: [&'static str; 2],
     code_challenge_methods_supported: [&'static str; 1],
     /// RFC 9207 §3: every authorization response carries `iss`.
     authorization_response_iss_parameter_supported: bool,
@@ -81,6 +82,10 @@ pub struct ServerMetadata {
     /// Discovery §3 (RECOMMENDED).
     claims_supported: &'static [&'static str],
     claim_types_supported: [&'static str; 1],
+    /// OpenID Connect Prompt Create 1.0 §4.1 names this member; the values are Core §3.1.2.1's.
+    prompt_values_supported: [&'static str; 4],
+    /// RP-Initiated Logout 1.0 §2.1.
+    end_session_endpoint: String,
 }
 
 fn grant_names<S: Serializer>(grants: &[GrantType; 4], serializer: S) -> Result<S::Ok, S::Error> {
@@ -108,7 +113,7 @@ pub fn metadata(config: &Config) -> ServerMetadata {
         ],
         scopes_supported: scopes.into_iter().cloned().collect(),
         response_types_supported: ["code"],
-        response_modes_supported: ["query"],
+        response_modes_supported: ["query", "form_post"],
         code_challenge_methods_supported: ["S256"],
         authorization_response_iss_parameter_supported: true,
         request_parameter_supported: false,
@@ -118,6 +123,8 @@ pub fn metadata(config: &Config) -> ServerMetadata {
         id_token_signing_alg_values_supported: ["RS256"],
         claims_supported: crate::oidc::claims::SUPPORTED,
         claim_types_supported: ["normal"],
+        prompt_values_supported: ["none", "login", "consent", "select_account"],
+        end_session_endpoint: format!("{issuer}/oauth/end_session"),
     }
 }
 

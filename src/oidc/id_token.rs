@@ -4,8 +4,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use jsonwebtoken::{Algorithm, Validation};
 use portcullis_kit::claims::unix_now;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::claims::UserClaims;
 use crate::config::Config;
@@ -87,6 +88,36 @@ pub fn sign(config: &Config, keys: &KeyRing, id: &IdTokenFor<'_>) -> Result<Secr
         user: UserClaims::of(id.user, id.scope),
     };
     keys.sign(&claims).map(SecretString::new)
+}
+
+/// What an id token this server issued says, read back from an `id_token_hint` (OIDC Core
+/// §3.1.2.1, RP-Initiated Logout 1.0 §2).
+#[derive(Debug, Clone, Deserialize)]
+pub struct HintedIdToken {
+    pub sub: String,
+    /// The client it was issued to.
+    pub aud: String,
+    pub sid: Option<String>,
+}
+
+/// Reads an id token this server signed: RS256 with a key of the ring, `typ` `JWT`, this
+/// issuer. An expired one still names its user (the hint is often an old token), so `exp` is
+/// not checked; `None` for anything else.
+pub fn read_hint(config: &Config, keys: &KeyRing, token: &str) -> Option<HintedIdToken> {
+    let header = jsonwebtoken::decode_header(token).ok()?;
+    if header.alg != Algorithm::RS256 || header.typ.as_deref() != Some(ID_TOKEN_TYP) {
+        return None;
+    }
+    let keys = keys.snapshot();
+    let key = keys.find(header.kid.as_deref()?)?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[config.issuer.as_str()]);
+    validation.set_required_spec_claims(&["iss", "sub", "aud"]);
+    validation.validate_exp = false;
+    validation.validate_aud = false;
+    jsonwebtoken::decode::<HintedIdToken>(token, key.decoding_key(), &validation)
+        .ok()
+        .map(|data| data.claims)
 }
 
 /// OIDC Core §3.1.3.6: the base64url of the left half of the access token's hash, the hash

@@ -3,6 +3,8 @@
 
 pub mod claims;
 pub mod id_token;
+pub mod logout;
+pub mod request;
 
 /// The scope that makes an authorization request an OpenID Connect one (OIDC Core §3.1.2.1).
 pub const OPENID: &str = "openid";

@@ -29,6 +29,8 @@ pub struct NewClient {
     pub name: String,
     pub kind: ClientKind,
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may return the browser.
+    pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     /// Scopes granted when a request names none; `None` means all of `scopes`.
@@ -59,6 +61,7 @@ pub async fn create_client(
         kind: new.kind,
         secret_hash: secret.as_ref().map(SecretString::hash),
         redirect_uris: registration.redirect_uris,
+        post_logout_redirect_uris: registration.post_logout_redirect_uris,
         grant_types: registration.grant_types,
         scopes: registration.scopes,
         default_scopes: registration.default_scopes,
@@ -78,6 +81,7 @@ pub async fn create_client(
 pub struct ClientChanges {
     pub name: Option<String>,
     pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
     pub grant_types: Option<Vec<String>>,
     pub scopes: Option<Vec<String>>,
     pub default_scopes: Option<Vec<String>>,
@@ -88,6 +92,7 @@ impl ClientChanges {
     pub fn is_empty(&self) -> bool {
         self.name.is_none()
             && self.redirect_uris.is_none()
+            && self.post_logout_redirect_uris.is_none()
             && self.grant_types.is_none()
             && self.scopes.is_none()
             && self.default_scopes.is_none()
@@ -120,6 +125,9 @@ pub async fn update_client(
         name: changes.name.unwrap_or(current.name),
         kind: current.kind,
         redirect_uris: changes.redirect_uris.unwrap_or(current.redirect_uris),
+        post_logout_redirect_uris: changes
+            .post_logout_redirect_uris
+            .unwrap_or(current.post_logout_redirect_uris),
         grant_types: changes.grant_types.unwrap_or(current.grant_types),
         scopes: changes.scopes.unwrap_or(current.scopes),
         // New scopes without new defaults: the defaults follow (as on registration).
@@ -132,6 +140,7 @@ pub async fn update_client(
     let settings = ClientSettings {
         name: registration.name,
         redirect_uris: registration.redirect_uris,
+        post_logout_redirect_uris: registration.post_logout_redirect_uris,
         grant_types: registration.grant_types,
         scopes: registration.scopes,
         default_scopes: registration.default_scopes,
@@ -192,6 +201,7 @@ pub async fn remove_client(
 struct Registration {
     name: String,
     redirect_uris: Vec<String>,
+    post_logout_redirect_uris: Vec<String>,
     grant_types: Vec<String>,
     scopes: Vec<String>,
     default_scopes: Vec<String>,
@@ -235,6 +245,17 @@ fn validate(new: &NewClient) -> Result<Registration> {
     for uri in &new.redirect_uris {
         check_redirect_uri(uri)?;
     }
+    // The same rules as redirect URIs: the logout endpoint redirects there as the
+    // authorization endpoint does to a redirect URI.
+    if new.post_logout_redirect_uris.len() > MAX_REDIRECT_URIS {
+        return Err(Error::invalid(
+            "post_logout_redirect_uris",
+            format!("at most {MAX_REDIRECT_URIS} post-logout redirect URIs"),
+        ));
+    }
+    for uri in &new.post_logout_redirect_uris {
+        check_redirect_uri(uri)?;
+    }
     if grant_types
         .iter()
         .any(|g| g == GrantType::AuthorizationCode.as_str())
@@ -248,6 +269,7 @@ fn validate(new: &NewClient) -> Result<Registration> {
     Ok(Registration {
         name,
         redirect_uris: new.redirect_uris.clone(),
+        post_logout_redirect_uris: new.post_logout_redirect_uris.clone(),
         grant_types,
         scopes: scopes.to_vec(),
         default_scopes: default_scopes.to_vec(),

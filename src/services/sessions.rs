@@ -6,9 +6,10 @@ use crate::config::Config;
 use crate::error::Result;
 use crate::ids::SessionId;
 use crate::oauth::login::unchanged_since_check;
+use crate::revocation::Revocations;
 use crate::secrets::{random_token, sha256_b64, SecretString};
 use crate::signin::Authenticated;
-use crate::store::{in_secs, now, SessionDoc, Store, UserDoc};
+use crate::store::{in_secs, now, AuditEvent, AuditKind, FamilyOwner, SessionDoc, Store, UserDoc};
 
 /// A live session and its user, enabled.
 #[derive(Debug, Clone)]
@@ -61,4 +62,27 @@ pub async fn find(store: &Store, token: &str) -> Result<Option<SignedIn>> {
 /// Ends the session a cookie's token names.
 pub async fn end(store: &Store, token: &str) -> Result<()> {
     store.delete_session(&sha256_b64(token)).await
+}
+
+/// Ends a browser session and revokes the refresh-token families begun by sign-ins in it
+/// (RP-initiated logout): the session's sign-out reaches the apps it signed in. Families from
+/// elsewhere (the password grant, other browsers) live on. Returns how many families ended.
+pub async fn end_with_families(
+    store: &Store,
+    revocations: &Revocations,
+    signed_in: &SignedIn,
+    client_id: Option<&str>,
+) -> Result<usize> {
+    let families = match &signed_in.session.sid {
+        Some(sid) => revocations.families_of(FamilyOwner::Session(sid)).await?,
+        None => 0,
+    };
+    store.delete_session(&signed_in.session.hash).await?;
+    let mut event = AuditEvent::new(AuditKind::SessionsEnded);
+    event.user_id = Some(signed_in.user.id.to_hex());
+    event.username = Some(signed_in.user.username.clone());
+    event.client_id = client_id.map(str::to_owned);
+    event.reason = Some(format!("rp_logout, {families} refresh-token families"));
+    store.audit(event).await?;
+    Ok(families)
 }

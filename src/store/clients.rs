@@ -32,6 +32,10 @@ pub struct ClientDoc {
     /// Base64url SHA-256 of the secret; `None` for public clients. Not secret by itself.
     pub secret_hash: Option<String>,
     pub redirect_uris: Vec<String>,
+    /// Where RP-initiated logout may send the browser afterwards (exact match, OpenID Connect
+    /// RP-Initiated Logout 1.0 §3); registrations stored before it existed have none.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     /// Scopes the client may ever be granted.
     pub scopes: Vec<String>,
@@ -145,6 +149,7 @@ impl Store {
             ClientChange::Settings(settings) => doc! {
                 "name": &settings.name,
                 "redirect_uris": &settings.redirect_uris,
+                "post_logout_redirect_uris": &settings.post_logout_redirect_uris,
                 "grant_types": &settings.grant_types,
                 "scopes": &settings.scopes,
                 "default_scopes": &settings.default_scopes,
@@ -179,6 +184,7 @@ impl Store {
 pub struct ClientSettings {
     pub name: String,
     pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     pub default_scopes: Vec<String>,

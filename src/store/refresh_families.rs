@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::deadline::Bounded;
 use super::{now, SignInRecord, Store, Timestamp};
 use crate::error::Result;
-use crate::ids::{ClientId, FamilyId, UserId};
+use crate::ids::{ClientId, FamilyId, SessionId, UserId};
 use crate::secrets::random_id;
 
 /// How many spent tokens a family remembers for reuse detection (RFC 9700 §4.14.2). A token
@@ -210,6 +210,7 @@ impl Store {
         let mut filter = match owner {
             FamilyOwner::User(user_id) => doc! { "user_id": user_id.to_hex() },
             FamilyOwner::Client(client_id) => doc! { "client_id": client_id },
+            FamilyOwner::Session(sid) => doc! { "sign_in.sid": sid.as_str() },
         };
         filter.insert("revoked", false);
         self.refresh_families()
@@ -236,4 +237,6 @@ impl Store {
 pub enum FamilyOwner<'a> {
     User(UserId),
     Client(&'a str),
+    /// The families begun by sign-ins in one browser session (its codes' grants).
+    Session(&'a SessionId),
 }

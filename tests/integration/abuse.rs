@@ -529,6 +529,7 @@ async fn public_clients_never_get_the_password_grant() {
             name: "spa".into(),
             kind: portcullis::store::ClientKind::Public,
             redirect_uris: vec![],
+            post_logout_redirect_uris: vec![],
             grant_types: vec!["password".into()],
             scopes: vec!["profile".into()],
             default_scopes: None,

@@ -164,6 +164,7 @@ async fn a_third_party_app_gets_tokens_through_the_browser() {
             name: "Photo Printer".into(),
             kind: portcullis::store::ClientKind::Confidential,
             redirect_uris: vec![redirect_uri.clone()],
+            post_logout_redirect_uris: vec![],
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
             scopes: vec!["profile".into(), "data:read".into()],
             default_scopes: None,

@@ -24,6 +24,7 @@ pub async fn register_clients(app: &TestApp) -> String {
         name: format!("{id} app"),
         kind,
         redirect_uris: vec![uri.into()],
+        post_logout_redirect_uris: vec![],
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         scopes: vec!["profile".into(), "data:read".into(), "data:write".into()],
         default_scopes: Some(vec!["profile".into()]),

@@ -273,6 +273,7 @@ pub async fn seed(app: &TestApp) -> Seed {
         name: id.to_owned(),
         kind,
         redirect_uris: vec![],
+        post_logout_redirect_uris: vec![],
         grant_types: grants.iter().map(|g| g.to_string()).collect(),
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         default_scopes: None,
@@ -509,5 +510,22 @@ pub async fn sign_in(client: &Client, username: &str, password: &str) {
         response.status(),
         rocket::http::Status::SeeOther,
         "sign-in failed"
+    );
+}
+
+/// Signs out through the signed-in page's form (the session ends server-side).
+pub async fn sign_out(client: &Client) {
+    let page = client.get("/login").dispatch().await;
+    let page = page.into_string().await.unwrap();
+    let response = client
+        .post("/logout")
+        .header(rocket::http::ContentType::Form)
+        .body(format!("csrf={}", csrf_of(&page)))
+        .dispatch()
+        .await;
+    assert_eq!(
+        response.status(),
+        rocket::http::Status::Ok,
+        "sign-out failed"
     );
 }

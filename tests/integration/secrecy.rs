@@ -108,6 +108,7 @@ async fn a_full_flow_logs_no_secret() {
             name: "Web".into(),
             kind: portcullis::store::ClientKind::Confidential,
             redirect_uris: vec!["https://web.example/cb".into()],
+            post_logout_redirect_uris: vec![],
             grant_types: vec!["authorization_code".into()],
             scopes: vec!["profile".into()],
             default_scopes: None,

@@ -50,6 +50,8 @@ struct NewClientBody {
     public: bool,
     #[serde(default)]
     redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
     grant_types: Vec<String>,
     #[serde(default)]
     scopes: Vec<String>,
@@ -80,6 +82,7 @@ async fn create(
             name: new.name,
             kind,
             redirect_uris: new.redirect_uris,
+            post_logout_redirect_uris: new.post_logout_redirect_uris,
             grant_types: new.grant_types,
             scopes: new.scopes,
             default_scopes: new.default_scopes,
@@ -127,6 +130,7 @@ async fn get_one(caller: Caller, id: &str, app: &State<AppState>) -> AdminResult
 struct ClientChangesBody {
     name: Option<String>,
     redirect_uris: Option<Vec<String>>,
+    post_logout_redirect_uris: Option<Vec<String>>,
     grant_types: Option<Vec<String>>,
     scopes: Option<Vec<String>>,
     default_scopes: Option<Vec<String>>,
@@ -147,6 +151,7 @@ async fn update(
     let changes = ClientChanges {
         name: changes.name,
         redirect_uris: changes.redirect_uris,
+        post_logout_redirect_uris: changes.post_logout_redirect_uris,
         grant_types: changes.grant_types,
         scopes: changes.scopes,
         default_scopes: changes.default_scopes,

@@ -22,6 +22,8 @@ pub struct OAuthRequest {
     /// The query string as received, to come back to after signing in.
     pub raw_query: String,
     pub signed_in: Option<SignedIn>,
+    /// When this request last sent the user to sign in again (`authorize::reauth`).
+    pub reauth_asked_at: Option<u64>,
     /// The consent form's fields, on POST.
     pub form: Option<HashMap<String, String>>,
 }
@@ -38,6 +40,7 @@ impl OAuthRequest {
             body: NormalizedParameter::new(),
             raw_query,
             signed_in,
+            reauth_asked_at: None,
             form,
         }
     }
@@ -67,6 +70,23 @@ pub fn finish_client_redirect(to: &mut String, issuer: &str, response_type_missi
     explain_error(&mut url, response_type_missing);
     url.query_pairs_mut().append_pair("iss", issuer);
     *to = url.to_string();
+}
+
+/// The redirect `to` (the bound redirect URI `base` with the response's parameters after its
+/// own) as a form post to `base` carrying those parameters (Form Post Response Mode §2). Without
+/// a base, which only an unbound request lacks, the redirect stays one.
+pub fn form_post(to: &str, base: Option<&str>) -> OAuthResponse {
+    let (Ok(url), Some(base)) = (Url::parse(to), base) else {
+        return OAuthResponse::Redirect(to.to_owned());
+    };
+    let own = Url::parse(base)
+        .map(|b| b.query_pairs().count())
+        .unwrap_or(0);
+    let fields = url.query_pairs().into_owned().skip(own).collect();
+    OAuthResponse::FormPost {
+        action: base.to_owned(),
+        fields,
+    }
 }
 
 /// An error this server decides itself, back to the client's bound redirect URI with the
@@ -163,10 +183,17 @@ pub enum OAuthResponse {
     Empty,
     /// To the client's redirect URI: its code or its error.
     Redirect(String),
-    /// To the sign-in page, which returns to this request.
-    SignIn(String),
+    /// To the sign-in page, which returns to this request; `again` when a session exists and
+    /// the request wants a fresh sign-in (`authorize::reauth` remembers when it asked).
+    SignIn { to: String, again: bool },
     /// A page: the consent form.
     Page(Status, Box<Template>),
+    /// The authorization response as a form the browser posts to the redirect URI (OAuth 2.0
+    /// Form Post Response Mode §2).
+    FormPost {
+        action: String,
+        fields: Vec<(String, String)>,
+    },
     /// oxide-auth reported a malformed request without a redirect target.
     BadRequest,
 }
@@ -205,10 +232,27 @@ impl WebResponse for OAuthResponse {
 impl<'r> Responder<'r, 'static> for OAuthResponse {
     fn respond_to(self, request: &'r Request<'_>) -> response::Result<'static> {
         match self {
-            OAuthResponse::Redirect(to) | OAuthResponse::SignIn(to) => {
+            OAuthResponse::Redirect(to) | OAuthResponse::SignIn { to, .. } => {
                 Page(Redirect::found(to)).respond_to(request)
             }
             OAuthResponse::Page(status, template) => Page((status, *template)).respond_to(request),
+            OAuthResponse::FormPost { action, fields } => {
+                // The page's one script, allowed by its nonce alone (CSP3 §6.7.2.3); without
+                // script, the user presses the button.
+                let nonce =
+                    crate::secrets::random_token().map_err(|_| Status::InternalServerError)?;
+                let template = Template::render(
+                    "form_post",
+                    rocket_dyn_templates::context! { action, fields, nonce: &nonce },
+                );
+                let policy = format!(
+                    "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self'; \
+                     frame-ancestors 'none'; base-uri 'none'"
+                );
+                rocket::Response::build_from(Page((Status::Ok, template)).respond_to(request)?)
+                    .header(rocket::http::Header::new("Content-Security-Policy", policy))
+                    .ok()
+            }
             OAuthResponse::Empty | OAuthResponse::BadRequest => {
                 PageError::BadRequest("The authorization request is malformed.").respond_to(request)
             }

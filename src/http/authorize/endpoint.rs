@@ -1,6 +1,7 @@
 //! The oxide-auth endpoint behind `/oauth/authorize`: the registrar, the authorizer, the
 //! request extension (PKCE challenge, `redirect_uri` as sent), and the consent step: sign-in
-//! first, then `oauth::authorize::consent` decides, and the consent page when it asks.
+//! first (as OpenID Connect's `prompt`, `max_age` and `id_token_hint` require it), then
+//! `oauth::authorize::consent` decides, and the consent page when it asks.
 
 use async_trait::async_trait;
 use oxide_auth::endpoint::{OAuthError, OwnerConsent, Scopes, Solicitation, Template as Kind};
@@ -13,9 +14,13 @@ use serde::Serialize;
 use super::adapter::{error_redirect, OAuthRequest, OAuthResponse};
 use crate::config::Config;
 use crate::http::pages::PageError;
+use crate::keys::KeyRing;
 use crate::oauth::authorize::consent::{self, Choice, Consent};
 use crate::oauth::authorize::{MongoAuthorizer, MongoRegistrar, RequestExtension, SignInSlot};
+use crate::oauth::claims::unix_now;
 use crate::oauth::scope::Scope;
+use crate::oidc::id_token::read_hint;
+use crate::oidc::request::{AuthParams, SessionFacts, SignInVerdict};
 use crate::secrets::constant_time_eq;
 use crate::store::{ClientKind, SignInRecord, Store};
 
@@ -33,7 +38,7 @@ pub struct AuthorizeEndpoint {
 }
 
 impl AuthorizeEndpoint {
-    pub fn new(store: &Store, config: &Config) -> Self {
+    pub fn new(store: &Store, config: &Config, keys: &KeyRing) -> Self {
         let sign_in = SignInSlot::default();
         AuthorizeEndpoint {
             registrar: MongoRegistrar::new(store.clone()),
@@ -42,6 +47,7 @@ impl AuthorizeEndpoint {
             solicitor: ConsentSolicitor {
                 store: store.clone(),
                 config: config.clone(),
+                keys: keys.clone(),
                 sign_in,
             },
         }
@@ -96,6 +102,24 @@ impl Endpoint<OAuthRequest> for AuthorizeEndpoint {
     }
 }
 
+/// The sign-in page, coming back to this request afterwards: with the request's `login_hint`
+/// as the name, and, when `again`, even though the browser is signed in.
+fn sign_in_page(request: &OAuthRequest, params: &AuthParams, again: bool) -> OAuthResponse {
+    let back = format!("/oauth/authorize?{}", request.raw_query);
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    query.append_pair("return_to", &back);
+    if let Some(hint) = &params.login_hint {
+        query.append_pair("login_hint", hint);
+    }
+    if again {
+        query.append_pair("prompt", "login");
+    }
+    OAuthResponse::SignIn {
+        to: format!("/login?{}", query.finish()),
+        again,
+    }
+}
+
 /// One scope as the consent page lists it.
 #[derive(Serialize)]
 struct ScopeLine {
@@ -106,6 +130,8 @@ struct ScopeLine {
 pub struct ConsentSolicitor {
     store: Store,
     config: Config,
+    /// For `id_token_hint`.
+    keys: KeyRing,
     /// Where an approval leaves how the user signed in, for the code.
     sign_in: SignInSlot,
 }
@@ -142,14 +168,61 @@ impl ConsentSolicitor {
                 return Ok(OwnerConsent::InProgress(refusal));
             }
         }
-        let Some(signed_in) = &request.signed_in else {
-            let back = format!("/oauth/authorize?{}", request.raw_query);
-            let query: String = url::form_urlencoded::Serializer::new(String::new())
-                .append_pair("return_to", &back)
-                .finish();
-            let login = format!("/login?{query}");
-            return Ok(OwnerConsent::InProgress(OAuthResponse::SignIn(login)));
+        let to = solicitation.pre_grant().redirect_uri.to_url();
+        let state = solicitation.state();
+        let refuse = |error: &str, description: &str| {
+            let refusal = error_redirect(to.clone(), state, error, description);
+            Ok(OwnerConsent::InProgress(refusal))
         };
+        let params = match AuthParams::read(|name| request.parameter(name)) {
+            Ok(params) => params,
+            Err(why) => return refuse("invalid_request", why),
+        };
+        let hinted = match &params.id_token_hint {
+            None => None,
+            Some(token) => match read_hint(&self.config, &self.keys, token) {
+                Some(hint) => Some(hint.sub),
+                None => {
+                    let why = "id_token_hint is not an id token this server issued";
+                    return refuse("invalid_request", why);
+                }
+            },
+        };
+        // OIDC Core §3.1.2.1, §3.1.2.6: with prompt=none no page is ever shown; what would
+        // need one is an error at the redirect URI instead.
+        let Some(signed_in) = &request.signed_in else {
+            if params.prompt.none {
+                return refuse("login_required", "the user is not signed in");
+            }
+            return Ok(OwnerConsent::InProgress(sign_in_page(
+                request, &params, false,
+            )));
+        };
+        let session = &signed_in.session;
+        let facts = SessionFacts {
+            user: &signed_in.user.id.to_hex(),
+            auth_time: session
+                .auth_time
+                .unwrap_or(session.created_at)
+                .unix_secs()
+                .unwrap_or(0),
+            reauth_asked_at: request.reauth_asked_at,
+        };
+        match params.verdict(facts, hinted.as_deref(), unix_now()) {
+            SignInVerdict::Satisfied => {}
+            SignInVerdict::Again if params.prompt.none => {
+                return refuse("login_required", "the user must sign in again");
+            }
+            SignInVerdict::Again => {
+                return Ok(OwnerConsent::InProgress(sign_in_page(
+                    request, &params, true,
+                )));
+            }
+            SignInVerdict::OtherUser => {
+                let why = "the signed-in user is not the one id_token_hint names";
+                return refuse("login_required", why);
+            }
+        }
         let choice = match &request.form {
             None => None,
             Some(form) => {
@@ -176,6 +249,7 @@ impl ConsentSolicitor {
             &grant.client_id,
             &asked,
             choice,
+            params.prompt.consent,
         )
         .await?;
         let (client, scopes) = match consent {
@@ -189,6 +263,10 @@ impl ConsentSolicitor {
                     sid: session.sid.clone(),
                 });
                 return Ok(OwnerConsent::Authorized(user.id.to_hex()));
+            }
+            Consent::Ask { .. } if params.prompt.none => {
+                let why = "the user has not approved these scopes for this client";
+                return refuse("consent_required", why);
             }
             Consent::Ask { client, scopes } => (client, scopes),
         };

@@ -3,8 +3,10 @@
 
 mod adapter;
 mod endpoint;
+mod reauth;
 
 use oxide_auth_async::endpoint::authorization::AuthorizationFlow;
+use rocket::http::CookieJar;
 use rocket::request::{self, FromRequest};
 use rocket::{get, post, routes, Request, Route, State};
 
@@ -17,6 +19,7 @@ use super::pages::PageError;
 use crate::config::Config;
 use crate::http::error::HttpError;
 use crate::http::AppState;
+use crate::keys::KeyRing;
 use crate::oauth::authorize::why_unbound;
 use crate::store::Store;
 
@@ -57,12 +60,58 @@ impl<'r> FromRequest<'r> for Query {
     }
 }
 
+/// Runs the request and answers it: on the way out, the demand for a fresh sign-in is
+/// remembered, or forgotten once the client has its answer, and the answer goes the way
+/// `response_mode` asks.
+async fn answer(
+    app: &AppState,
+    cookies: &CookieJar<'_>,
+    mut request: OAuthRequest,
+) -> Result<OAuthResponse, PageError> {
+    let config = &app.config;
+    let raw_query = request.raw_query.clone();
+    request.reauth_asked_at = reauth::asked_at(config, cookies, &raw_query);
+    let form_post = request.parameter("response_mode").as_deref() == Some("form_post");
+    let client_id = request.parameter("client_id");
+    let redirect_uri = request.parameter("redirect_uri");
+    let response = run(&app.store, config, &app.keys, request).await?;
+    match response {
+        OAuthResponse::SignIn { again: true, .. } => reauth::ask(config, cookies, &raw_query),
+        OAuthResponse::Redirect(_) => reauth::forget(config, cookies, &raw_query),
+        _ => {}
+    }
+    match response {
+        OAuthResponse::Redirect(to) if form_post => {
+            let base = match redirect_uri {
+                Some(sent) => Some(sent),
+                None => only_redirect_uri(&app.store, client_id.as_deref()).await?,
+            };
+            Ok(adapter::form_post(&to, base.as_deref()))
+        }
+        other => Ok(other),
+    }
+}
+
+/// The one redirect URI of a client registered with only one (a request may then leave
+/// `redirect_uri` out, RFC 6749 §3.1.2.3).
+async fn only_redirect_uri(
+    store: &Store,
+    client_id: Option<&str>,
+) -> Result<Option<String>, PageError> {
+    let Some(client_id) = client_id else {
+        return Ok(None);
+    };
+    let client = store.find_client_cached(client_id).await?;
+    Ok(client.and_then(|c| (c.redirect_uris.len() == 1).then(|| c.redirect_uris[0].clone())))
+}
+
 async fn run(
     store: &Store,
     config: &Config,
+    keys: &KeyRing,
     request: OAuthRequest,
 ) -> Result<OAuthResponse, PageError> {
-    let endpoint = AuthorizeEndpoint::new(store, config);
+    let endpoint = AuthorizeEndpoint::new(store, config, keys);
     let mut flow = AuthorizationFlow::prepare(endpoint)?;
     let response_type_missing = !request.has_parameter("response_type");
     let client_id = request.parameter("client_id");
@@ -110,11 +159,12 @@ fn shown_client_id(id: &str) -> &str {
 async fn authorize(
     query: Result<Query, PageError>,
     browser: Result<Browser, PageError>,
+    cookies: &CookieJar<'_>,
     app: &State<AppState>,
 ) -> Result<OAuthResponse, PageError> {
     let query = query?;
     let request = OAuthRequest::new(query.params, query.raw, browser?.signed_in, None);
-    run(&app.store, &app.config, request).await
+    answer(app, cookies, request).await
 }
 
 /// The consent form posts back to the same URL, so the whole request is checked again.
@@ -124,11 +174,12 @@ async fn consent(
     query: Result<Query, PageError>,
     browser: Result<Browser, PageError>,
     form: Result<OAuthForm, HttpError>,
+    cookies: &CookieJar<'_>,
     app: &State<AppState>,
 ) -> Result<OAuthResponse, PageError> {
     same_origin?;
     let query = query?;
     let form = form.map_err(|_| PageError::BadRequest("The form could not be read."))?;
     let request = OAuthRequest::new(query.params, query.raw, browser?.signed_in, Some(form.0));
-    run(&app.store, &app.config, request).await
+    answer(app, cookies, request).await
 }

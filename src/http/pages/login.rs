@@ -112,16 +112,23 @@ impl PostedCredentials {
     }
 }
 
-#[get("/login?<return_to>")]
+/// The sign-in form. Signed in already, the browser goes straight back to the request, unless
+/// the request asked to sign in again (`prompt=login`, OpenID Connect Core §3.1.2.1); the name
+/// starts as `login_hint` says.
+#[get("/login?<return_to>&<login_hint>&<prompt>")]
 fn login_page(
     return_to: Option<&str>,
+    login_hint: Option<&str>,
+    prompt: Option<&str>,
     browser: Result<Browser, PageError>,
     cookies: &CookieJar<'_>,
     app: &State<AppState>,
 ) -> Result<Answer, PageError> {
     let config = &app.config;
     let return_to = safe_return_to(return_to);
-    if let Some(signed_in) = browser?.signed_in {
+    let again = prompt == Some("login") && return_to.is_some();
+    let signed_in = browser?.signed_in;
+    if let Some(signed_in) = signed_in.as_ref().filter(|_| !again) {
         if let Some(target) = return_to {
             return Ok(Answer::Redirect(Redirect::to(target)));
         }
@@ -134,9 +141,17 @@ fn login_page(
         ))));
     }
     let csrf = pre_session_csrf(config, cookies)?;
+    let hint: String = login_hint.unwrap_or("").chars().take(64).collect();
+    let current = signed_in.as_ref().map(|s| s.user.username.as_str());
     let page = LoginPage {
         csrf: &csrf,
         return_to: return_to.as_deref(),
+        username: if hint.is_empty() {
+            current.unwrap_or("")
+        } else {
+            &hint
+        },
+        notice: again.then_some("The application asks you to sign in again."),
         ..LoginPage::default()
     };
     Ok(page.answer(Status::Ok, config))

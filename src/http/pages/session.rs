@@ -81,7 +81,7 @@ async fn current(app: &AppState, cookies: &CookieJar<'_>) -> Result<Option<Signe
     Ok(found)
 }
 
-fn cookie(
+pub(crate) fn cookie(
     config: &Config,
     name: &'static str,
     value: String,
@@ -101,7 +101,7 @@ fn cookie(
 
 /// The cookie that removes `name`: a browser accepts a `__Host-` cookie, removal included,
 /// only with `Secure` and `Path=/`.
-fn removal(config: &Config, name: &'static str) -> Cookie<'static> {
+pub(crate) fn removal(config: &Config, name: &'static str) -> Cookie<'static> {
     Cookie::build(name)
         .path("/")
         .secure(config.issuer_is_https())
@@ -119,6 +119,11 @@ pub async fn sign_in(
     let Some(token) = sessions::start(&app.store, config, signed_in).await? else {
         return Ok(false);
     };
+    // Signing in again (a request asked for a fresh sign-in) replaces the session: the old one
+    // ends rather than linger until it expires.
+    if let Some(previous) = cookies.get_private(session_cookie(config)) {
+        sessions::end(&app.store, previous.value()).await?;
+    }
     cookies.add_private(cookie(
         config,
         session_cookie(config),

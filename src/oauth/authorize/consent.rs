@@ -35,7 +35,7 @@ pub enum Consent {
 
 /// Decides on `asked` (the scope the registrar negotiated) for `user` and `client_id`, with
 /// the user's `choice` when the consent page was answered. An approval given on the page is
-/// remembered.
+/// remembered; `ask_again` (OpenID Connect's `prompt=consent`) sets a remembered one aside.
 pub async fn decide(
     store: &Store,
     config: &Config,
@@ -43,6 +43,7 @@ pub async fn decide(
     client_id: &str,
     asked: &Scope,
     choice: Option<Choice>,
+    ask_again: bool,
 ) -> Result<Consent> {
     let Some(client) = store.find_client_cached(client_id).await? else {
         return Ok(Consent::UnknownClient);
@@ -64,7 +65,7 @@ pub async fn decide(
             // (any local program can listen on a loopback port and present its own PKCE
             // pair), so its requests are never approved silently: the user sees the page
             // every time. A remembered consent applies to confidential clients only.
-            if client.kind == ClientKind::Confidential {
+            if client.kind == ClientKind::Confidential && !ask_again {
                 let remembered = store.find_consent(user.id, client_id).await?;
                 if remembered.is_some_and(|c| scopes.is_subset(&Scope::from_tokens(c.scopes))) {
                     return Ok(Consent::Approved);

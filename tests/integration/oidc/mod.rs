@@ -4,7 +4,9 @@
 
 mod discovery;
 mod id_tokens;
+mod logout;
 mod profile;
+mod prompts;
 mod userinfo;
 
 use openidconnect::core::{CoreIdToken, CoreIdTokenClaims, CoreIdTokenVerifier, CoreJsonWebKeySet};
@@ -18,6 +20,8 @@ use crate::common::{basic, post_form, Answer, TestApp};
 
 /// The relying party's client id.
 pub const RP: &str = "rp";
+/// Where its logout returns.
+pub const SIGNED_OUT: &str = "https://client.example/signed-out";
 
 /// A confidential relying party `rp` at `CALLBACK`, for the code, refresh and (first-party)
 /// password grants with the OpenID Connect scopes; returns its secret.
@@ -33,6 +37,7 @@ pub async fn register_rp(app: &TestApp) -> String {
             name: "Relying party".into(),
             kind: ClientKind::Confidential,
             redirect_uris: vec![CALLBACK.into()],
+            post_logout_redirect_uris: vec![SIGNED_OUT.into()],
             grant_types: ["authorization_code", "refresh_token", "password"]
                 .map(String::from)
                 .to_vec(),
