@@ -7,12 +7,14 @@ source "$(dirname "${BASH_SOURCE[0]}")/recipes.sh"
 cd "$ROOT"
 
 # Debian packages the tests need: openssl (key generation), Chromium and its WebDriver (the
-# browser test), Node and npm (the Node recipe). Installed only when missing.
+# browser test), Node and npm (the Node recipe, the OpenID Connect relying party). Installed only
+# when missing.
 missing=()
 command -v openssl >/dev/null || missing+=(openssl)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
-# Node and npm for the Node recipe's test (tests/integration/recipes.rs).
+# Node and npm for the Node recipe's test (tests/integration/recipes.rs) and openid-client
+# (tests/integration/oidc/relying_party.rs).
 command -v node >/dev/null || missing+=(nodejs)
 command -v npm >/dev/null || missing+=(npm)
 if [ ${#missing[@]} -gt 0 ]; then
@@ -23,7 +25,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 ensure_secantus
-# PyJWT and jose for the recipes' test (tests/integration/recipes.rs).
+# PyJWT and jose for the recipes' test, openid-client for the relying party's.
 ensure_recipe_packages
 
 cargo fmt --all -- --check

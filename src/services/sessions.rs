@@ -20,15 +20,21 @@ pub struct SignedIn {
 
 /// Starts a session for a completed sign-in and returns the token for the browser's cookie;
 /// `None` (and no session) when the account changed while its password was checked (see
-/// `oauth::login::unchanged_since_check`).
+/// `oauth::login::unchanged_since_check`). `carried` is the public id of the session it
+/// replaces, when the same user signed in again in the same browser.
 pub async fn start(
     store: &Store,
     config: &Config,
     signed_in: &Authenticated,
+    carried: Option<SessionId>,
 ) -> Result<Option<SecretString>> {
     let token = random_token()?;
     let user = signed_in.user();
-    let record = signed_in.record(Some(SessionId::draw()?));
+    let sid = match carried {
+        Some(sid) => sid,
+        None => SessionId::draw()?,
+    };
+    let record = signed_in.record(Some(sid));
     let doc = SessionDoc {
         hash: sha256_b64(&token),
         user_id: user.id,

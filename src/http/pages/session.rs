@@ -116,13 +116,22 @@ pub async fn sign_in(
     signed_in: &Authenticated,
 ) -> Result<bool> {
     let config = &app.config;
-    let Some(token) = sessions::start(&app.store, config, signed_in).await? else {
+    // Signing in again (a request asked for a fresh sign-in) replaces the session: the old one
+    // ends rather than linger until it expires. The same user signing in again in the same
+    // browser keeps the session's public id, so logout still reaches what it signed in to.
+    let previous = match cookies.get_private(session_cookie(config)) {
+        Some(cookie) => sessions::find(&app.store, cookie.value()).await?,
+        None => None,
+    };
+    let carried = previous
+        .as_ref()
+        .filter(|previous| previous.user.id == signed_in.user().id)
+        .and_then(|previous| previous.session.sid.clone());
+    let Some(token) = sessions::start(&app.store, config, signed_in, carried).await? else {
         return Ok(false);
     };
-    // Signing in again (a request asked for a fresh sign-in) replaces the session: the old one
-    // ends rather than linger until it expires.
-    if let Some(previous) = cookies.get_private(session_cookie(config)) {
-        sessions::end(&app.store, previous.value()).await?;
+    if let Some(previous) = previous {
+        app.store.delete_session(&previous.session.hash).await?;
     }
     cookies.add_private(cookie(
         config,

@@ -7,6 +7,7 @@ mod id_tokens;
 mod logout;
 mod profile;
 mod prompts;
+mod relying_party;
 mod userinfo;
 
 use openidconnect::core::{CoreIdToken, CoreIdTokenClaims, CoreIdTokenVerifier, CoreJsonWebKeySet};
