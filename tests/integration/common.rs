@@ -138,6 +138,37 @@ impl Drop for DatabaseGuard {
     }
 }
 
+/// The real binary's commands on a database of their own, configured for the issuer it will
+/// serve on a free loopback port; the database goes when this does.
+pub struct BinaryOnPort {
+    pub issuer: String,
+    port: u16,
+    database: DatabaseGuard,
+}
+
+impl BinaryOnPort {
+    pub fn new() -> Self {
+        let port = free_closed_port();
+        BinaryOnPort {
+            issuer: format!("http://127.0.0.1:{port}"),
+            port,
+            database: DatabaseGuard {
+                name: unique_database(),
+            },
+        }
+    }
+
+    /// `portcullis ARGS` for this database, port and issuer, logging warnings only.
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut command = portcullis_command(&self.database.name, shared_keys_dir(), args);
+        command
+            .env("PORTCULLIS_PORT", self.port.to_string())
+            .env("PORTCULLIS_ISSUER", &self.issuer)
+            .env("PORTCULLIS_LOG", "warn");
+        command
+    }
+}
+
 /// A running application on its own database.
 #[allow(dead_code)] // Not every test module reads every field.
 pub struct TestApp {

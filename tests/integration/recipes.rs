@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{
-    free_closed_port, portcullis_command, run_with_input, shared_keys_dir, unique_database,
-    DatabaseGuard, Running,
-};
+use crate::common::{run_with_input, BinaryOnPort, Running};
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -67,20 +64,9 @@ fn outcome(language: &str, issuer: &str, token: &str, options: &[&str]) -> Value
 
 #[rocket::async_test]
 async fn python_and_node_apis_verify_tokens_as_the_recipes_show() {
-    let database = unique_database();
-    let _db = DatabaseGuard {
-        name: database.clone(),
-    };
-    let port = free_closed_port();
-    let issuer = format!("http://127.0.0.1:{port}");
-    let command = |args: &[&str]| {
-        let mut command = portcullis_command(&database, shared_keys_dir(), args);
-        command
-            .env("PORTCULLIS_PORT", port.to_string())
-            .env("PORTCULLIS_ISSUER", &issuer)
-            .env("PORTCULLIS_LOG", "warn");
-        command
-    };
+    let binary = BinaryOnPort::new();
+    let issuer = binary.issuer.clone();
+    let command = |args: &[&str]| binary.command(args);
     let added = run_with_input(command(&["user", "add", "alice"]), "alice-password\n");
     assert!(added.status.success());
     let client = run_with_input(

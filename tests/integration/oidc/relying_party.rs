@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::common::{
-    free_closed_port, portcullis_command, run_with_input, shared_keys_dir, unique_database,
-    DatabaseGuard, Running,
-};
+use crate::common::{run_with_input, BinaryOnPort, Running};
 
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
 const SIGNED_OUT: &str = "http://127.0.0.1:9/signed-out";
@@ -25,20 +22,9 @@ async fn openid_client_completes_every_flow() {
         folder.join("node_modules/openid-client").exists(),
         "scripts/test.sh installs openid-client into tests/relying-party"
     );
-    let database = unique_database();
-    let _db = DatabaseGuard {
-        name: database.clone(),
-    };
-    let port = free_closed_port();
-    let issuer = format!("http://127.0.0.1:{port}");
-    let command = |args: &[&str]| {
-        let mut command = portcullis_command(&database, shared_keys_dir(), args);
-        command
-            .env("PORTCULLIS_PORT", port.to_string())
-            .env("PORTCULLIS_ISSUER", &issuer)
-            .env("PORTCULLIS_LOG", "warn");
-        command
-    };
+    let binary = BinaryOnPort::new();
+    let issuer = binary.issuer.clone();
+    let command = |args: &[&str]| binary.command(args);
     let added = run_with_input(
         command(&["user", "add", "alice", "--email", "alice@example.org"]),
         "alice-password\n",
