@@ -23,6 +23,7 @@ struct Settings {
     scenario: String,
     seconds: u64,
     connections: usize,
+    client_id: String,
     basic: String,
     username: String,
     password: String,
@@ -48,6 +49,7 @@ fn settings() -> Settings {
         connections: arg("connections", "16")
             .parse()
             .expect("--connections is a number"),
+        client_id: arg("client-id", "bench"),
         basic: format!("Basic {}", STANDARD.encode(credentials)),
         username: arg("username", "bench"),
         password: arg("password", ""),
@@ -66,21 +68,28 @@ async fn connect(host: &str) -> SendRequest<Full<Bytes>> {
     sender
 }
 
-/// One request; the status and the body.
-async fn send(
+/// What one request got back.
+struct Answer {
+    status: u16,
+    headers: hyper::HeaderMap,
+    body: Bytes,
+}
+
+/// One request with `headers`, and a form body when given.
+async fn exchange(
     sender: &mut SendRequest<Full<Bytes>>,
     settings: &Settings,
     method: &str,
     path: &str,
-    authorization: Option<&str>,
+    headers: &[(&str, &str)],
     form: Option<String>,
-) -> Result<(u16, Bytes), String> {
+) -> Result<Answer, String> {
     let mut request = Request::builder()
         .method(method)
         .uri(path)
         .header("host", &settings.host);
-    if let Some(authorization) = authorization {
-        request = request.header("authorization", authorization);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let body = match form {
         Some(form) => {
@@ -95,13 +104,180 @@ async fn send(
         .await
         .map_err(|e| e.to_string())?;
     let status = response.status().as_u16();
+    let headers = response.headers().clone();
     let body = response
         .into_body()
         .collect()
         .await
         .map_err(|e| e.to_string())?
         .to_bytes();
-    Ok((status, body))
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+/// One request; the status and the body.
+async fn send(
+    sender: &mut SendRequest<Full<Bytes>>,
+    settings: &Settings,
+    method: &str,
+    path: &str,
+    authorization: Option<&str>,
+    form: Option<String>,
+) -> Result<(u16, Bytes), String> {
+    let headers: Vec<(&str, &str)> = authorization
+        .map(|value| ("authorization", value))
+        .into_iter()
+        .collect();
+    let answer = exchange(sender, settings, method, path, &headers, form).await?;
+    Ok((answer.status, answer.body))
+}
+
+/// The code flow's redirect URI (registered for the bench client; nothing listens there).
+const CALLBACK: &str = "http://127.0.0.1:9/cb";
+/// RFC 7636 Appendix B's verifier and its S256 challenge.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+fn authorize_path(settings: &Settings) -> String {
+    let query = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &settings.client_id)
+        .append_pair("redirect_uri", CALLBACK)
+        .append_pair("scope", "openid profile")
+        .append_pair("state", "bench")
+        .append_pair("nonce", "bench")
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    format!("/oauth/authorize?{query}")
+}
+
+/// A browser's cookies: the `name=value` of each `Set-Cookie`, later ones replacing earlier.
+fn keep_cookies(jar: &mut Vec<(String, String)>, headers: &hyper::HeaderMap) {
+    for set in headers.get_all("set-cookie") {
+        let Some((name, value)) = set
+            .to_str()
+            .ok()
+            .and_then(|s| s.split(';').next()?.split_once('='))
+        else {
+            continue;
+        };
+        jar.retain(|(kept, _)| kept != name);
+        jar.push((name.to_owned(), value.to_owned()));
+    }
+}
+
+fn cookie_header(jar: &[(String, String)]) -> String {
+    let pairs: Vec<String> = jar.iter().map(|(n, v)| format!("{n}={v}")).collect();
+    pairs.join("; ")
+}
+
+fn hidden_csrf(body: &Bytes) -> String {
+    let page = String::from_utf8_lossy(body);
+    let start = page.find("name=\"csrf\" value=\"").expect("a csrf field") + 19;
+    page[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Signs a browser in through the sign-in page and approves the bench client once (the
+/// consent is remembered); the session's `Cookie` header.
+async fn browser_session(sender: &mut SendRequest<Full<Bytes>>, settings: &Settings) -> String {
+    let mut jar = Vec::new();
+    let page = exchange(sender, settings, "GET", "/login", &[], None)
+        .await
+        .expect("sign-in page");
+    keep_cookies(&mut jar, &page.headers);
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &hidden_csrf(&page.body))
+        .append_pair("username", &settings.username)
+        .append_pair("password", &settings.password)
+        .finish();
+    let cookie = cookie_header(&jar);
+    let signed_in = exchange(
+        sender,
+        settings,
+        "POST",
+        "/login",
+        &[("cookie", &cookie)],
+        Some(form),
+    )
+    .await
+    .expect("sign-in");
+    assert_eq!(
+        signed_in.status,
+        303,
+        "sign-in: {}",
+        String::from_utf8_lossy(&signed_in.body)
+    );
+    keep_cookies(&mut jar, &signed_in.headers);
+    let cookie = cookie_header(&jar);
+    let path = authorize_path(settings);
+    let asked = exchange(sender, settings, "GET", &path, &[("cookie", &cookie)], None)
+        .await
+        .expect("authorization request");
+    if asked.status == 200 {
+        let form = format!("csrf={}&decision=allow", hidden_csrf(&asked.body));
+        let approved = exchange(
+            sender,
+            settings,
+            "POST",
+            &path,
+            &[("cookie", &cookie)],
+            Some(form),
+        )
+        .await
+        .expect("consent");
+        assert_eq!(approved.status, 302, "consent");
+    }
+    cookie
+}
+
+/// One sign-in of the code flow with an id token, as a relying party sees it: the
+/// authorization request with the browser's session (consent remembered), then the code's
+/// exchange.
+async fn code_flow(
+    sender: &mut SendRequest<Full<Bytes>>,
+    settings: &Settings,
+    cookie: &str,
+) -> Result<(u16, Bytes), String> {
+    let path = authorize_path(settings);
+    let redirect = exchange(sender, settings, "GET", &path, &[("cookie", cookie)], None).await?;
+    let location = redirect
+        .headers
+        .get("location")
+        .and_then(|l| l.to_str().ok())
+        .ok_or_else(|| format!("no redirect: {}", redirect.status))?;
+    let code = url::Url::parse(location)
+        .map_err(|e| e.to_string())?
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .ok_or("no code")?;
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("grant_type", "authorization_code")
+        .append_pair("code", &code)
+        .append_pair("redirect_uri", CALLBACK)
+        .append_pair("code_verifier", VERIFIER)
+        .finish();
+    let answer = send(
+        sender,
+        settings,
+        "POST",
+        "/oauth/token",
+        Some(&settings.basic),
+        Some(form),
+    )
+    .await?;
+    match field(&answer.1, "id_token") {
+        Some(_) => Ok(answer),
+        None => Ok((500, answer.1)),
+    }
 }
 
 fn field(body: &Bytes, name: &str) -> Option<String> {
@@ -127,6 +303,11 @@ async fn worker(settings: Settings, deadline: Instant) -> (Histogram<u64>, u64) 
     let mut sender = connect(&settings.host).await;
     let mut token = None;
     let mut refresh = None;
+    let cookie = if settings.scenario == "code_flow" {
+        browser_session(&mut sender, &settings).await
+    } else {
+        String::new()
+    };
     if matches!(settings.scenario.as_str(), "me" | "introspect" | "refresh") {
         let (status, body) = send(
             &mut sender,
@@ -217,6 +398,7 @@ async fn worker(settings: Settings, deadline: Instant) -> (Histogram<u64>, u64) 
                 )
                 .await
             }
+            "code_flow" => code_flow(&mut sender, &settings, &cookie).await,
             other => panic!("unknown scenario {other}"),
         };
         let micros = u64::try_from(started.elapsed().as_micros())
