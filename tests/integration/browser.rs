@@ -1,8 +1,9 @@
 //! The authorization-code + PKCE flow in a real headless Chromium, driven over WebDriver
 //! (chromedriver) against Portcullis listening on a free localhost port: the login page, the
-//! consent page, the client's redirect with `code` and `state`, the code exchange, and a
-//! second run that skips consent. Screenshots of the pages go to
-//! `target/browser-screenshots/`.
+//! consent page, the client's redirect with `code` and `state`, the code exchange, a second run
+//! that skips consent, then an OpenID Connect sign-in whose answer comes back as a form the page
+//! posts by script (its CSP nonce at work in a real browser), and RP-initiated logout with its
+//! confirmation page. Screenshots of the pages go to `target/browser-screenshots/`.
 
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -81,14 +82,45 @@ impl Drop for Served {
     }
 }
 
-/// A stand-in for the third-party app's redirect endpoint: answers every request with 200.
-async fn callback_server() -> (u16, tokio::task::JoinHandle<()>) {
+/// What the app's endpoint received: each request's head and body, as text.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// A stand-in for the third-party app's redirect endpoint: answers every request with 200 and
+/// keeps what it was sent.
+async fn callback_server() -> (u16, tokio::task::JoinHandle<()>, Received) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let received = Received::default();
+    let kept = received.clone();
     let task = tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = Vec::new();
             let mut buffer = [0u8; 4096];
-            let _ = socket.read(&mut buffer).await;
+            // The head, then as much body as it announces.
+            while let Ok(read) = socket.read(&mut buffer).await {
+                request.extend_from_slice(&buffer[..read]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                let Some(end) = text.find("\r\n\r\n") else {
+                    if read == 0 {
+                        break;
+                    }
+                    continue;
+                };
+                let length = text[..end]
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                if read == 0 || request.len() >= end + 4 + length {
+                    break;
+                }
+            }
+            kept.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&request).to_string());
             let body = "<!doctype html><title>Example app</title><p>Signed in.</p>";
             let response = format!(
                 "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -97,7 +129,7 @@ async fn callback_server() -> (u16, tokio::task::JoinHandle<()>) {
             let _ = socket.write_all(response.as_bytes()).await;
         }
     });
-    (port, task)
+    (port, task, received)
 }
 
 /// The URL the browser ends up on once it reaches the app (or after ten seconds).
@@ -154,8 +186,9 @@ async fn a_third_party_app_gets_tokens_through_the_browser() {
         DatabaseGuard { name: database },
     );
     seed(&app).await;
-    let (callback_port, callback_task) = callback_server().await;
+    let (callback_port, callback_task, received) = callback_server().await;
     let redirect_uri = format!("http://127.0.0.1:{callback_port}/callback");
+    let signed_out = format!("http://127.0.0.1:{callback_port}/signed-out");
     let (_, secret) = portcullis::services::clients::create_client(
         &store,
         &portcullis::services::Actor::CommandLine,
@@ -164,9 +197,9 @@ async fn a_third_party_app_gets_tokens_through_the_browser() {
             name: "Photo Printer".into(),
             kind: portcullis::store::ClientKind::Confidential,
             redirect_uris: vec![redirect_uri.clone()],
-            post_logout_redirect_uris: vec![],
+            post_logout_redirect_uris: vec![signed_out.clone()],
             grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-            scopes: vec!["profile".into(), "data:read".into()],
+            scopes: vec!["openid".into(), "profile".into(), "data:read".into()],
             default_scopes: None,
             can_introspect: false,
         },
@@ -206,6 +239,26 @@ async fn a_third_party_app_gets_tokens_through_the_browser() {
         .append_pair("state", "af0ifjsldkj")
         .append_pair("code_challenge", CHALLENGE)
         .append_pair("code_challenge_method", "S256");
+
+    let mut oidc = authorize.clone();
+    oidc.query_pairs_mut()
+        .clear()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", "photos")
+        .append_pair("redirect_uri", &redirect_uri)
+        .append_pair("scope", "openid profile")
+        .append_pair("state", "oidc-state")
+        .append_pair("nonce", "oidc-nonce")
+        .append_pair("response_mode", "form_post")
+        .append_pair("code_challenge", CHALLENGE)
+        .append_pair("code_challenge_method", "S256");
+    let mut logout =
+        url::Url::parse(&format!("http://127.0.0.1:{port}/oauth/end_session")).unwrap();
+    logout
+        .query_pairs_mut()
+        .append_pair("client_id", "photos")
+        .append_pair("post_logout_redirect_uri", &signed_out)
+        .append_pair("state", "bye");
 
     let outcome = async {
         browser.goto(authorize.as_str()).await?;
@@ -247,13 +300,98 @@ async fn a_third_party_app_gets_tokens_through_the_browser() {
         // A second run: signed in and consented already, straight back to the app.
         browser.goto(authorize.as_str()).await?;
         let second = landing(&browser, callback_port).await?;
-        Ok::<_, fantoccini::error::CmdError>((first, second))
+
+        // OpenID Connect, the answer as a form post: a new scope, so the consent page again,
+        // in plain words; then the page that posts the code by its one script.
+        browser.goto(oidc.as_str()).await?;
+        let allow = browser.wait().for_element(Locator::Css("#allow")).await?;
+        let consent = browser.source().await?;
+        assert!(
+            consent.contains("Sign you in with your Portcullis account"),
+            "{consent}"
+        );
+        allow.click().await?;
+        let posted = landing(&browser, callback_port).await?;
+
+        // RP-initiated logout without a hint: the user confirms, then returns to the app.
+        browser.goto(logout.as_str()).await?;
+        let confirm = browser
+            .wait()
+            .for_element(Locator::Css("#confirm-sign-out"))
+            .await?;
+        let asked = browser.source().await?;
+        assert!(
+            asked.contains("Photo Printer") && asked.contains("Sign out?"),
+            "{asked}"
+        );
+        std::fs::write(
+            screenshot_dir().join("logout-confirmation.png"),
+            browser.screenshot().await?,
+        )
+        .unwrap();
+        confirm.click().await?;
+        let after_logout = landing(&browser, callback_port).await?;
+        browser
+            .goto(&format!("http://127.0.0.1:{port}/login"))
+            .await?;
+        let signed_out_page = browser.source().await?;
+        std::fs::write(
+            screenshot_dir().join("signed-out.png"),
+            browser.screenshot().await?,
+        )
+        .unwrap();
+        Ok::<_, fantoccini::error::CmdError>((first, second, posted, after_logout, signed_out_page))
     }
     .await;
     let _ = browser.close().await;
     drop(driver);
     callback_task.abort();
-    let (first, second) = outcome.expect("browser flow");
+    let (first, second, posted, after_logout, signed_out_page) = outcome.expect("browser flow");
+
+    // The form post reached the app as a POST carrying the code, the state and the issuer.
+    assert_eq!(posted.path(), "/callback");
+    let post = received
+        .lock()
+        .unwrap()
+        .iter()
+        .find(|r| r.starts_with("POST /callback"))
+        .cloned()
+        .expect("the form was posted to the app");
+    let body = post.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let fields: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    };
+    assert_eq!(field("state").as_deref(), Some("oidc-state"));
+    assert_eq!(field("iss"), Some(config.issuer.clone()));
+    let oidc_code = field("code").expect("a code in the post");
+    let form = format!(
+        "grant_type=authorization_code&code={oidc_code}&redirect_uri={}&code_verifier={VERIFIER}",
+        url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>()
+    );
+    let tokens = post_form(
+        &app.client,
+        "/oauth/token",
+        &form,
+        Some(basic("photos", &secret)),
+    )
+    .await;
+    assert_eq!(tokens.status, Status::Ok, "{}", tokens.body);
+    let (_, id_token) = crate::oidc::jwt_parts(tokens.body["id_token"].as_str().unwrap());
+    assert_eq!(id_token["nonce"], "oidc-nonce");
+    assert_eq!(id_token["aud"], "photos");
+
+    assert_eq!(after_logout.path(), "/signed-out");
+    assert_eq!(after_logout.query(), Some("state=bye"));
+    assert!(
+        signed_out_page.contains("id=\"password\""),
+        "signed out: {signed_out_page}"
+    );
 
     for landed in [&first, &second] {
         assert_eq!(landed.port(), Some(callback_port), "{landed}");
