@@ -151,7 +151,8 @@ fn login_page(
         } else {
             &hint
         },
-        notice: again.then_some("The application asks you to sign in again."),
+        notice: (again && signed_in.is_some())
+            .then_some("The application asks you to sign in again."),
         ..LoginPage::default()
     };
     Ok(page.answer(Status::Ok, config))
