@@ -24,6 +24,8 @@ pub use sections::{
 
 /// Environment variable naming the configuration file (default `Portcullis.toml`).
 pub const CONFIG_FILE_ENV: &str = "PORTCULLIS_CONFIG";
+/// Longest `refresh_token_reuse_grace_secs` accepted.
+const MAX_REUSE_GRACE_SECS: u64 = 60;
 const DEFAULT_CONFIG_FILE: &str = "Portcullis.toml";
 /// The default log filter: Portcullis at `info`; none of Rocket's own lines, since nearly each
 /// is caused by one client request (an unknown path, a cut-off body, an aborted connection) that
@@ -60,6 +62,10 @@ pub struct Config {
     pub refresh_token_idle_ttl_secs: u64,
     /// No refresh token of a family outlives this, counted from the first grant, in seconds.
     pub refresh_token_absolute_ttl_secs: u64,
+    /// For this many seconds after a rotation, the token it spent may be presented again (a
+    /// lost answer retried, two tabs at once): the retry gets a new successor that replaces
+    /// the one issued before. 0 turns it off; at most 60.
+    pub refresh_token_reuse_grace_secs: u64,
     /// `Cache-Control: max-age` of the JWKS document, in seconds.
     pub jwks_max_age_secs: u64,
     /// Clock leeway when checking `exp` and `nbf`, in seconds.
@@ -144,6 +150,7 @@ impl Default for Config {
             keys_dir: PathBuf::from("keys"),
             access_token_ttl_secs: 15 * 60,
             refresh_token_idle_ttl_secs: 14 * 24 * 3600,
+            refresh_token_reuse_grace_secs: 0,
             refresh_token_absolute_ttl_secs: 90 * 24 * 3600,
             jwks_max_age_secs: 300,
             token_leeway_secs: 10,
@@ -321,6 +328,13 @@ impl Config {
             if value == 0 {
                 return invalid(key, "must be greater than zero");
             }
+        }
+        // Longer would leave a stolen, already spent token usable for too long.
+        if self.refresh_token_reuse_grace_secs > MAX_REUSE_GRACE_SECS {
+            return invalid(
+                "refresh_token_reuse_grace_secs",
+                "must be at most 60 (0 turns the grace period off)",
+            );
         }
         if self.refresh_token_idle_ttl_secs > self.refresh_token_absolute_ttl_secs {
             return invalid(

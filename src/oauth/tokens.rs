@@ -141,5 +141,7 @@ fn new_family(
         spent: Vec::new(),
         revoked: false,
         sign_in: None,
+        previous: None,
+        previous_spent_at: None,
     })
 }

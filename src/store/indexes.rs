@@ -37,6 +37,7 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
             plain("user_id", doc! { "user_id": 1 }),
             plain("client_id", doc! { "client_id": 1 }),
             plain("sign_in_sid", doc! { "sign_in.sid": 1 }),
+            plain("previous", doc! { "previous": 1 }),
             plain("revocation", doc! { "revocation": 1 }),
             expiring("expires_at_ttl", doc! { "expires_at": 1 }),
         ],

@@ -123,6 +123,8 @@ async fn refresh_tokens_to_families(store: &Store) -> Result<()> {
             spent: spent.into_iter().rev().map(|row| row.hash).collect(),
             revoked: false,
             sign_in: None,
+            previous: None,
+            previous_spent_at: None,
         };
         let mut document = mongodb::bson::to_document(&family)
             .map_err(|e| crate::error::Error::Internal(format!("a refresh family: {e}")))?;

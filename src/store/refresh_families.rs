@@ -6,6 +6,8 @@
 //! document, so a spend and a revocation are ordered by the database: a spend that comes after
 //! the revocation fails, and one that came before left its successor in a revoked family.
 
+use std::time::Duration;
+
 use futures_util::TryStreamExt;
 use mongodb::bson::doc;
 use mongodb::options::ReturnDocument;
@@ -50,6 +52,12 @@ pub struct RefreshFamilyDoc {
     /// before it was kept have none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sign_in: Option<SignInRecord>,
+    /// The token the last rotation spent, and when: within the reuse grace period it may be
+    /// presented again for a new successor (`retry_within_grace`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_spent_at: Option<Timestamp>,
 }
 
 /// A successor for a rotation: its hash and its idle expiry.
@@ -132,6 +140,8 @@ impl Store {
                         "current": successor.hash,
                         "rotated_at": at,
                         "current_expires_at": successor.idle_expires_at,
+                        "previous": hash,
+                        "previous_spent_at": at,
                     },
                     "$push": { "spent": { "$each": [hash], "$slice": -SPENT_KEPT } },
                 },
@@ -154,6 +164,70 @@ impl Store {
             }
             _ => RefreshUse::Invalid,
         })
+    }
+
+    /// A retry with the token the family's last rotation spent, within `grace` of it: the
+    /// family's live token (which the lost answer carried) is retired as spent and `successor`
+    /// takes its place, so the family never has two live branches. One conditional update on
+    /// the live token seen, repeated while concurrent retries change it; `None` when the
+    /// token is not that one, the window has passed, or the family is no longer live.
+    pub async fn retry_within_grace(
+        &self,
+        hash: &str,
+        client_id: &str,
+        scopes: Option<&[String]>,
+        grace: Duration,
+        successor: &Successor<'_>,
+    ) -> Result<Option<RefreshFamilyDoc>> {
+        let at = now();
+        let since = Timestamp::from_unix_millis(
+            at.unix_millis() - i64::try_from(grace.as_millis()).unwrap_or(i64::MAX),
+        );
+        let mut window = doc! {
+            "previous": hash,
+            "previous_spent_at": { "$gte": since },
+            "client_id": client_id,
+            "revoked": false,
+            "expires_at": { "$gt": at },
+        };
+        if let Some(scopes) = scopes {
+            window.insert("scopes", doc! { "$all": scopes });
+        }
+        // Each pass either replaces the live token it saw or sees a newer one; a handful of
+        // passes covers every retry that can arrive within a few seconds.
+        for _ in 0..8 {
+            let Some(family) = self
+                .refresh_families()
+                .find_one(window.clone())
+                .within(self)
+                .await?
+            else {
+                return Ok(None);
+            };
+            let mut seen = window.clone();
+            seen.insert("_id", family.family_id.as_str());
+            seen.insert("current", &family.current);
+            let replaced = self
+                .refresh_families()
+                .find_one_and_update(
+                    seen,
+                    doc! {
+                        "$set": {
+                            "current": successor.hash,
+                            "rotated_at": at,
+                            "current_expires_at": successor.idle_expires_at,
+                        },
+                        "$push": { "spent": { "$each": [&family.current], "$slice": -SPENT_KEPT } },
+                    },
+                )
+                .return_document(ReturnDocument::After)
+                .within(self)
+                .await?;
+            if replaced.is_some() {
+                return Ok(replaced);
+            }
+        }
+        Ok(None)
     }
 
     /// The family a refresh token belongs to, live or spent, without spending it.

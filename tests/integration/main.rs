@@ -27,6 +27,7 @@ mod protection;
 mod races;
 mod recipes;
 mod refresh;
+mod refresh_grace;
 mod register;
 mod revoke;
 mod secrecy;

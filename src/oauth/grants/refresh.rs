@@ -8,9 +8,40 @@ use crate::oauth::grant_type::GrantType;
 use crate::oauth::scope::{Asked, Scope};
 use crate::oauth::tokens::{issue, unix_now, IssuedTokens, RefreshPlan};
 use crate::secrets::{random_token, sha256_b64, SecretString};
-use crate::store::{in_secs, AuditEvent, AuditKind, RefreshUse, Successor};
+use std::time::Duration;
+
+use crate::store::{in_secs, AuditEvent, AuditKind, RefreshFamilyDoc, RefreshUse, Successor};
 
 const INVALID: &str = "refresh token is invalid, expired or revoked";
+
+/// The reuse grace period (`refresh_token_reuse_grace_secs`): a token spent moments ago,
+/// presented again, gets a successor that replaces the one its first answer carried, so the
+/// family keeps one live token. Off (`None` for every retry) when the period is 0. The price:
+/// for those seconds a stolen copy of the token just spent can take the family's live token
+/// from its owner, whose next refresh (with the replaced one) is then reuse and revokes the
+/// family, so the theft is still found, a refresh later.
+async fn retry(
+    call: GrantCall<'_, '_>,
+    hash: &str,
+    scopes: Option<&[String]>,
+    successor: &Successor<'_>,
+) -> Result<Option<RefreshFamilyDoc>, OAuthError> {
+    let grace = call.ctx.config.refresh_token_reuse_grace_secs;
+    if grace == 0 {
+        return Ok(None);
+    }
+    let client_id = &call.client.client_id;
+    let grace = Duration::from_secs(grace);
+    let retried = call
+        .ctx
+        .store
+        .retry_within_grace(hash, client_id, scopes, grace, successor)
+        .await?;
+    if retried.is_some() {
+        tracing::info!(client_id = %client_id, "refresh token retried within the grace period");
+    }
+    Ok(retried)
+}
 
 pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> {
     let (ctx, meta, client, request) = (call.ctx, call.meta, call.client, call.request);
@@ -21,17 +52,14 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
     let successor = SecretString::new(random_token()?);
     let successor_hash = successor.hash();
     let spent_at = unix_now();
+    let next = || Successor {
+        hash: &successor_hash,
+        idle_expires_at: in_secs(ctx.config.refresh_token_idle_ttl_secs),
+    };
+    let hash = sha256_b64(token);
     let spent = ctx
         .store
-        .rotate_refresh_token(
-            &sha256_b64(token),
-            &client.client_id,
-            narrowed.as_deref(),
-            Successor {
-                hash: &successor_hash,
-                idle_expires_at: in_secs(ctx.config.refresh_token_idle_ttl_secs),
-            },
-        )
+        .rotate_refresh_token(&hash, &client.client_id, narrowed.as_deref(), next())
         .await?;
     let spent = match spent {
         RefreshUse::Rotated(family) => family,
@@ -41,16 +69,21 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
                 "scope exceeds the refresh token's scope",
             ));
         }
-        RefreshUse::Reused(family) => {
-            ctx.revocations.family(&family.family_id).await?;
-            let mut event = AuditEvent::new(AuditKind::RefreshTokenReuse);
-            event.client_id = Some(family.client_id.to_string());
-            event.user_id = Some(family.user_id.to_hex());
-            event.remote_addr = meta.remote_addr.clone();
-            event.reason = Some("family_revoked".into());
-            ctx.store.audit(event).await?;
-            return Err(OAuthError::invalid_grant(INVALID));
-        }
+        RefreshUse::Reused(family) => match retry(call, &hash, narrowed.as_deref(), &next()).await?
+        {
+            // A lost answer retried, or two tabs at once, within the grace period.
+            Some(family) => family,
+            None => {
+                ctx.revocations.family(&family.family_id).await?;
+                let mut event = AuditEvent::new(AuditKind::RefreshTokenReuse);
+                event.client_id = Some(family.client_id.to_string());
+                event.user_id = Some(family.user_id.to_hex());
+                event.remote_addr = meta.remote_addr.clone();
+                event.reason = Some("family_revoked".into());
+                ctx.store.audit(event).await?;
+                return Err(OAuthError::invalid_grant(INVALID));
+            }
+        },
         RefreshUse::Invalid => return Err(OAuthError::invalid_grant(INVALID)),
     };
 
