@@ -47,13 +47,7 @@ fn present<'de, D: Deserializer<'de>>(
 
 impl ProfileChange {
     pub fn is_empty(&self) -> bool {
-        self.email.is_none()
-            && self.email_verified.is_none()
-            && self.name.is_none()
-            && self.given_name.is_none()
-            && self.family_name.is_none()
-            && self.locale.is_none()
-            && self.zoneinfo.is_none()
+        self.members().iter().all(|(_, given)| !given)
     }
 
     /// `current` with this change made, every field checked. A new address is unverified
@@ -99,9 +93,9 @@ impl ProfileChange {
         Ok(profile)
     }
 
-    /// The fields it changes, as the audit trail names them (never the values).
-    fn fields(&self) -> String {
-        let members = [
+    /// Each member's name and whether the change gives it.
+    fn members(&self) -> [(&'static str, bool); 7] {
+        [
             ("email", self.email.is_some()),
             ("email_verified", self.email_verified.is_some()),
             ("name", self.name.is_some()),
@@ -109,8 +103,17 @@ impl ProfileChange {
             ("family_name", self.family_name.is_some()),
             ("locale", self.locale.is_some()),
             ("zoneinfo", self.zoneinfo.is_some()),
-        ];
-        let named: Vec<&str> = members.iter().filter(|m| m.1).map(|m| m.0).collect();
+        ]
+    }
+
+    /// The fields it changes, as the audit trail names them (never the values).
+    fn fields(&self) -> String {
+        let named: Vec<&str> = self
+            .members()
+            .iter()
+            .filter(|(_, given)| *given)
+            .map(|(name, _)| *name)
+            .collect();
         named.join(",")
     }
 }

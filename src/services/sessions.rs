@@ -70,10 +70,11 @@ pub async fn end(store: &Store, token: &str) -> Result<()> {
     store.delete_session(&sha256_b64(token)).await
 }
 
-/// Ends a browser session and revokes the refresh-token families begun by sign-ins in it
-/// (RP-initiated logout): the session's sign-out reaches the apps it signed in. Families from
-/// elsewhere (the password grant, other browsers) live on. Returns how many families ended.
-pub async fn end_with_families(
+/// Revokes the refresh-token families begun by sign-ins in a browser session that is ending
+/// (RP-initiated logout), so its sign-out reaches the apps it signed in, and records the
+/// logout. Families from elsewhere (the password grant, other browsers) live on. Returns how
+/// many families ended; the session itself ends with its cookie.
+pub async fn revoke_session_families(
     store: &Store,
     revocations: &Revocations,
     signed_in: &SignedIn,
@@ -83,7 +84,6 @@ pub async fn end_with_families(
         Some(sid) => revocations.families_of(FamilyOwner::Session(sid)).await?,
         None => 0,
     };
-    store.delete_session(&signed_in.session.hash).await?;
     let mut event = AuditEvent::new(AuditKind::SessionsEnded);
     event.user_id = Some(signed_in.user.id.to_hex());
     event.username = Some(signed_in.user.username.clone());

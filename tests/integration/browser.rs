@@ -348,6 +348,16 @@ async fn a_third_party_app_gets_tokens_through_the_browser() {
     callback_task.abort();
     let (first, second, posted, after_logout, signed_out_page) = outcome.expect("browser flow");
 
+    // The app's backend exchanging a code.
+    let exchange = |code: &str| {
+        let form = format!(
+            "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
+            url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>()
+        );
+        let (client, secret) = (&app.client, &secret);
+        async move { post_form(client, "/oauth/token", &form, Some(basic("photos", secret))).await }
+    };
+
     // The form post reached the app as a POST carrying the code, the state and the issuer.
     assert_eq!(posted.path(), "/callback");
     let post = received
@@ -370,17 +380,7 @@ async fn a_third_party_app_gets_tokens_through_the_browser() {
     assert_eq!(field("state").as_deref(), Some("oidc-state"));
     assert_eq!(field("iss"), Some(config.issuer.clone()));
     let oidc_code = field("code").expect("a code in the post");
-    let form = format!(
-        "grant_type=authorization_code&code={oidc_code}&redirect_uri={}&code_verifier={VERIFIER}",
-        url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>()
-    );
-    let tokens = post_form(
-        &app.client,
-        "/oauth/token",
-        &form,
-        Some(basic("photos", &secret)),
-    )
-    .await;
+    let tokens = exchange(&oidc_code).await;
     assert_eq!(tokens.status, Status::Ok, "{}", tokens.body);
     let (_, id_token) = crate::oidc::jwt_parts(tokens.body["id_token"].as_str().unwrap());
     assert_eq!(id_token["nonce"], "oidc-nonce");
@@ -408,17 +408,7 @@ async fn a_third_party_app_gets_tokens_through_the_browser() {
         .unwrap()
         .1
         .into_owned();
-    let form = format!(
-        "grant_type=authorization_code&code={code}&redirect_uri={}&code_verifier={VERIFIER}",
-        url::form_urlencoded::byte_serialize(redirect_uri.as_bytes()).collect::<String>()
-    );
-    let tokens = post_form(
-        &app.client,
-        "/oauth/token",
-        &form,
-        Some(basic("photos", &secret)),
-    )
-    .await;
+    let tokens = exchange(&code).await;
     assert_eq!(tokens.status, Status::Ok, "{}", tokens.body);
     let me = bearer(
         &app.client,

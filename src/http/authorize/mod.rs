@@ -61,8 +61,7 @@ impl<'r> FromRequest<'r> for Query {
 }
 
 /// Runs the request and answers it: on the way out, the demand for a fresh sign-in is
-/// remembered, or forgotten once the client has its answer, and the answer goes the way
-/// `response_mode` asks.
+/// remembered, or forgotten once the client has its answer.
 async fn answer(
     app: &AppState,
     cookies: &CookieJar<'_>,
@@ -71,25 +70,15 @@ async fn answer(
     let config = &app.config;
     let raw_query = request.raw_query.clone();
     request.reauth_asked_at = reauth::asked_at(config, cookies, &raw_query);
-    let form_post = request.parameter("response_mode").as_deref() == Some("form_post");
-    let client_id = request.parameter("client_id");
-    let redirect_uri = request.parameter("redirect_uri");
     let response = run(&app.store, config, &app.keys, request).await?;
     match response {
         OAuthResponse::SignIn { again: true, .. } => reauth::ask(config, cookies, &raw_query),
-        OAuthResponse::Redirect(_) => reauth::forget(config, cookies, &raw_query),
+        OAuthResponse::Redirect(_) | OAuthResponse::FormPost { .. } => {
+            reauth::forget(config, cookies, &raw_query)
+        }
         _ => {}
     }
-    match response {
-        OAuthResponse::Redirect(to) if form_post => {
-            let base = match redirect_uri {
-                Some(sent) => Some(sent),
-                None => only_redirect_uri(&app.store, client_id.as_deref()).await?,
-            };
-            Ok(adapter::form_post(&to, base.as_deref()))
-        }
-        other => Ok(other),
-    }
+    Ok(response)
 }
 
 /// The one redirect URI of a client registered with only one (a request may then leave
@@ -114,6 +103,7 @@ async fn run(
     let endpoint = AuthorizeEndpoint::new(store, config, keys);
     let mut flow = AuthorizationFlow::prepare(endpoint)?;
     let response_type_missing = !request.has_parameter("response_type");
+    let form_post = request.parameter("response_mode").as_deref() == Some("form_post");
     let client_id = request.parameter("client_id");
     let redirect_uri = request.parameter("redirect_uri");
     let mut response = match flow.execute(request).await {
@@ -137,7 +127,17 @@ async fn run(
     if let OAuthResponse::Redirect(to) = &mut response {
         adapter::finish_client_redirect(to, &config.issuer, response_type_missing);
     }
-    Ok(response)
+    // The answer the way `response_mode` asks (Form Post Response Mode §2).
+    match response {
+        OAuthResponse::Redirect(to) if form_post => {
+            let base = match redirect_uri {
+                Some(sent) => Some(sent),
+                None => only_redirect_uri(store, client_id.as_deref()).await?,
+            };
+            Ok(adapter::form_post(&to, base.as_deref()))
+        }
+        other => Ok(other),
+    }
 }
 
 /// A client id as logs may show it: as given when it is made of the characters client ids

@@ -8,7 +8,7 @@
 use rocket::http::CookieJar;
 
 use crate::config::Config;
-use crate::http::pages::session::{cookie, removal};
+use crate::http::pages::session::{cookie, cookie_name, removal};
 use crate::oauth::claims::unix_now;
 use crate::secrets::sha256_b64;
 
@@ -20,11 +20,7 @@ const HOST_REAUTH_COOKIE: &str = "__Host-portcullis_reauth";
 const REAUTH_WINDOW_SECS: u64 = 600;
 
 fn name(config: &Config) -> &'static str {
-    if config.issuer_is_https() {
-        HOST_REAUTH_COOKIE
-    } else {
-        REAUTH_COOKIE
-    }
+    cookie_name(config, REAUTH_COOKIE, HOST_REAUTH_COOKIE)
 }
 
 /// Records that the request with this query string asks for a sign-in from now on.

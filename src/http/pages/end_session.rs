@@ -107,13 +107,9 @@ async fn end_session(
         None => return Ok(confirmation(&checked, request, &signed_in)),
     }
     let client_id = checked.client.as_ref().map(|c| c.client_id.to_string());
-    sessions::end_with_families(
-        &app.store,
-        &app.revocations,
-        &signed_in,
-        client_id.as_deref(),
-    )
-    .await?;
+    let (store, revocations) = (&app.store, &app.revocations);
+    sessions::revoke_session_families(store, revocations, &signed_in, client_id.as_deref()).await?;
+    // Ends the session itself, and forgets its cookie.
     sign_out(app, cookies).await?;
     Ok(afterwards(&checked))
 }

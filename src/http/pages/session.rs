@@ -13,7 +13,7 @@ use super::PageError;
 use crate::config::Config;
 use crate::error::Result;
 use crate::http::AppState;
-use crate::secrets::{constant_time_eq, random_token};
+use crate::secrets::{constant_time_eq, random_token, sha256_b64};
 use crate::services::sessions;
 use crate::signin::Authenticated;
 
@@ -25,20 +25,25 @@ pub const CSRF_COOKIE: &str = "portcullis_csrf";
 const HOST_SESSION_COOKIE: &str = "__Host-portcullis_session";
 const HOST_CSRF_COOKIE: &str = "__Host-portcullis_csrf";
 
-fn session_cookie(config: &Config) -> &'static str {
+/// A cookie's name for this issuer: the `__Host-` one with https.
+pub(crate) fn cookie_name(
+    config: &Config,
+    plain: &'static str,
+    host: &'static str,
+) -> &'static str {
     if config.issuer_is_https() {
-        HOST_SESSION_COOKIE
+        host
     } else {
-        SESSION_COOKIE
+        plain
     }
 }
 
+fn session_cookie(config: &Config) -> &'static str {
+    cookie_name(config, SESSION_COOKIE, HOST_SESSION_COOKIE)
+}
+
 fn csrf_cookie(config: &Config) -> &'static str {
-    if config.issuer_is_https() {
-        HOST_CSRF_COOKIE
-    } else {
-        CSRF_COOKIE
-    }
+    cookie_name(config, CSRF_COOKIE, HOST_CSRF_COOKIE)
 }
 
 pub use crate::services::sessions::SignedIn;
@@ -120,18 +125,18 @@ pub async fn sign_in(
     // ends rather than linger until it expires. The same user signing in again in the same
     // browser keeps the session's public id, so logout still reaches what it signed in to.
     let previous = match cookies.get_private(session_cookie(config)) {
-        Some(cookie) => sessions::find(&app.store, cookie.value()).await?,
+        Some(cookie) => app.store.find_session(&sha256_b64(cookie.value())).await?,
         None => None,
     };
     let carried = previous
         .as_ref()
-        .filter(|previous| previous.user.id == signed_in.user().id)
-        .and_then(|previous| previous.session.sid.clone());
+        .filter(|previous| previous.user_id == signed_in.user().id)
+        .and_then(|previous| previous.sid.clone());
     let Some(token) = sessions::start(&app.store, config, signed_in, carried).await? else {
         return Ok(false);
     };
     if let Some(previous) = previous {
-        app.store.delete_session(&previous.session.hash).await?;
+        app.store.delete_session(&previous.hash).await?;
     }
     cookies.add_private(cookie(
         config,
