@@ -87,6 +87,7 @@ pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build
                     revoked,
                     store,
                     poll,
+                    app.config.revocation_sync,
                     shutdown.clone(),
                 ));
                 tokio::spawn(metrics::keep_up(shutdown.clone()));

@@ -19,7 +19,7 @@ pub mod tls_files;
 
 pub use sections::{
     Argon2Config, ConnectionConfig, LockoutConfig, LogFormat, MetricsConfig, RateLimitConfig,
-    TlsFiles,
+    RevocationSync, TlsFiles,
 };
 
 /// Environment variable naming the configuration file (default `Portcullis.toml`).
@@ -70,8 +70,12 @@ pub struct Config {
     pub jwks_max_age_secs: u64,
     /// Clock leeway when checking `exp` and `nbf`, in seconds.
     pub token_leeway_secs: u64,
-    /// How often each instance reads new revocations from the database, in milliseconds.
+    /// How often each instance reads new revocations from the database, in milliseconds: the
+    /// poll's interval, and the change stream's longest wait.
     pub revocation_poll_ms: u64,
+    /// How other instances' revocations arrive: `auto` (a change stream where the deployment
+    /// offers one, else the poll) or `poll`.
+    pub revocation_sync: RevocationSync,
     /// Whether every client must use PKCE (public clients always must).
     pub require_pkce: bool,
     /// Lifetime of a browser sign-in, in seconds.
@@ -155,6 +159,7 @@ impl Default for Config {
             jwks_max_age_secs: 300,
             token_leeway_secs: 10,
             revocation_poll_ms: 1_000,
+            revocation_sync: RevocationSync::Auto,
             require_pkce: true,
             session_ttl_secs: 8 * 3600,
             templates_dir: PathBuf::from("templates"),

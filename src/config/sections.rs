@@ -18,6 +18,18 @@ pub enum LogFormat {
     Json,
 }
 
+/// How an instance learns of revocations made by other instances.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationSync {
+    /// A change stream where the deployment offers one (a replica set or a sharded cluster),
+    /// the poll where it does not.
+    #[default]
+    Auto,
+    /// The poll every `revocation_poll_ms`, always.
+    Poll,
+}
+
 /// Access to the Prometheus metrics: from the listed addresses, or with the bearer token.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]

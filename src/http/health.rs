@@ -26,6 +26,10 @@ struct Health {
     /// Only readiness says it; `null` before the first revocation sync.
     #[serde(skip_serializing_if = "Option::is_none")]
     revocations_age_ms: Option<Option<u64>>,
+    /// Only readiness says it: `change_stream` or `poll`, how other instances' revocations
+    /// arrive (`null` before the first attempt).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revocations_sync: Option<Option<&'static str>>,
 }
 
 /// The process is up and answering.
@@ -35,6 +39,7 @@ fn healthz() -> Json<Health> {
         status: "ok",
         reason: None,
         revocations_age_ms: None,
+        revocations_sync: None,
     })
 }
 
@@ -75,6 +80,7 @@ async fn readyz(app: &State<AppState>) -> (Status, Json<Health>) {
         status: word,
         reason,
         revocations_age_ms: Some(age_ms),
+        revocations_sync: Some(app.revoked().following().map(|f| f.name())),
     };
     (status, Json(health))
 }

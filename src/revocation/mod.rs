@@ -4,13 +4,13 @@
 //! revocations made elsewhere (`sync`).
 //!
 //! Consistency: a revocation made on this instance is in its set before the request that
-//! made it answers; one made on another instance (or by the command line) arrives with the
-//! next poll.
+//! made it answers; one made on another instance (or by the command line) arrives through a
+//! change stream where the deployment offers one, or with the next poll.
 
 mod service;
 mod set;
 mod sync;
 
 pub use service::{Cutoff, Revocations};
-pub use set::{RevocationSet, TokenFacts};
+pub use set::{Following, RevocationSet, TokenFacts};
 pub use sync::keep_in_sync;

@@ -65,10 +65,14 @@ impl Revocations {
 
     /// A refresh-token family: none of its tokens can be spent any more, and the access
     /// tokens issued from it are refused.
+    ///
+    /// The record goes first: should the second write fail, the family's access tokens
+    /// (any issued from it later too) are already refused everywhere. The other order could
+    /// leave a family that no longer refreshes but whose access tokens stay valid.
     pub async fn family(&self, family_id: &FamilyId) -> Result<()> {
-        self.store.mark_family_revoked(family_id).await?;
         let key = RevocationKey::Family(family_id.clone());
-        self.record(key, self.horizon(), None).await
+        self.record(key, self.horizon(), None).await?;
+        self.store.mark_family_revoked(family_id).await
     }
 
     /// Every live family of a user or a client, as [`Revocations::family`] does each; returns

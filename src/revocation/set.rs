@@ -38,6 +38,24 @@ struct Inner {
     /// The newest `revoked_at` seen.
     watermark: Option<Timestamp>,
     last_sync: Option<Instant>,
+    following: Option<Following>,
+}
+
+/// How the set is following the database at the moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Following {
+    ChangeStream,
+    Poll,
+}
+
+impl Following {
+    /// The name `/readyz` and the log use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Following::ChangeStream => "change_stream",
+            Following::Poll => "poll",
+        }
+    }
 }
 
 impl Default for RevocationSet {
@@ -50,6 +68,7 @@ impl Default for RevocationSet {
                 clients: foldhash::HashMap::default(),
                 watermark: None,
                 last_sync: None,
+                following: None,
             })),
         }
     }
@@ -107,6 +126,17 @@ impl RevocationSet {
     /// The newest `revoked_at` seen; `None` before any.
     pub(super) fn watermark(&self) -> Option<Timestamp> {
         self.inner.read().ok().and_then(|inner| inner.watermark)
+    }
+
+    pub(super) fn set_following(&self, following: Following) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.following = Some(following);
+        }
+    }
+
+    /// How the set follows the database; `None` before the first attempt.
+    pub fn following(&self) -> Option<Following> {
+        self.inner.read().ok().and_then(|inner| inner.following)
     }
 
     /// Time since the last successful sync; `None` before the first.

@@ -4,13 +4,14 @@
 use mongodb::bson::doc;
 use serde::{Deserialize, Serialize};
 
+use super::audit_queue::Message;
 use super::deadline::Bounded;
 use super::{now, Store, Timestamp};
 use crate::error::Result;
 use crate::ids::EventId;
 use tokio::sync::mpsc;
 
-pub use crate::events::AuditKind;
+pub use crate::events::{AuditKind, Durability};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AuditEvent {
@@ -79,8 +80,9 @@ pub struct AuditQuery {
 }
 
 impl Store {
-    /// Records one event and mirrors it to the log: queued for the batch writer when one runs,
-    /// written at once otherwise (the command line).
+    /// Records one event and mirrors it to the log. A [`Durability::BeforeAnswer`] kind, or
+    /// any kind while no batch writer runs (the command line, or a server stopping), is
+    /// written before this returns; a batched kind is queued.
     pub async fn audit(&self, event: AuditEvent) -> Result<()> {
         tracing::info!(
             target: "portcullis::audit",
@@ -97,23 +99,22 @@ impl Store {
             "audit"
         );
         crate::metrics::audit_event(event.kind, event.grant_type.as_deref());
-        if let Some(queue) = self.audit_queue.sender() {
-            match queue
-                .send(super::audit_queue::Message::Event(Box::new(event)))
-                .await
-            {
-                Ok(()) => return Ok(()),
-                // The writer has stopped (shutdown): write directly.
-                Err(mpsc::error::SendError(message)) => match message {
-                    super::audit_queue::Message::Event(event) => {
-                        self.audit_events().insert_one(&*event).within(self).await?;
-                    }
-                    super::audit_queue::Message::Flush(_) => {}
-                },
+        let queue = self.audit_queue.sender();
+        let Some(queue) = queue.filter(|_| event.kind.durability() == Durability::Batched) else {
+            return self.insert_audit_event(&event).await;
+        };
+        match queue.send(Message::Event(Box::new(event))).await {
+            Ok(()) => Ok(()),
+            // The writer has stopped (shutdown): write directly.
+            Err(mpsc::error::SendError(Message::Event(event))) => {
+                self.insert_audit_event(&event).await
             }
-            return Ok(());
+            Err(mpsc::error::SendError(Message::Flush(_))) => Ok(()),
         }
-        self.audit_events().insert_one(&event).within(self).await?;
+    }
+
+    async fn insert_audit_event(&self, event: &AuditEvent) -> Result<()> {
+        self.audit_events().insert_one(event).within(self).await?;
         Ok(())
     }
 

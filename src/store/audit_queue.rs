@@ -1,5 +1,7 @@
-//! Audit events leave the request path: a server queues them and one task writes them in
-//! batches. The queue is bounded and never drops a record: when it is full the request waits,
+//! Batched audit events (`Durability::Batched`) leave the request path: a server queues them
+//! and one task writes them in batches. The writer never waits to fill a batch: it takes what
+//! is queued the moment the previous write returns, so an event waits at most for the write
+//! ahead of it, and a crash loses only what was queued or in flight then. The queue is bounded and never drops a record: when it is full the request waits,
 //! and a batch that fails to write is retried until it succeeds or the server stops (then the
 //! remaining events are written one last time, or logged as lost).
 

@@ -37,7 +37,7 @@ pub use codes::{AuthCodeDoc, CodeUse, SignInRecord};
 pub use consents::ConsentDoc;
 pub use notes::NoteDoc;
 pub use refresh_families::{FamilyOwner, RefreshFamilyDoc, RefreshLookup, RefreshUse, Successor};
-pub use revocations::{Revocation, RevocationKey};
+pub use revocations::{Revocation, RevocationFeed, RevocationKey};
 pub use sessions::SessionDoc;
 pub use throttle::{LockoutPolicy, LoginAttempt, LoginFailuresDoc};
 pub use time::Timestamp;

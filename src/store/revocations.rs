@@ -3,13 +3,19 @@
 //! [`RevocationKey`]. Records delete themselves (TTL) once the tokens they cover would have
 //! expired anyway. What to revoke, and when, is `crate::revocation`'s to decide.
 
+use std::time::Duration;
+
 use futures_util::TryStreamExt;
 use mongodb::bson::doc;
+use mongodb::change_stream::event::ChangeStreamEvent;
+use mongodb::change_stream::ChangeStream;
+use mongodb::error::ErrorKind;
+use mongodb::options::FullDocumentType;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
 use super::{now, Store, Timestamp};
-use crate::error::Result;
+use crate::error::{DatabaseError, Error, Result};
 use crate::ids::{ClientId, FamilyId, Jti, UserId};
 
 /// What a revocation refuses.
@@ -142,5 +148,61 @@ impl Store {
             .into_iter()
             .filter_map(RevocationDoc::into_revocation)
             .collect())
+    }
+}
+
+/// Revocations pushed by the database as they are recorded: a change stream on the
+/// `revocations` collection, where the deployment offers one (a replica set or a sharded
+/// cluster).
+pub struct RevocationFeed {
+    stream: ChangeStream<ChangeStreamEvent<RevocationDoc>>,
+    /// How long one wait may take: the server's await time and the store's time limit.
+    limit: Duration,
+}
+
+impl Store {
+    /// Opens the feed. `Ok(None)`: the database answered that it offers no change stream (a
+    /// standalone server); an error: it could not be asked.
+    pub async fn watch_revocations(&self, wait: Duration) -> Result<Option<RevocationFeed>> {
+        // Inserts and updates only: the upsert of a repeated revocation is an update, and the
+        // TTL monitor's deletes remove what has expired anyway.
+        let pipeline = [doc! {
+            "$match": { "operationType": { "$in": ["insert", "update", "replace"] } }
+        }];
+        let opened = self
+            .revocations()
+            .watch()
+            .pipeline(pipeline)
+            .full_document(FullDocumentType::UpdateLookup)
+            .max_await_time(wait)
+            .answered_within(self)
+            .await?;
+        match opened {
+            Ok(stream) => Ok(Some(RevocationFeed {
+                stream,
+                limit: wait + self.operation_timeout,
+            })),
+            // The server answered and refused (code 40573 on a standalone `mongod`).
+            Err(error) if matches!(*error.kind, ErrorKind::Command(_)) => {
+                tracing::debug!(%error, "no change stream on this deployment");
+                Ok(None)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+impl RevocationFeed {
+    /// The next revocation recorded, waiting at most the await time given to
+    /// [`Store::watch_revocations`]; `None` when none came (or a change this version cannot
+    /// read). The driver resumes after a resumable error by itself; an error here means the
+    /// feed must be opened again.
+    pub async fn next(&mut self) -> Result<Option<Revocation>> {
+        let change = tokio::time::timeout(self.limit, self.stream.next_if_any())
+            .await
+            .map_err(|_| Error::Database(DatabaseError::Timeout))??;
+        Ok(change
+            .and_then(|change| change.full_document)
+            .and_then(RevocationDoc::into_revocation))
     }
 }

@@ -4,8 +4,6 @@
 //! store; then the server restarts on the same data directory and service resumes by itself
 //! with nothing acknowledged lost.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use portcullis::{build_rocket, KeyRing, Store};
@@ -16,76 +14,7 @@ use crate::common::{
     basic, bearer, free_closed_port, post_form, seed, temp_dir, test_config, token, user_tokens,
     DatabaseGuard, TestApp,
 };
-
-/// A database server of the test's own, on a data directory that outlives it.
-struct OwnDatabase {
-    process: Option<Child>,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl OwnDatabase {
-    fn start(dir: &Path, port: u16) -> OwnDatabase {
-        let binary = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/secantusd-py");
-        let process = Command::new(binary)
-            .args([
-                "--host",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-                "--storage-path",
-            ])
-            .arg(dir)
-            .args(["--log-level", "WARNING"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the database server (scripts/test.sh installs it into .venv)");
-        let started = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                started.elapsed() < Duration::from_secs(60),
-                "database did not start"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        OwnDatabase {
-            process: Some(process),
-            port,
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    /// Stops the server the way an operator or an orchestrator would (SIGTERM), and waits.
-    fn stop(&mut self) {
-        if let Some(mut process) = self.process.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(process.id().to_string())
-                .status();
-            let started = Instant::now();
-            while process.try_wait().ok().flatten().is_none() {
-                if started.elapsed() > Duration::from_secs(30) {
-                    let _ = process.kill();
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            }
-        }
-    }
-
-    fn restart(&mut self) {
-        *self = OwnDatabase::start(&self.dir.clone(), self.port);
-    }
-}
-
-impl Drop for OwnDatabase {
-    fn drop(&mut self) {
-        if let Some(mut process) = self.process.take() {
-            let _ = process.kill();
-            let _ = process.wait();
-        }
-    }
-}
+use crate::fleet::OwnDatabase;
 
 #[rocket::async_test]
 async fn an_outage_gives_503s_and_service_heals_without_losing_writes() {

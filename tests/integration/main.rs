@@ -15,6 +15,7 @@ mod compliance;
 mod config;
 mod dev_run;
 mod faults;
+mod fleet;
 mod health;
 mod jwt;
 mod keys;
