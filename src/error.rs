@@ -43,6 +43,10 @@ pub enum DatabaseError {
     /// No answer within `database_timeout_ms` (`store::deadline`).
     #[error("no answer within database_timeout_ms")]
     Timeout,
+    /// The server closed a change stream (its collection or database was dropped or
+    /// renamed): it must be opened again.
+    #[error("the change stream was closed by the server")]
+    StreamClosed,
     /// A lease another change holds did not come free in time (`store::admin_lock`).
     #[error("another administrator change is in progress")]
     Busy,

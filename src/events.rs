@@ -27,6 +27,12 @@ pub enum AuditKind {
     ClientRemoved,
     KeyGenerated,
     KeyActivated,
+    /// A key that stopped signing left the key set once its last token had expired.
+    KeyWithdrawn,
+    /// An administrator deleted a key.
+    KeyRemoved,
+    /// The stored keys were sealed under a new key-encryption key.
+    KeysResealed,
 }
 
 /// When an event reaches the database, relative to the answer of the request that caused it.
@@ -65,7 +71,10 @@ impl AuditKind {
             | AuditKind::ClientSecretRotated
             | AuditKind::ClientRemoved
             | AuditKind::KeyGenerated
-            | AuditKind::KeyActivated => Durability::BeforeAnswer,
+            | AuditKind::KeyActivated
+            | AuditKind::KeyWithdrawn
+            | AuditKind::KeyRemoved
+            | AuditKind::KeysResealed => Durability::BeforeAnswer,
         }
     }
 }

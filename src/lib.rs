@@ -43,9 +43,6 @@ pub use http::AppState;
 pub use keys::KeyRing;
 pub use store::Store;
 
-/// How often a running server looks for a rotated key in the keys folder.
-const KEY_RELOAD_INTERVAL: Duration = Duration::from_secs(10);
-
 /// Builds the Rocket application. Nothing is global but the metrics recorder (shared by every
 /// instance in a process): two instances can run in one process.
 pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build> {
@@ -91,7 +88,7 @@ pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build
                     shutdown.clone(),
                 ));
                 tokio::spawn(metrics::keep_up(shutdown.clone()));
-                tokio::spawn(reload_keys(app.keys.clone(), shutdown));
+                tokio::spawn(services::keys::keep_current(app.keys.clone(), shutdown));
             })
         }))
 }
@@ -133,19 +130,5 @@ fn rocket_config(config: &Config) -> rocket::Config {
         log_level: LogLevel::Off,
         cli_colors: false,
         ..defaults
-    }
-}
-
-async fn reload_keys(keys: KeyRing, shutdown: rocket::Shutdown) {
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = &mut shutdown => return,
-            _ = tokio::time::sleep(KEY_RELOAD_INTERVAL) => {
-                if let Err(error) = keys.reload_if_changed() {
-                    tracing::error!(%error, "keys folder unusable; still serving the previous keys");
-                }
-            }
-        }
     }
 }

@@ -109,7 +109,7 @@ fn run(cli: Cli) -> Result<()> {
             Command::Serve(args) => serve::run(config, args).await,
             Command::User(command) => users::run(&config, command).await,
             Command::Client(command) => clients::run(&config, command).await,
-            Command::Keys(command) => keys::run(&config, command),
+            Command::Keys(command) => keys::run(&config, command).await,
         }
     })
 }

@@ -3,9 +3,9 @@
 
 use clap::Args;
 
-use crate::config::Config;
+use crate::config::{Config, KeyStoreKind};
 use crate::error::Result;
-use crate::keys::KeyRing;
+use crate::services::keys::open_ring;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -16,13 +16,20 @@ pub struct ServeArgs {
 }
 
 pub async fn run(mut config: Config, args: ServeArgs) -> Result<()> {
-    let keys = if args.dev {
+    if args.dev {
         config.self_registration = true;
-        KeyRing::load_or_generate(&config.keys_dir)?
-    } else {
-        KeyRing::load(&config.keys_dir)?
+    }
+    // A keys folder is checked before the database is reached, so a broken folder is the
+    // one line an operator sees; keys in the database need it first.
+    let folder_keys = match config.keys.store {
+        KeyStoreKind::Folder => Some(open_ring(&config, None, args.dev).await?),
+        KeyStoreKind::Database => None,
     };
     let store = super::connect(&config).await?;
+    let keys = match folder_keys {
+        Some(keys) => keys,
+        None => open_ring(&config, Some(&store), args.dev).await?,
+    };
     if args.dev {
         super::dev::seed_demo_data(&store, &config).await?;
     }

@@ -14,12 +14,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::Error;
 use crate::scope::Scope;
 
+mod keys;
 mod sections;
 pub mod tls_files;
 
+pub use keys::{KeyLifecycle, KeyStoreKind, KeysConfig};
 pub use sections::{
-    Argon2Config, ConnectionConfig, LockoutConfig, LogFormat, MetricsConfig, RateLimitConfig,
-    RevocationSync, TlsFiles,
+    Argon2Config, ConnectionConfig, LockoutConfig, LogFormat, MetricsConfig, MongoConfig,
+    RateLimitConfig, ReadConcernLevel, RevocationSync, TlsFiles, WriteConcernSetting,
 };
 
 /// Environment variable naming the configuration file (default `Portcullis.toml`).
@@ -54,8 +56,13 @@ pub struct Config {
     pub database_timeout_ms: u64,
     /// Days audit events are kept (a TTL index deletes older ones); 0 keeps them forever.
     pub audit_retention_days: u32,
-    /// Folder holding the RSA signing keys (PKCS#8 PEM) and the `active` marker.
+    /// How Portcullis reads and writes MongoDB: write and read concerns, retries, the pool.
+    pub mongodb: MongoConfig,
+    /// Folder holding the RSA signing keys (PKCS#8 PEM) and the `active` marker, when
+    /// `keys.store` is `folder`.
     pub keys_dir: PathBuf,
+    /// Where the signing keys live, and their scheduled rotation.
+    pub keys: KeysConfig,
     /// Lifetime of access tokens, in seconds.
     pub access_token_ttl_secs: u64,
     /// A refresh token not used for this long expires, in seconds.
@@ -151,7 +158,9 @@ impl Default for Config {
             database: "portcullis".into(),
             database_timeout_ms: 3_000,
             audit_retention_days: 365,
+            mongodb: MongoConfig::default(),
             keys_dir: PathBuf::from("keys"),
+            keys: KeysConfig::default(),
             access_token_ttl_secs: 15 * 60,
             refresh_token_idle_ttl_secs: 14 * 24 * 3600,
             refresh_token_reuse_grace_secs: 0,
@@ -308,6 +317,8 @@ impl Config {
             return invalid("token_leeway_secs", "must be at most 300");
         }
         self.metrics.networks()?;
+        self.mongodb.validate()?;
+        self.keys.validate(self)?;
         if self
             .metrics
             .bearer_token

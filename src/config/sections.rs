@@ -181,3 +181,86 @@ impl Default for ConnectionConfig {
         }
     }
 }
+
+/// How Portcullis reads and writes MongoDB (`[mongodb]`). See `docs/operations.md`, "Write
+/// and read concerns".
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MongoConfig {
+    /// Acknowledgement every write waits for: `"majority"` (the default), a number of
+    /// members, or a replica-set tag name. Never 0: every decision is one acknowledged write.
+    pub write_concern: WriteConcernSetting,
+    /// Whether writes wait for the journal.
+    pub journal: bool,
+    /// `majority` (the default): reads see only what a majority holds, so nothing read can be
+    /// rolled back by an election; or `local`.
+    pub read_concern: ReadConcernLevel,
+    /// The driver retries a write once after a network error or an election.
+    pub retry_writes: bool,
+    /// The same for reads.
+    pub retry_reads: bool,
+    /// Connections per server in the pool; unset, the URI's `maxPoolSize` or the driver's 10.
+    pub max_pool_size: Option<u32>,
+    /// Connections kept open per server even when idle; unset, the URI's or none.
+    pub min_pool_size: Option<u32>,
+}
+
+impl Default for MongoConfig {
+    fn default() -> Self {
+        MongoConfig {
+            write_concern: WriteConcernSetting::Named("majority".into()),
+            journal: true,
+            read_concern: ReadConcernLevel::Majority,
+            retry_writes: true,
+            retry_reads: true,
+            max_pool_size: None,
+            min_pool_size: None,
+        }
+    }
+}
+
+/// `w`: a number of members, or a name (`majority` or a replica-set tag).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum WriteConcernSetting {
+    Members(u32),
+    Named(String),
+}
+
+impl WriteConcernSetting {
+    /// The number a name spells (`"1"`), if it is one.
+    pub fn members(&self) -> Option<u32> {
+        match self {
+            WriteConcernSetting::Members(n) => Some(*n),
+            WriteConcernSetting::Named(name) => name.trim().parse().ok(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadConcernLevel {
+    Majority,
+    Local,
+}
+
+impl MongoConfig {
+    pub(super) fn validate(&self) -> Result<(), Error> {
+        let invalid =
+            |key: &str, reason: &str| Err(Error::Config(format!("mongodb.{key}: {reason}")));
+        match &self.write_concern {
+            setting if setting.members() == Some(0) => invalid(
+                "write_concern",
+                "0 (unacknowledged) would let a token be spent twice; use \"majority\" or at least 1",
+            ),
+            WriteConcernSetting::Named(name) if name.trim().is_empty() => {
+                invalid("write_concern", "must be \"majority\", a number or a tag name")
+            }
+            _ if self.max_pool_size == Some(0) => invalid("max_pool_size", "must be at least 1"),
+            _ if self.min_pool_size > self.max_pool_size && self.max_pool_size.is_some() => {
+                invalid("min_pool_size", "must not exceed max_pool_size")
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -7,15 +7,17 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::load::{key_files, read_marker};
-use super::{SigningKey, ACTIVE_MARKER, MIN_RSA_BITS};
+use super::{KeyOrigin, SigningKey, ACTIVE_MARKER, MIN_RSA_BITS};
 use crate::error::{Error, Result};
+use crate::store::Timestamp;
 
-/// What `generate_key` made.
+/// A key just made.
 #[derive(Debug, Clone)]
 pub struct GeneratedKey {
     pub kid: String,
-    pub file: PathBuf,
-    pub active: bool,
+    pub origin: KeyOrigin,
+    /// When it signs from; `None`: it only verifies until activated.
+    pub signs_from: Option<Timestamp>,
 }
 
 /// Generates a 2048-bit RSA key into `dir` as `<kid>.pem` (mode 0600). It becomes the active
@@ -23,6 +25,24 @@ pub struct GeneratedKey {
 pub fn generate_key(dir: &Path, activate: bool) -> Result<GeneratedKey> {
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::Keys(format!("cannot create {}: {e}", dir.display())))?;
+    let (pem_text, der) = new_private_key()?;
+    let key = SigningKey::from_pkcs8(&der, KeyOrigin::File(PathBuf::new()))?;
+    let file = dir.join(format!("{}.pem", key.kid()));
+    write_private(&file, &pem_text)?;
+    let first = key_files(dir)?.len() == 1 && read_marker(dir)?.is_none();
+    let active = activate || first;
+    if active {
+        set_active(dir, key.kid())?;
+    }
+    Ok(GeneratedKey {
+        kid: key.kid().to_owned(),
+        origin: KeyOrigin::File(file),
+        signs_from: active.then(crate::store::now),
+    })
+}
+
+/// A new RSA-2048 private key: its PEM text and the PKCS#8 DER inside it.
+pub(crate) fn new_private_key() -> Result<(Vec<u8>, Vec<u8>)> {
     let output = Command::new("openssl")
         .args(["genpkey", "-algorithm", "RSA", "-pkeyopt"])
         .arg(format!("rsa_keygen_bits:{MIN_RSA_BITS}"))
@@ -36,19 +56,8 @@ pub fn generate_key(dir: &Path, activate: bool) -> Result<GeneratedKey> {
     }
     let block = pem::parse(&output.stdout)
         .map_err(|_| Error::Keys("openssl produced no PEM key".into()))?;
-    let key = SigningKey::from_pkcs8(block.contents(), PathBuf::new())?;
-    let file = dir.join(format!("{}.pem", key.kid()));
-    write_private(&file, &output.stdout)?;
-    let first = key_files(dir)?.len() == 1 && read_marker(dir)?.is_none();
-    let active = activate || first;
-    if active {
-        set_active(dir, key.kid())?;
-    }
-    Ok(GeneratedKey {
-        kid: key.kid().to_owned(),
-        file,
-        active,
-    })
+    let der = block.contents().to_vec();
+    Ok((output.stdout, der))
 }
 
 /// Rotation: a new key becomes the signing key; the old ones stay for verification.
@@ -79,9 +88,12 @@ pub fn remove(dir: &Path, kid: &str) -> Result<PathBuf> {
             "key {kid} signs new tokens; activate another key first"
         )));
     }
-    std::fs::remove_file(key.file())
-        .map_err(|e| Error::Keys(format!("cannot remove {}: {e}", key.file().display())))?;
-    Ok(key.file().to_path_buf())
+    let KeyOrigin::File(file) = key.origin() else {
+        return Err(Error::Internal("a folder key without a file".into()));
+    };
+    std::fs::remove_file(file)
+        .map_err(|e| Error::Keys(format!("cannot remove {}: {e}", file.display())))?;
+    Ok(file.clone())
 }
 
 /// Writes the `active` marker atomically (write then rename), so a server reloading the folder

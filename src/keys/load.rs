@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{KeySet, SigningKey};
+use super::{KeyOrigin, KeySet, SigningKey};
 use crate::error::{Error, Result};
 
 /// File in the keys folder holding the `kid` of the signing key.
@@ -61,7 +61,7 @@ pub(super) fn read_dir(dir: &Path) -> Result<KeySet> {
             )))
         }
     };
-    Ok(KeySet { keys, active })
+    Ok(KeySet::with_active(keys, active))
 }
 
 fn read_key(file: &Path) -> Result<SigningKey> {
@@ -70,7 +70,9 @@ fn read_key(file: &Path) -> Result<SigningKey> {
     let block = pem::parse(&text)
         .map_err(|_| Error::Keys(format!("{}: not a PEM file", file.display())))?;
     match block.tag() {
-        "PRIVATE KEY" => SigningKey::from_pkcs8(block.contents(), file.to_path_buf()),
+        "PRIVATE KEY" => {
+            SigningKey::from_pkcs8(block.contents(), KeyOrigin::File(file.to_path_buf()))
+        }
         "RSA PRIVATE KEY" => Err(Error::Keys(format!(
             "{}: PKCS#1 key; convert it with `openssl pkcs8 -topk8 -nocrypt`",
             file.display()
@@ -80,6 +82,18 @@ fn read_key(file: &Path) -> Result<SigningKey> {
             file.display()
         ))),
     }
+}
+
+/// The PKCS#8 DER of a key read from a file (to store it elsewhere).
+pub(crate) fn pkcs8_of(origin: &KeyOrigin) -> Result<Vec<u8>> {
+    let KeyOrigin::File(file) = origin else {
+        return Err(Error::Internal("a stored key has no file".into()));
+    };
+    let text = std::fs::read(file)
+        .map_err(|e| Error::Keys(format!("cannot read {}: {e}", file.display())))?;
+    let block = pem::parse(&text)
+        .map_err(|_| Error::Keys(format!("{}: not a PEM file", file.display())))?;
+    Ok(block.contents().to_vec())
 }
 
 pub(super) fn read_marker(dir: &Path) -> Result<Option<String>> {

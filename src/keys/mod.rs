@@ -1,10 +1,16 @@
-//! The signing key ring: RSA keys loaded from the keys folder, one active for signing and the
-//! rest kept for verification until removed, each named by its RFC 7638 thumbprint (`kid`).
+//! The signing key ring: RSA keys, each named by its RFC 7638 thumbprint (`kid`), one of
+//! which signs while the others verify. They come from the keys folder (`load`, `generate`)
+//! or, shared by every instance, from the database, sealed under a key-encryption key
+//! (`database`, `kek`), where `schedule` decides when each signs and when it is withdrawn.
 
+mod database;
 mod generate;
+mod kek;
 mod load;
+pub mod schedule;
 mod signer;
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -15,8 +21,13 @@ use portcullis_kit::crypto as jwt_crypto;
 use ring::signature::{RsaKeyPair, RsaPublicKeyComponents};
 use serde::Serialize;
 
+pub use database::DatabaseKeys;
+pub(crate) use generate::new_private_key;
 pub use generate::{activate, generate_key, remove, rotate, GeneratedKey};
+pub use kek::{Kek, Keks, Sealed};
+pub(crate) use load::pkcs8_of;
 pub use load::ACTIVE_MARKER;
+pub use schedule::KeyState;
 pub use signer::SignedClaims;
 
 use crate::error::{Error, Result};
@@ -28,10 +39,26 @@ pub const MIN_RSA_BITS: usize = 2048;
 pub struct SigningKey {
     kid: String,
     bits: usize,
-    file: PathBuf,
+    origin: KeyOrigin,
     encoding: EncodingKey,
     decoding: DecodingKey,
     public: Jwk,
+}
+
+/// Where a key was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyOrigin {
+    File(PathBuf),
+    Database,
+}
+
+impl fmt::Display for KeyOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyOrigin::File(path) => write!(f, "{}", path.display()),
+            KeyOrigin::Database => f.write_str("database"),
+        }
+    }
 }
 
 /// A public key as published in the JWKS (RFC 7517 §4, RFC 7518 §6.3).
@@ -48,20 +75,19 @@ pub struct Jwk {
 
 impl SigningKey {
     /// Builds a key from PKCS#8 DER, refusing anything but RSA of at least 2048 bits.
-    fn from_pkcs8(der: &[u8], file: PathBuf) -> Result<SigningKey> {
+    fn from_pkcs8(der: &[u8], origin: KeyOrigin) -> Result<SigningKey> {
         let pair = RsaKeyPair::from_pkcs8(der).map_err(|e| {
             let why = match e.to_string().as_str() {
                 "WrongAlgorithm" => "not an RSA key".to_owned(),
                 "TooSmall" => format!("RSA key smaller than {MIN_RSA_BITS} bits"),
                 other => format!("not a usable RSA private key ({other})"),
             };
-            Error::Keys(format!("{}: {why}", file.display()))
+            Error::Keys(format!("{origin}: {why}"))
         })?;
         let bits = pair.public().modulus_len() * 8;
         if bits < MIN_RSA_BITS {
             return Err(Error::Keys(format!(
-                "{}: RSA key of {bits} bits, at least {MIN_RSA_BITS} required",
-                file.display()
+                "{origin}: RSA key of {bits} bits, at least {MIN_RSA_BITS} required"
             )));
         }
         let components = RsaPublicKeyComponents::<Vec<u8>>::from(pair.public());
@@ -83,7 +109,7 @@ impl SigningKey {
             encoding: EncodingKey::from_rsa_der(der),
             kid,
             bits,
-            file,
+            origin,
         })
     }
 
@@ -95,8 +121,8 @@ impl SigningKey {
         self.bits
     }
 
-    pub fn file(&self) -> &Path {
-        &self.file
+    pub fn origin(&self) -> &KeyOrigin {
+        &self.origin
     }
 
     pub fn encoding_key(&self) -> &EncodingKey {
@@ -131,15 +157,32 @@ fn thumbprint(n: &[u8], e: &[u8]) -> String {
     ))
 }
 
-/// The keys in use at one moment.
+/// The keys in use at one moment, and when each signs.
 pub struct KeySet {
     keys: Vec<Arc<SigningKey>>,
-    active: usize,
+    /// When each key signs from, in Unix milliseconds; `None`: it only verifies.
+    activations: Vec<Option<i64>>,
+    /// How long a key that stopped signing keeps verifying (for showing states).
+    withdraw_after_ms: i64,
 }
 
 impl KeySet {
+    /// A set in which `active` signs and every other key only verifies (the folder's way).
+    fn with_active(keys: Vec<Arc<SigningKey>>, active: usize) -> KeySet {
+        let activations = (0..keys.len())
+            .map(|i| (i == active).then_some(0))
+            .collect();
+        KeySet {
+            keys,
+            activations,
+            withdraw_after_ms: 0,
+        }
+    }
+
+    /// The key that signs now (`schedule::signing`).
     pub fn active(&self) -> &Arc<SigningKey> {
-        &self.keys[self.active]
+        let now = crate::store::now().unix_millis();
+        &self.keys[schedule::signing(&self.activations, now).unwrap_or(0)]
     }
 
     pub fn keys(&self) -> &[Arc<SigningKey>] {
@@ -149,16 +192,35 @@ impl KeySet {
     pub fn find(&self, kid: &str) -> Option<&Arc<SigningKey>> {
         self.keys.iter().find(|key| key.kid == kid)
     }
+
+    /// Each key with its state now.
+    pub fn states(&self) -> Vec<(&Arc<SigningKey>, KeyState)> {
+        let now = crate::store::now().unix_millis();
+        let states = schedule::states(&self.activations, now, self.withdraw_after_ms);
+        self.keys.iter().zip(states).collect()
+    }
 }
 
-/// The key ring shared by every request. `reload` swaps in a new set read from the folder, so a
-/// rotation done with the CLI reaches a running server without a restart.
+/// Where a ring's keys come from.
+enum Source {
+    Folder {
+        dir: PathBuf,
+        seen: Mutex<load::Fingerprint>,
+    },
+    Database(Box<DatabaseKeys>),
+}
+
+/// The key ring shared by every request. A rotation made elsewhere (the command line, another
+/// instance's admin API, the schedule) reaches it without a restart: the folder is re-read when
+/// it changes, the database every `keys.reload_ms`.
 #[derive(Clone)]
 pub struct KeyRing {
-    dir: PathBuf,
     current: Arc<RwLock<Arc<KeySet>>>,
-    seen: Arc<Mutex<load::Fingerprint>>,
+    source: Arc<Source>,
 }
+
+/// How often a running server looks for a rotated key in the keys folder.
+const FOLDER_RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl KeyRing {
     /// Loads every key in `dir`; fails on an empty folder or any unusable key.
@@ -166,11 +228,13 @@ impl KeyRing {
         jwt_crypto::install();
         let seen = load::fingerprint(dir)?;
         let set = load::read_dir(dir)?;
-        Ok(KeyRing {
-            dir: dir.to_path_buf(),
-            current: Arc::new(RwLock::new(Arc::new(set))),
-            seen: Arc::new(Mutex::new(seen)),
-        })
+        Ok(KeyRing::with(
+            set,
+            Source::Folder {
+                dir: dir.to_path_buf(),
+                seen: Mutex::new(seen),
+            },
+        ))
     }
 
     /// Loads the folder, first generating a key when it holds none (the development run).
@@ -182,24 +246,83 @@ impl KeyRing {
         KeyRing::load(dir)
     }
 
+    /// A ring over the keys stored in the database; fails when none is stored or one does
+    /// not open.
+    pub async fn from_database(keys: DatabaseKeys) -> Result<KeyRing> {
+        jwt_crypto::install();
+        let set = keys.load_set(None).await?;
+        Ok(KeyRing::with(set, Source::Database(Box::new(keys))))
+    }
+
+    fn with(set: KeySet, source: Source) -> KeyRing {
+        KeyRing {
+            current: Arc::new(RwLock::new(Arc::new(set))),
+            source: Arc::new(source),
+        }
+    }
+
+    /// The database key store, when the keys live there.
+    pub fn database(&self) -> Option<&DatabaseKeys> {
+        match &*self.source {
+            Source::Database(keys) => Some(keys),
+            Source::Folder { .. } => None,
+        }
+    }
+
+    /// The keys folder, when the keys live there.
+    pub fn folder(&self) -> Option<&Path> {
+        match &*self.source {
+            Source::Folder { dir, .. } => Some(dir),
+            Source::Database(_) => None,
+        }
+    }
+
     /// Re-reads the folder when a file in it changed; returns whether the set was replaced.
-    /// A broken folder keeps the previous keys in service.
+    /// A broken folder keeps the previous keys in service. A database ring: `Ok(false)`.
     pub fn reload_if_changed(&self) -> Result<bool> {
-        let now = load::fingerprint(&self.dir)?;
-        let mut seen = self
-            .seen
+        let Source::Folder { dir, seen } = &*self.source else {
+            return Ok(false);
+        };
+        let now = load::fingerprint(dir)?;
+        let mut seen = seen
             .lock()
             .map_err(|_| Error::Internal("key ring lock".into()))?;
         if *seen == now {
             return Ok(false);
         }
-        let set = load::read_dir(&self.dir)?;
-        if let Ok(mut current) = self.current.write() {
-            *current = Arc::new(set);
-        }
+        let set = load::read_dir(dir)?;
+        self.replace(set);
         *seen = now;
         tracing::info!(active = %self.snapshot().active().kid(), "signing keys reloaded");
         Ok(true)
+    }
+
+    /// Brings the ring up to date with where its keys live, at once: the folder if it
+    /// changed, or the stored keys (opening only the new ones).
+    pub async fn refresh(&self) -> Result<()> {
+        match &*self.source {
+            Source::Folder { .. } => self.reload_if_changed().map(|_| ()),
+            Source::Database(keys) => {
+                let set = keys.load_set(Some(&self.snapshot())).await?;
+                self.replace(set);
+                Ok(())
+            }
+        }
+    }
+
+    fn replace(&self, set: KeySet) {
+        if let Ok(mut current) = self.current.write() {
+            *current = Arc::new(set);
+        }
+    }
+
+    /// How often the ring should be brought up to date: the folder every 10 seconds, the
+    /// database every `keys.reload_ms`.
+    pub fn reload_interval(&self) -> std::time::Duration {
+        match &*self.source {
+            Source::Folder { .. } => FOLDER_RELOAD_INTERVAL,
+            Source::Database(keys) => keys.reload_interval(),
+        }
     }
 
     /// The current key set (cheap: one reference count).

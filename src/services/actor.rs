@@ -11,6 +11,8 @@ pub enum Actor {
     Admin { user_id: String, username: String },
     /// The person the change is about (self-registration).
     SelfService,
+    /// The signing-key schedule (`keys.rotation_interval_secs`), acting on some instance.
+    KeySchedule,
 }
 
 impl Actor {
@@ -28,6 +30,7 @@ impl Actor {
                 event.actor_id = Some(user_id.clone());
             }
             Actor::SelfService => {}
+            Actor::KeySchedule => event.actor = Some("key schedule".to_owned()),
         }
         event
     }

@@ -3,6 +3,7 @@
 
 mod actor;
 pub mod clients;
+pub mod keys;
 pub mod profile;
 pub mod registration;
 pub mod sessions;

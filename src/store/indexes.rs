@@ -45,6 +45,16 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
     .within(store)
     .await?;
     create(
+        &store.signing_keys_collection(),
+        vec![unique_where(
+            "successor_of_unique",
+            doc! { "successor_of": 1 },
+            doc! { "successor_of": { "$type": "string" } },
+        )],
+    )
+    .within(store)
+    .await?;
+    create(
         &store.revocations(),
         vec![
             expiring("expires_at_ttl", doc! { "expires_at": 1 }),

@@ -14,6 +14,7 @@ mod notes;
 mod refresh_families;
 mod revocations;
 mod sessions;
+mod signing_keys;
 mod throttle;
 mod time;
 mod users;
@@ -27,7 +28,7 @@ use mongodb::bson::{doc, Bson};
 use mongodb::error::{ErrorKind, WriteFailure};
 use mongodb::event::command::CommandEvent;
 use mongodb::event::EventHandler;
-use mongodb::options::{Acknowledgment, ClientOptions, WriteConcern};
+use mongodb::options::{Acknowledgment, ClientOptions, ReadConcern, WriteConcern};
 use mongodb::{Collection, Database};
 
 pub use admin_lock::AdminLock;
@@ -39,10 +40,12 @@ pub use notes::NoteDoc;
 pub use refresh_families::{FamilyOwner, RefreshFamilyDoc, RefreshLookup, RefreshUse, Successor};
 pub use revocations::{Revocation, RevocationFeed, RevocationKey};
 pub use sessions::SessionDoc;
+pub use signing_keys::{SealedKeyDoc, SigningKeyDoc};
 pub use throttle::{LockoutPolicy, LoginAttempt, LoginFailuresDoc};
 pub use time::Timestamp;
 pub use users::{UserChange, UserDoc, UserProfile};
 
+use crate::config::{MongoConfig, ReadConcernLevel, WriteConcernSetting};
 use crate::error::{Error, Result};
 use deadline::Bounded;
 
@@ -63,6 +66,8 @@ pub mod collections {
     pub const RATE_LIMITS: &str = "rate_limits";
     /// Leases that serialise changes which must see each other (`admin_lock`).
     pub const LOCKS: &str = "locks";
+    /// Signing keys, sealed, with `keys.store = "database"`.
+    pub const SIGNING_KEYS: &str = "signing_keys";
 }
 
 /// A handle on Portcullis's database. Cheap to clone; clones share the connection pool.
@@ -113,25 +118,27 @@ impl Store {
         cursor.try_collect().within(self).await
     }
 
-    /// Prepares a connection pool. The driver connects lazily, so this succeeds even while the
-    /// server is down; `ping` and `ensure_indexes` tell whether it is reachable.
+    /// Prepares a connection pool with the default `[mongodb]` settings. The driver connects
+    /// lazily, so this succeeds even while the server is down; `ping` and `ensure_indexes`
+    /// tell whether it is reachable.
     pub async fn connect(uri: &str, database: &str, timeout: Duration) -> Result<Store> {
+        Store::connect_with(uri, database, timeout, &MongoConfig::default()).await
+    }
+
+    /// The same with the given write and read concerns, retries and pool size.
+    pub async fn connect_with(
+        uri: &str,
+        database: &str,
+        timeout: Duration,
+        settings: &MongoConfig,
+    ) -> Result<Store> {
         let mut options = ClientOptions::parse(uri)
             .await
             .map_err(|e| Error::Config(format!("mongodb_uri: {}", Error::from(e))))?;
         options.app_name = Some("portcullis".into());
         options.server_selection_timeout = Some(timeout);
         options.connect_timeout = Some(timeout);
-        // Revocations, rotations and lockouts must survive a crash: acknowledged by a majority,
-        // journaled. A majority that cannot be reached fails the write after `timeout` instead
-        // of holding the request forever (the write may still have landed on the primary).
-        options.write_concern = Some(
-            WriteConcern::builder()
-                .w(Acknowledgment::Majority)
-                .journal(true)
-                .w_timeout(timeout)
-                .build(),
-        );
+        apply(&mut options, settings, timeout);
         options.command_event_handler =
             Some(EventHandler::callback(|event: CommandEvent| match event {
                 CommandEvent::Succeeded(done) => {
@@ -155,10 +162,11 @@ impl Store {
 
     /// Connects with the database settings of a configuration.
     pub async fn from_config(config: &crate::Config) -> Result<Store> {
-        let mut store = Store::connect(
+        let mut store = Store::connect_with(
             config.mongodb_uri.expose(),
             &config.database,
             Duration::from_millis(config.database_timeout_ms),
+            &config.mongodb,
         )
         .await?;
         store.audit_retention = (config.audit_retention_days > 0)
@@ -246,6 +254,40 @@ impl Store {
 
     fn rate_limits(&self) -> Collection<mongodb::bson::Document> {
         self.db.collection(collections::RATE_LIMITS)
+    }
+}
+
+/// The `[mongodb]` settings on the driver's options (docs/operations.md, "Write and read
+/// concerns"). Spends, codes, revocations and lockouts are single acknowledged writes; with
+/// the default majority, journaled concern an acknowledged one survives an election. A
+/// majority that cannot be reached fails the write after `timeout` instead of holding the
+/// request forever (the write may still have landed on the primary).
+fn apply(options: &mut ClientOptions, settings: &MongoConfig, timeout: Duration) {
+    let w = match (settings.write_concern.members(), &settings.write_concern) {
+        (Some(members), _) | (None, &WriteConcernSetting::Members(members)) => {
+            Acknowledgment::Nodes(members)
+        }
+        (None, WriteConcernSetting::Named(name)) if name == "majority" => Acknowledgment::Majority,
+        (None, WriteConcernSetting::Named(tag)) => Acknowledgment::Custom(tag.clone()),
+    };
+    options.write_concern = Some(
+        WriteConcern::builder()
+            .w(w)
+            .journal(settings.journal)
+            .w_timeout(timeout)
+            .build(),
+    );
+    options.read_concern = Some(match settings.read_concern {
+        ReadConcernLevel::Majority => ReadConcern::majority(),
+        ReadConcernLevel::Local => ReadConcern::local(),
+    });
+    options.retry_writes = Some(settings.retry_writes);
+    options.retry_reads = Some(settings.retry_reads);
+    if let Some(max) = settings.max_pool_size {
+        options.max_pool_size = Some(max);
+    }
+    if let Some(min) = settings.min_pool_size {
+        options.min_pool_size = Some(min);
     }
 }
 

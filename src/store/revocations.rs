@@ -195,12 +195,19 @@ impl Store {
 impl RevocationFeed {
     /// The next revocation recorded, waiting at most the await time given to
     /// [`Store::watch_revocations`]; `None` when none came (or a change this version cannot
-    /// read). The driver resumes after a resumable error by itself; an error here means the
-    /// feed must be opened again.
+    /// read). The driver resumes after a resumable error by itself; an error here, a closed
+    /// stream among them, means the feed must be opened again.
     pub async fn next(&mut self) -> Result<Option<Revocation>> {
+        // A closed stream answers `None` at once, forever: waiting on it would spin.
+        if !self.stream.is_alive() {
+            return Err(Error::Database(DatabaseError::StreamClosed));
+        }
         let change = tokio::time::timeout(self.limit, self.stream.next_if_any())
             .await
             .map_err(|_| Error::Database(DatabaseError::Timeout))??;
+        if change.is_none() && !self.stream.is_alive() {
+            return Err(Error::Database(DatabaseError::StreamClosed));
+        }
         Ok(change
             .and_then(|change| change.full_document)
             .and_then(RevocationDoc::into_revocation))

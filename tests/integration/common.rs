@@ -251,6 +251,17 @@ pub fn fast_hasher() -> portcullis::password::PasswordHasher {
 }
 
 /// A port nothing listens on (bound, then released).
+/// The `kid` in a JWT's header.
+pub fn kid_of(jwt: &str) -> String {
+    use base64::Engine;
+    let header = jwt.split('.').next().unwrap();
+    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header)
+        .unwrap();
+    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
 pub fn free_closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()

@@ -88,6 +88,29 @@ fn invalid_values_are_refused_by_name() {
             "[metrics]\nbearer_token = \"short\"",
             "metrics.bearer_token",
         ),
+        ("[mongodb]\nwrite_concern = 0", "mongodb.write_concern"),
+        ("[mongodb]\nwrite_concern = \"0\"", "mongodb.write_concern"),
+        ("[mongodb]\nread_concern = \"snapshot\"", "read_concern"),
+        ("[mongodb]\nmax_pool_size = 0", "mongodb.max_pool_size"),
+        ("[keys]\nstore = \"vault\"", "store"),
+        ("[keys]\nstore = \"database\"", "keys.kek"),
+        (
+            "[keys]\nstore = \"database\"\nkek = \"a\"\nkek_file = \"b\"",
+            "keys.kek",
+        ),
+        (
+            "[keys]\nrotation_interval_secs = 86400",
+            "keys.rotation_interval_secs",
+        ),
+        (
+            "jwks_max_age_secs = 300\n[keys]\npublish_lead_secs = 60",
+            "keys.publish_lead_secs",
+        ),
+        (
+            "[keys]\nwithdraw_after_secs = 60",
+            "keys.withdraw_after_secs",
+        ),
+        ("[keys]\nreload_ms = 0", "keys.reload_ms"),
     ];
     for (toml, key) in cases {
         let error = message(from_toml(toml));
@@ -113,6 +136,23 @@ fn secrets_are_redacted_in_debug_output() {
     let printed = format!("{config:?}");
     assert!(!printed.contains("hunter2"), "{printed}");
     assert!(!printed.contains("metrics-token"), "{printed}");
+    let kek = from_toml("[keys]\nkek = \"a2V5LWVuY3J5cHRpb24ta2V5LXRoYXQtbXVzdC1ub3Qtc2hvdw==\"")
+        .unwrap();
+    let printed = format!("{kek:?}");
+    assert!(!printed.contains("a2V5LWVu"), "{printed}");
+}
+
+#[test]
+fn the_database_settings_take_numbers_or_names() {
+    let config = from_toml("[mongodb]\nwrite_concern = 2\nread_concern = \"local\"").unwrap();
+    assert_eq!(config.mongodb.write_concern.members(), Some(2));
+    let config = from_toml("[mongodb]\nwrite_concern = \"dc-east\"").unwrap();
+    assert_eq!(config.mongodb.write_concern.members(), None);
+    let config = from_toml("jwks_max_age_secs = 60\naccess_token_ttl_secs = 600").unwrap();
+    let lifecycle = config.keys.lifecycle(&config);
+    assert_eq!(lifecycle.publish_lead.as_secs(), 60);
+    assert_eq!(lifecycle.withdraw_after.as_secs(), 610);
+    assert_eq!(lifecycle.rotation_interval, None);
 }
 
 /// Rocket's per-request and per-connection messages (anyone can cause one per request) and its

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use portcullis::keys::{generate_key, rotate, KeyRing};
+use portcullis::keys::{generate_key, rotate, KeyOrigin, KeyRing};
 
 use crate::common::temp_dir;
 
@@ -78,11 +78,12 @@ fn non_rsa_small_and_garbage_keys_are_refused() {
 fn a_generated_key_loads_with_its_thumbprint_as_kid() {
     let dir = temp_dir();
     let generated = generate_key(dir.path(), false).unwrap();
-    assert!(generated.active, "the first key becomes active");
-    assert_eq!(
-        generated.file,
-        dir.path().join(format!("{}.pem", generated.kid))
+    assert!(
+        generated.signs_from.is_some(),
+        "the first key becomes active"
     );
+    let file = dir.path().join(format!("{}.pem", generated.kid));
+    assert_eq!(generated.origin, KeyOrigin::File(file.clone()));
     let ring = KeyRing::load(dir.path()).unwrap();
     let set = ring.snapshot();
     assert_eq!(set.active().kid(), generated.kid);
@@ -93,10 +94,7 @@ fn a_generated_key_loads_with_its_thumbprint_as_kid() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&generated.file)
-            .unwrap()
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 }
@@ -116,7 +114,7 @@ fn rotation_keeps_old_keys_for_verification() {
 
     // A second key that is not activated leaves the signing key alone.
     let third = generate_key(dir.path(), false).unwrap();
-    assert!(!third.active);
+    assert!(third.signs_from.is_none());
     assert!(ring.reload_if_changed().unwrap());
     assert_eq!(ring.snapshot().active().kid(), second.kid);
 }

@@ -14,8 +14,8 @@ use base64::Engine;
 use serde_json::Value;
 
 use crate::common::{
-    free_closed_port, portcullis_command, run_with_input, temp_dir, unique_database, DatabaseGuard,
-    Running,
+    free_closed_port, kid_of, portcullis_command, run_with_input, temp_dir, unique_database,
+    DatabaseGuard, Running,
 };
 
 /// Portcullis's binary with this test's database, keys and port.
@@ -130,12 +130,6 @@ pub(crate) async fn refused_once_revoked(
         body["error_description"],
         "the access token has been revoked"
     );
-}
-
-fn kid_of(token: &str) -> String {
-    let header = token.split('.').next().unwrap();
-    let header: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
-    header["kid"].as_str().unwrap().to_owned()
 }
 
 /// How many JWKS requests Portcullis has answered (its own metrics, read from loopback).

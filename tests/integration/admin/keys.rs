@@ -79,5 +79,56 @@ async fn keys_are_listed_generated_and_rotated() {
     let events = audit.body["events"].as_array().unwrap();
     assert_eq!(events.len(), 1, "{}", audit.body);
     assert_eq!(events[0]["actor"], "root");
-    assert_eq!(events[0]["reason"], format!("kid {signing}"));
+    let reason = events[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!("kid {signing}, signs from ")),
+        "{reason}"
+    );
+
+    // The standby key takes over; the key that signs cannot be removed, the first one can.
+    let path = format!("/admin/v1/keys/{standby}/activate");
+    let activated = call(&app, &admin, Method::Post, &path, None).await;
+    assert_eq!(activated.status, Status::Ok, "{}", activated.body);
+    assert_eq!(activated.body["active"], standby);
+    let signing_now = format!("/admin/v1/keys/{standby}");
+    let refused = call(&app, &admin, Method::Delete, &signing_now, None).await;
+    assert_eq!(refused.status, Status::Conflict, "{}", refused.body);
+    // The administrator's token was signed by the first key: removing it retires the token.
+    let admin = admin_token(&app, &seed).await;
+    let removed = call(
+        &app,
+        &admin,
+        Method::Delete,
+        &format!("/admin/v1/keys/{first}"),
+        None,
+    )
+    .await;
+    assert_eq!(removed.status, Status::NoContent, "{}", removed.body);
+    let listed = call(&app, &admin, Method::Get, "/admin/v1/keys", None).await;
+    assert_eq!(listed.body["store"], "folder");
+    let kids: Vec<&str> = listed.body["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert!(!kids.contains(&first.as_str()), "{}", listed.body);
+    let unknown = call(
+        &app,
+        &admin,
+        Method::Delete,
+        "/admin/v1/keys/no-such-kid",
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status, Status::NotFound, "{}", unknown.body);
+    let audit = call(
+        &app,
+        &admin,
+        Method::Get,
+        "/admin/v1/audit?kind=key_removed",
+        None,
+    )
+    .await;
+    assert_eq!(audit.body["events"][0]["reason"], format!("kid {first}"));
 }

@@ -22,7 +22,7 @@ use portcullis::Store;
 use serde_json::Value;
 
 use super::{Fleet, OwnDatabase};
-use crate::common::{free_closed_port, run_with_input, temp_dir};
+use crate::common::{free_closed_port, temp_dir};
 
 const WORKERS: usize = 4;
 /// A batched event may be lost only if its answer came this close to the kill.
@@ -232,29 +232,9 @@ async fn kill_and_database_restart_lose_nothing_acknowledged() {
     fleet.set("PORTCULLIS_DATABASE_TIMEOUT_MS", "1000");
     fleet.set("PORTCULLIS_REVOCATION_POLL_MS", "200");
     for n in 0..WORKERS {
-        let added = run_with_input(
-            fleet.command(&["user", "add", &format!("user{n}")]),
-            "load-password\n",
-        );
-        assert!(added.status.success(), "{added:?}");
+        fleet.add_user(&format!("user{n}"), "load-password", None);
     }
-    let client = run_with_input(
-        fleet.command(&[
-            "client",
-            "add",
-            "--name",
-            "Load",
-            "--id",
-            "loader",
-            "--grant-type",
-            "password,refresh_token",
-            "--scope",
-            "profile",
-        ]),
-        "",
-    );
-    assert!(client.status.success(), "{client:?}");
-    let secret = crate::cli::secret_of(&String::from_utf8(client.stdout).unwrap());
+    let secret = fleet.add_client("loader", "password,refresh_token", "profile");
     fleet.start(0).await;
     fleet.start(1).await;
 

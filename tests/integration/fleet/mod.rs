@@ -4,6 +4,7 @@
 //! when the test ends, however it ends.
 
 mod crash;
+mod keys;
 mod propagation;
 
 use std::path::{Path, PathBuf};
@@ -11,8 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    free_closed_port, mongodb_uri, portcullis_command, shared_keys_dir, unique_database,
-    DatabaseGuard,
+    free_closed_port, mongodb_uri, portcullis_command, run_with_input, shared_keys_dir,
+    unique_database, DatabaseGuard,
 };
 
 /// Instances of `portcullis serve` on one database.
@@ -83,6 +84,91 @@ impl Fleet {
         command
     }
 
+    /// The fleet's database, for what a test checks there.
+    pub async fn store(&self) -> portcullis::Store {
+        portcullis::Store::connect(&self.uri, &self.database, Duration::from_secs(5))
+            .await
+            .unwrap()
+    }
+
+    /// Drops one collection of the fleet's database, as an operator's mistake or a restore
+    /// would.
+    pub async fn drop_collection(&self, name: &str) {
+        let client = mongodb::Client::with_uri_str(&self.uri).await.unwrap();
+        let collection = client
+            .database(&self.database)
+            .collection::<mongodb::bson::Document>(name);
+        collection.drop().await.unwrap();
+    }
+
+    /// Adds a user through the command line (`role`: the default one when `None`).
+    pub fn add_user(&self, name: &str, password: &str, role: Option<&str>) {
+        let mut args = vec!["user", "add", name];
+        args.extend(role.iter().flat_map(|role| ["--role", role]));
+        let added = run_with_input(self.command(&args), &format!("{password}\n"));
+        assert!(added.status.success(), "{added:?}");
+    }
+
+    /// Registers a confidential client through the command line; returns its secret.
+    pub fn add_client(&self, id: &str, grant_types: &str, scopes: &str) -> String {
+        let args = [
+            "client",
+            "add",
+            "--name",
+            id,
+            "--id",
+            id,
+            "--grant-type",
+            grant_types,
+            "--scope",
+            scopes,
+        ];
+        let client = run_with_input(self.command(&args), "");
+        assert!(client.status.success(), "{client:?}");
+        crate::cli::secret_of(&String::from_utf8(client.stdout).unwrap())
+    }
+
+    /// An access token from instance `n` by the password grant.
+    pub async fn password_token(
+        &self,
+        n: usize,
+        client: (&str, &str),
+        user: (&str, &str),
+        scope: &str,
+    ) -> String {
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/oauth/token", self.base(n)))
+            .basic_auth(client.0, Some(client.1))
+            .form(&[
+                ("grant_type", "password"),
+                ("username", user.0),
+                ("password", user.1),
+                ("scope", scope),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{answer}"))
+            .to_owned()
+    }
+
+    /// The status instance `n` answers `GET /api/me` with `token`.
+    pub async fn me(&self, n: usize, token: &str) -> u16 {
+        reqwest::Client::new()
+            .get(format!("{}/api/me", self.base(n)))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// Instance `n`'s base address.
     pub fn base(&self, n: usize) -> String {
         format!("http://127.0.0.1:{}", self.ports[n])
@@ -130,6 +216,22 @@ impl Fleet {
         if let Some(child) = self.running[n].take() {
             terminate(child);
         }
+    }
+
+    /// The CPU time instance `n` has used so far (user and system), from `/proc`.
+    pub fn cpu_time(&self, n: usize) -> Duration {
+        let pid = self.running[n].as_ref().expect("instance running").id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        // The fields after the command's closing parenthesis; utime and stime are the 12th and
+        // 13th of them, in clock ticks (100 a second on Linux).
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        let ticks: u64 = fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap();
+        Duration::from_millis(ticks * 10)
     }
 
     /// What instance `n` wrote to its standard error.

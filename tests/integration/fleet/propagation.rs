@@ -7,7 +7,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::Fleet;
-use crate::common::run_with_input;
 
 const POLL_MS: u64 = 500;
 
@@ -16,61 +15,24 @@ async fn three_instances(sync: &str) -> (Fleet, String) {
     let mut fleet = Fleet::new(3);
     fleet.set("PORTCULLIS_REVOCATION_SYNC", sync);
     fleet.set("PORTCULLIS_REVOCATION_POLL_MS", &POLL_MS.to_string());
-    let added = run_with_input(fleet.command(&["user", "add", "alice"]), "alice-password\n");
-    assert!(added.status.success(), "{added:?}");
-    let client = run_with_input(
-        fleet.command(&[
-            "client",
-            "add",
-            "--name",
-            "App",
-            "--id",
-            "app",
-            "--grant-type",
-            "password",
-            "--scope",
-            "profile",
-        ]),
-        "",
-    );
-    assert!(client.status.success(), "{client:?}");
-    let secret = crate::cli::secret_of(&String::from_utf8(client.stdout).unwrap());
+    fleet.add_user("alice", "alice-password", None);
+    let secret = fleet.add_client("app", "password", "profile");
     for n in 0..3 {
         fleet.start(n).await;
     }
     (fleet, secret)
 }
 
-async fn me(http: &reqwest::Client, base: &str, token: &str) -> u16 {
-    http.get(format!("{base}/api/me"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 /// Revokes a token on instance 0 and returns how long each other instance took to refuse it.
 async fn propagation(fleet: &Fleet, secret: &str) -> Vec<Duration> {
     let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{}/oauth/token", fleet.base(0)))
-        .basic_auth("app", Some(secret))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", "alice-password"),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let access = token["access_token"].as_str().unwrap();
+    let user = ("alice", "alice-password");
+    let token = fleet
+        .password_token(0, ("app", secret), user, "profile")
+        .await;
+    let access = token.as_str();
     for n in 0..3 {
-        assert_eq!(me(&http, &fleet.base(n), access).await, 200);
+        assert_eq!(fleet.me(n, access).await, 200);
     }
     let revoked = http
         .post(format!("{}/oauth/revoke", fleet.base(0)))
@@ -81,14 +43,10 @@ async fn propagation(fleet: &Fleet, secret: &str) -> Vec<Duration> {
         .unwrap();
     assert_eq!(revoked.status(), 200);
     let at = Instant::now();
-    assert_eq!(
-        me(&http, &fleet.base(0), access).await,
-        401,
-        "the revoking instance"
-    );
+    assert_eq!(fleet.me(0, access).await, 401, "the revoking instance");
     let mut took = Vec::new();
     for n in 1..3 {
-        while me(&http, &fleet.base(n), access).await != 401 {
+        while fleet.me(n, access).await != 401 {
             assert!(
                 at.elapsed() < Duration::from_secs(30),
                 "instance {n} never refused it"
@@ -148,4 +106,31 @@ async fn a_revocation_reaches_every_instance_by_polling() {
             "{elapsed:?}"
         );
     }
+}
+
+#[rocket::async_test]
+async fn a_change_stream_closed_by_the_server_is_opened_again_without_spinning() {
+    let (fleet, secret) = three_instances("auto").await;
+    for n in 0..3 {
+        let started = Instant::now();
+        while sync_mode(&fleet, n).await != "change_stream" {
+            assert!(started.elapsed() < Duration::from_secs(10));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // Dropping the collection invalidates every instance's stream: the server closes it.
+    fleet.drop_collection("revocations").await;
+    let before = fleet.cpu_time(1);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = fleet.cpu_time(1) - before;
+    assert!(
+        used < Duration::from_millis(500),
+        "{used:?} of CPU in 2 s idle"
+    );
+    // The stream is open again: a revocation still reaches the others.
+    let took = propagation(&fleet, &secret).await;
+    for elapsed in took {
+        assert!(elapsed < Duration::from_millis(POLL_MS), "{elapsed:?}");
+    }
+    assert_eq!(sync_mode(&fleet, 1).await, "change_stream");
 }
