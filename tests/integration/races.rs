@@ -272,3 +272,99 @@ async fn a_sign_in_racing_a_password_change_keeps_nothing_it_should_not() {
     }
     eprintln!("{raced} of {ROUNDS} grants answered 200 beside the change");
 }
+
+/// Every instance acts on the key schedule every `keys.reload_ms`. However many act at once,
+/// each key is stored once, its activation recorded once and its withdrawal made once: eight
+/// at a time, every 100 ms, until two keys have been withdrawn.
+#[rocket::async_test]
+async fn instances_acting_on_the_key_schedule_at_once_change_each_key_once() {
+    use std::collections::HashMap;
+    use std::time::{Duration, Instant};
+
+    use portcullis::config::{KeyStoreKind, Secret};
+    use portcullis::keys::{DatabaseKeys, Kek};
+    use portcullis::services::keys::follow_schedule;
+    use portcullis::store::{AuditKind, AuditQuery};
+
+    let database = crate::common::unique_database();
+    let _guard = crate::common::DatabaseGuard {
+        name: database.clone(),
+    };
+    let mut config = crate::common::test_config(&database);
+    config.keys.store = KeyStoreKind::Database;
+    config.keys.kek = Some(Secret::new(Kek::generate().unwrap()));
+    // A key signs for 2 s, published 1 s ahead, withdrawn 1 s after it stopped.
+    config.keys.rotation_interval_secs = 2;
+    config.jwks_max_age_secs = 1;
+    config.access_token_ttl_secs = 1;
+    config.token_leeway_secs = 0;
+    config.database_timeout_ms = SLOW_DATABASE_MS;
+    let store = portcullis::Store::from_config(&config).await.unwrap();
+    store.ensure_indexes().await.unwrap();
+    let keys = DatabaseKeys::new(&config, store.clone()).unwrap();
+
+    let started = Instant::now();
+    let mut most_pending = 0;
+    let withdrawals = AuditQuery {
+        kind: Some(AuditKind::KeyWithdrawn),
+        limit: 10,
+        ..AuditQuery::default()
+    };
+    while store.query_audit(&withdrawals).await.unwrap().len() < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the schedule stalled"
+        );
+        let outcomes = futures_util::future::join_all((0..8).map(|_| follow_schedule(&keys))).await;
+        for outcome in outcomes {
+            outcome.unwrap();
+        }
+        let now = portcullis::store::now();
+        let pending = keys
+            .records()
+            .await
+            .unwrap()
+            .iter()
+            .filter(|r| r.activates_at.is_some_and(|at| at > now))
+            .count();
+        most_pending = most_pending.max(pending);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        most_pending <= 1,
+        "{most_pending} keys waiting to sign at once"
+    );
+
+    let events = store
+        .query_audit(&AuditQuery {
+            limit: 1000,
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    let kid_of = |reason: &str| reason.split([' ', ',']).nth(1).unwrap().to_owned();
+    let mut per_key: HashMap<(AuditKind, String), usize> = HashMap::new();
+    for event in &events {
+        let reason = event.reason.as_deref().unwrap();
+        *per_key.entry((event.kind, kid_of(reason))).or_default() += 1;
+    }
+    let count = |kind: AuditKind| per_key.keys().filter(|(k, _)| *k == kind).count();
+    // Two whole rotations: the first key and its successors, each made, activated and
+    // withdrawn exactly once.
+    assert!(count(AuditKind::KeyGenerated) >= 3, "{per_key:?}");
+    assert!(count(AuditKind::KeyActivated) >= 3, "{per_key:?}");
+    assert!(count(AuditKind::KeyWithdrawn) >= 2, "{per_key:?}");
+    assert!(per_key.values().all(|n| *n == 1), "{per_key:?}");
+    // One successor for each key (and one first key).
+    let mut successors: HashMap<String, usize> = HashMap::new();
+    for event in events.iter().filter(|e| e.kind == AuditKind::KeyGenerated) {
+        let reason = event.reason.as_deref().unwrap();
+        let predecessor = reason
+            .split(", ")
+            .find_map(|part| part.strip_prefix("succeeds "))
+            .unwrap_or("none");
+        *successors.entry(predecessor.to_owned()).or_default() += 1;
+    }
+    assert!(successors.values().all(|n| *n == 1), "{successors:?}");
+    assert_eq!(events.len(), per_key.len());
+}
