@@ -8,8 +8,8 @@ use clap::Subcommand;
 
 use crate::config::{Config, KeyStoreKind};
 use crate::error::{Error, Result};
-use crate::keys::{DatabaseKeys, Kek, KeyRing, KeyState};
-use crate::services::keys::{self as key_changes, Activation, KeyPlace};
+use crate::keys::{DatabaseKeys, Kek, KeyPlace, KeyRing, KeyState};
+use crate::services::keys::{self as key_changes, Activation};
 use crate::services::Actor;
 use crate::store::{Store, Timestamp};
 

@@ -201,6 +201,13 @@ impl KeySet {
     }
 }
 
+/// Where the keys a ring reads, or a change acts on, live.
+#[derive(Clone, Copy)]
+pub enum KeyPlace<'a> {
+    Folder(&'a Path),
+    Database(&'a DatabaseKeys),
+}
+
 /// Where a ring's keys come from.
 enum Source {
     Folder {
@@ -261,19 +268,19 @@ impl KeyRing {
         }
     }
 
-    /// The database key store, when the keys live there.
-    pub fn database(&self) -> Option<&DatabaseKeys> {
+    /// Where the ring's keys live.
+    pub fn place(&self) -> KeyPlace<'_> {
         match &*self.source {
-            Source::Database(keys) => Some(keys),
-            Source::Folder { .. } => None,
+            Source::Folder { dir, .. } => KeyPlace::Folder(dir),
+            Source::Database(keys) => KeyPlace::Database(keys),
         }
     }
 
-    /// The keys folder, when the keys live there.
-    pub fn folder(&self) -> Option<&Path> {
-        match &*self.source {
-            Source::Folder { dir, .. } => Some(dir),
-            Source::Database(_) => None,
+    /// The database key store, when the keys live there.
+    pub fn database(&self) -> Option<&DatabaseKeys> {
+        match self.place() {
+            KeyPlace::Database(keys) => Some(keys),
+            KeyPlace::Folder(_) => None,
         }
     }
 

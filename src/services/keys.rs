@@ -11,25 +11,8 @@ use super::Actor;
 use crate::config::{Config, KeyStoreKind};
 use crate::error::{Error, Result};
 use crate::keys::schedule::{self, KeyState, ScheduledKey};
-use crate::keys::{self, DatabaseKeys, GeneratedKey, KeyRing};
+use crate::keys::{self, DatabaseKeys, GeneratedKey, KeyPlace, KeyRing};
 use crate::store::{now, AuditEvent, AuditKind, SigningKeyDoc, Store, Timestamp};
-
-/// Where the keys a change acts on live.
-#[derive(Clone, Copy)]
-pub enum KeyPlace<'a> {
-    Folder(&'a Path),
-    Database(&'a DatabaseKeys),
-}
-
-impl<'a> KeyPlace<'a> {
-    pub fn of(ring: &'a KeyRing) -> KeyPlace<'a> {
-        match (ring.database(), ring.folder()) {
-            (Some(keys), _) => KeyPlace::Database(keys),
-            (None, Some(dir)) => KeyPlace::Folder(dir),
-            (None, None) => unreachable!("a key ring reads a folder or the database"),
-        }
-    }
-}
 
 /// When a key made or chosen by hand starts signing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use super::{AdminResult, Caller};
 use crate::config::KeyStoreKind;
 use crate::http::AppState;
 use crate::keys::{KeyRing, KeyState};
-use crate::services::keys::{self as key_changes, Activation, KeyPlace};
+use crate::services::keys::{self as key_changes, Activation};
 use crate::store::Timestamp;
 
 pub fn routes() -> Vec<Route> {
@@ -107,7 +107,7 @@ fn list(caller: Caller, app: &State<AppState>) -> AdminResult<Json<KeysView>> {
 #[post("/admin/v1/keys")]
 async fn generate(caller: Caller, app: &State<AppState>) -> AdminResult<(Status, Json<KeysView>)> {
     let caller = caller?;
-    let place = KeyPlace::of(&app.keys);
+    let place = app.keys.place();
     let key =
         key_changes::generate(place, Activation::Standby, Some(&app.store), &caller.actor).await?;
     reloaded(&app.keys).await?;
@@ -123,7 +123,7 @@ async fn rotate(
     now: Option<bool>,
 ) -> AdminResult<Json<KeysView>> {
     let caller = caller?;
-    let place = KeyPlace::of(&app.keys);
+    let place = app.keys.place();
     let key =
         key_changes::generate(place, activation(now), Some(&app.store), &caller.actor).await?;
     reloaded(&app.keys).await?;
@@ -139,7 +139,7 @@ async fn activate(
     now: Option<bool>,
 ) -> AdminResult<Json<KeysView>> {
     let caller = caller?;
-    let place = KeyPlace::of(&app.keys);
+    let place = app.keys.place();
     key_changes::activate(place, kid, activation(now), Some(&app.store), &caller.actor).await?;
     reloaded(&app.keys).await?;
     Ok(Json(view(app, Some(kid.to_owned()))))
@@ -149,7 +149,7 @@ async fn activate(
 #[delete("/admin/v1/keys/<kid>")]
 async fn remove(caller: Caller, app: &State<AppState>, kid: &str) -> AdminResult<Status> {
     let caller = caller?;
-    let place = KeyPlace::of(&app.keys);
+    let place = app.keys.place();
     key_changes::remove(place, kid, Some(&app.store), &caller.actor).await?;
     reloaded(&app.keys).await?;
     Ok(Status::NoContent)
