@@ -47,20 +47,11 @@ elif [ "$QUICK" = 1 ]; then
     export MONGODB_URI="mongodb://127.0.0.1:$DB_PORT"
     DATABASE="SecantusDB (Python) in memory"
 else
-    if ! command -v secantusd-rs >/dev/null; then
-        command -v cmake >/dev/null || { sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo; $sudo apt-get update -qq && $sudo apt-get install -y -qq cmake >/dev/null; }
-        echo "installing the Rust SecantusDB server (one-time, several minutes) ..." >&2
-        cargo install --quiet secantus-mdb --version 0.5.3-beta.196 --ignore-rust-version
-    fi
+    ensure_secantus_rs
     DB_PORT="$(free_port)"
-    secantusd-rs --host 127.0.0.1 --port "$DB_PORT" --storage-path "$WORK/db" >"$WORK/db.log" 2>&1 &
-    DB_PID=$!
-    for _ in $(seq 1 300); do
-        python3 -c "import socket; socket.create_connection(('127.0.0.1', $DB_PORT), 0.2)" 2>/dev/null && break
-        sleep 0.1
-    done
+    start_db_rs "$DB_PORT" "$WORK/db" "$WORK/db.log"
     export MONGODB_URI="mongodb://127.0.0.1:$DB_PORT"
-    DATABASE="SecantusDB (Rust, secantus-mdb 0.5.3-beta.196) on disk"
+    DATABASE="SecantusDB (Rust, secantus-mdb $SECANTUS_RS_VERSION) on disk"
 fi
 
 # The server, with abuse limits out of the way of a single-address load.
