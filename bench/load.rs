@@ -4,6 +4,11 @@
 //!
 //! `cargo run --release --example load -- --url http://127.0.0.1:8000 --scenario me \
 //!     --seconds 10 --connections 16 --client-id bench --client-secret ... --password ...`
+//!
+//! For the capacity benchmark (bench/scale.sh), over data seeded in bulk: `--users N
+//! --user-prefix P` makes `password` sign in as a random one of the users `P0` .. `P{N-1}`
+//! (all with `--password`), and `--families N --family-prefix P` makes `refresh` rotate a
+//! random one of N seeded families, whose first refresh tokens are `P0` .. `P{N-1}`.
 
 use std::time::{Duration, Instant};
 
@@ -27,6 +32,12 @@ struct Settings {
     basic: String,
     username: String,
     password: String,
+    /// Seeded users to sign in as (0: `username` only).
+    users: u64,
+    user_prefix: String,
+    /// Seeded refresh-token families to rotate (0: each connection's own chain).
+    families: u64,
+    family_prefix: String,
 }
 
 fn settings() -> Settings {
@@ -53,6 +64,12 @@ fn settings() -> Settings {
         basic: format!("Basic {}", STANDARD.encode(credentials)),
         username: arg("username", "bench"),
         password: arg("password", ""),
+        users: arg("users", "0").parse().expect("--users is a number"),
+        user_prefix: arg("user-prefix", ""),
+        families: arg("families", "0")
+            .parse()
+            .expect("--families is a number"),
+        family_prefix: arg("family-prefix", ""),
     }
 }
 
@@ -288,34 +305,68 @@ fn field(body: &Bytes, name: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn password_form(settings: &Settings) -> String {
+fn password_form(settings: &Settings, username: &str) -> String {
     url::form_urlencoded::Serializer::new(String::new())
         .append_pair("grant_type", "password")
-        .append_pair("username", &settings.username)
+        .append_pair("username", username)
         .append_pair("password", &settings.password)
         .finish()
 }
 
+/// A small fast generator (SplitMix64) for picking seeded users and families; the picks need
+/// to be spread, not unpredictable.
+struct Picker(u64);
+
+impl Picker {
+    fn new(seed: u64) -> Picker {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        Picker(seed ^ (u64::from(nanos) << 20))
+    }
+
+    /// A number below `n` (n > 0).
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % n
+    }
+}
+
+/// The live refresh tokens of the seeded families this connection rotates: every
+/// `connections`-th family from its own index, so no two connections spend the same token.
+fn seeded_families(settings: &Settings, index: usize) -> Vec<String> {
+    (index as u64..settings.families)
+        .step_by(settings.connections.max(1))
+        .map(|n| format!("{}{n}", settings.family_prefix))
+        .collect()
+}
+
 /// A connection's whole run: its own token or refresh chain, then requests until the deadline.
-async fn worker(settings: Settings, deadline: Instant) -> (Histogram<u64>, u64) {
+async fn worker(settings: Settings, deadline: Instant, index: usize) -> (Histogram<u64>, u64) {
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     let mut errors = 0;
     let mut sender = connect(&settings.host).await;
     let mut token = None;
     let mut refresh = None;
+    let mut picker = Picker::new(index as u64);
+    let mut families = seeded_families(&settings, index);
     let cookie = if settings.scenario == "code_flow" {
         browser_session(&mut sender, &settings).await
     } else {
         String::new()
     };
-    if matches!(settings.scenario.as_str(), "me" | "introspect" | "refresh") {
+    let own_chain = settings.scenario == "refresh" && families.is_empty();
+    if matches!(settings.scenario.as_str(), "me" | "introspect") || own_chain {
         let (status, body) = send(
             &mut sender,
             &settings,
             "POST",
             "/oauth/token",
             Some(&settings.basic),
-            Some(password_form(&settings)),
+            Some(password_form(&settings, &settings.username)),
         )
         .await
         .expect("initial password grant");
@@ -369,10 +420,19 @@ async fn worker(settings: Settings, deadline: Instant) -> (Histogram<u64>, u64) 
                 .await
             }
             "refresh" => {
-                let form = format!(
-                    "grant_type=refresh_token&refresh_token={}",
-                    refresh.as_deref().unwrap_or_default()
-                );
+                // A seeded family picked at random, or the connection's own chain.
+                let picked = match families.len() as u64 {
+                    0 => None,
+                    n => Some(picker.below(n) as usize),
+                };
+                let current = match picked {
+                    Some(n) => families.get(n).map(String::as_str),
+                    None => refresh.as_deref(),
+                };
+                let form = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("grant_type", "refresh_token")
+                    .append_pair("refresh_token", current.unwrap_or_default())
+                    .finish();
                 let result = send(
                     &mut sender,
                     &settings,
@@ -383,18 +443,26 @@ async fn worker(settings: Settings, deadline: Instant) -> (Histogram<u64>, u64) 
                 )
                 .await;
                 if let Ok((200, body)) = &result {
-                    refresh = field(body, "refresh_token");
+                    let successor = field(body, "refresh_token");
+                    match picked.and_then(|n| families.get_mut(n)) {
+                        Some(kept) => *kept = successor.unwrap_or_default(),
+                        None => refresh = successor,
+                    }
                 }
                 result
             }
             "password" => {
+                let username = match settings.users {
+                    0 => settings.username.clone(),
+                    n => format!("{}{}", settings.user_prefix, picker.below(n)),
+                };
                 send(
                     &mut sender,
                     &settings,
                     "POST",
                     "/oauth/token",
                     Some(&settings.basic),
-                    Some(password_form(&settings)),
+                    Some(password_form(&settings, &username)),
                 )
                 .await
             }
@@ -424,7 +492,7 @@ async fn main() {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(settings.seconds);
     let workers: Vec<_> = (0..settings.connections)
-        .map(|_| tokio::spawn(worker(settings.clone(), deadline)))
+        .map(|index| tokio::spawn(worker(settings.clone(), deadline, index)))
         .collect();
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     let mut errors = 0;
