@@ -74,13 +74,14 @@ for scenario, counted, noun, label in measured:
             f"{r['p99_ms']:.2f} | {r['max_ms']:.2f} | {r['errors']} | "
             f"{r['rss_mb']:.1f} ({r['peak_rss_mb']:.1f}) | {r['load1']} |")
 
-starts = ["| Live revocations | Database time limit | Set loaded | Start-up s | RSS after start MB "
-          "| Peak RSS MB |",
-          "| ---: | ---: | --- | ---: | ---: | ---: |"]
+starts = ["| Live revocations | Database time limit | Set loaded | `/readyz` after start | Start-up s "
+          "| RSS after start MB | Peak RSS MB |",
+          "| ---: | ---: | --- | ---: | ---: | ---: | ---: |"]
 for r in of("start"):
     starts.append(
         f"| {n(counts[r['db']]['revocations'])} | {n(r['timeout_ms'])} ms | "
-        f"{'yes' if r['loaded'] else '**no**'} | {r['startup_s']:.2f} | {r['rss_mb']:.1f} | "
+        f"{'yes' if r['loaded'] else '**no**'} | {r['readyz']} | {r['startup_s']:.2f} | "
+        f"{r['rss_mb']:.1f} | "
         f"{r['peak_rss_mb']:.1f} |")
 
 propagations = ["| Followed by | Rounds | Median ms | Max ms | Min ms |",
@@ -106,6 +107,18 @@ def log_ticks(ax, xs):
     ax.minorticks_off()
 
 
+def headroom(ax):
+    """From zero, with the top fifth of the panel left free for the legend."""
+    ax.set_ylim(0, ax.get_ylim()[1] * 1.3)
+
+
+def legend(ax, twin):
+    """One legend for both axes of a panel, across its top."""
+    lines, labels = ax.get_legend_handles_labels()
+    more_lines, more_labels = twin.get_legend_handles_labels()
+    twin.legend(lines + more_lines, labels + more_labels, loc="upper center", ncol=3, fontsize=8)
+
+
 # The plot: one panel per measured path, latency against the data size (log scale).
 fig, axes = plt.subplots(2, 2, figsize=(11, 8))
 for ax, (scenario, counted, noun, label) in zip(axes.flat, measured):
@@ -113,18 +126,16 @@ for ax, (scenario, counted, noun, label) in zip(axes.flat, measured):
     for field, style, name in (("p50_ms", "o-", "p50"), ("p99_ms", "s--", "p99")):
         ax.plot(xs, [loads[(db, scenario)][field] for db in dbs], style, label=name)
     log_ticks(ax, xs)
-    ax.set_ylim(bottom=0)
+    headroom(ax)
     ax.set_xlabel(noun)
     ax.set_ylabel("latency, ms")
     ax.set_title(label.replace("`", ""), fontsize=10)
     twin = ax.twinx()
     twin.plot(xs, [loads[(db, scenario)]["rps"] for db in dbs], "^:", color="tab:green",
               label="requests/s")
-    twin.set_ylim(bottom=0)
+    headroom(twin)
     twin.set_ylabel("requests/s", color="tab:green")
-    lines = ax.get_legend_handles_labels()
-    more = twin.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], loc="lower right", fontsize=8)
+    legend(ax, twin)
     ax.grid(alpha=0.3)
 memory = axes.flat[3]
 loaded = [r for r in of("start") if r["loaded"]]
@@ -132,17 +143,15 @@ xs = [counts[r["db"]]["revocations"] for r in loaded]
 memory.plot(xs, [r["rss_mb"] for r in loaded], "o-", label="RSS after start")
 memory.plot(xs, [r["peak_rss_mb"] for r in loaded], "s--", label="peak RSS (start-up)")
 log_ticks(memory, xs)
-memory.set_ylim(bottom=0)
+headroom(memory)
 memory.set_xlabel("live revocations")
 memory.set_ylabel("server memory, MB")
 memory.set_title("Server memory and start-up time", fontsize=10)
 startup = memory.twinx()
 startup.plot(xs, [r["startup_s"] for r in loaded], "^:", color="tab:green", label="start-up s")
-startup.set_ylim(bottom=0)
+headroom(startup)
 startup.set_ylabel("start-up, s", color="tab:green")
-lines = memory.get_legend_handles_labels()
-more = startup.get_legend_handles_labels()
-memory.legend(lines[0] + more[0], lines[1] + more[1], loc="upper left", fontsize=8)
+legend(memory, startup)
 memory.grid(alpha=0.3)
 fig.suptitle(f"Portcullis capacity ({datetime.date.today().isoformat()}, "
              f"{os.cpu_count()} cores, {connections} connections)", fontsize=11)
