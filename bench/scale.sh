@@ -7,9 +7,10 @@
 #
 #   bench/scale.sh
 #
-# Run time on the 2-core reference machine: about 25 minutes (most of it seeding 1.3 million
-# documents into the database), plus, on first use, about 10 minutes to build the Rust
-# SecantusDB server and the release binaries. Not run by CI.
+# Run time on the 2-core reference machine: 7 to 12 minutes (about 2 seeding 1.3 million
+# documents, up to 5 waiting for the machine to be quiet, about 5 measuring), plus, on first
+# use, 15 to 30 minutes building the Rust SecantusDB server and the release binaries. Not run
+# by CI.
 #
 # Two databases on one Rust SecantusDB server, seeded first (so seeding never overlaps a
 # measurement), then measured one after the other with the release load generator:

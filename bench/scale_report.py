@@ -64,7 +64,7 @@ measured = [("password", "users", "users", "Sign-in (`password` grant, a random 
              "Refresh rotation (a random seeded family)"),
             ("me", "revocations", "live revocations", "`GET /api/me` (token not revoked)")]
 table = ["| Measurement | In the database | Requests/s | p50 ms | p99 ms | max ms | Errors | "
-         "Server RSS MB (peak) | Load average |",
+         "Server RSS MB (peak) | Load average after |",
          "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
 for scenario, counted, noun, label in measured:
     for db in dbs:
@@ -204,8 +204,9 @@ intro = wrap(f"""Measured by `bench/scale.sh` on {datetime.date.today().isoforma
 {n(counts['large']['revocations'])}); every seeded document is a copy of one the server stored
 (bench/seed.py). {connections} keep-alive connections, {seconds} s per measurement, release build.
 The machine is shared with other work: before measuring, the script waited {quiet['waited_s']} s
-for the 1-minute load average to settle ({quiet['load1']} then), and the table gives it as each
-measurement began; these numbers carry more noise than the ±10 % of the results above. Total run
+for the 1-minute load average to settle ({quiet['load1']} then); the table gives it at the end of
+each measurement, counting the benchmark's own processes (two busy cores make about 2). These
+numbers carry more noise than the ±10 % of the results above. Total run
 time {round(total_s / 60) if total_s else '?'} min. Seeding: {'; '.join(seeding)}.""")
 
 section = f"""{BEGIN}
