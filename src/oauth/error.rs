@@ -66,6 +66,14 @@ impl OAuthError {
         }
     }
 
+    /// The server cannot decide now (its database, or its revocation set not read yet).
+    pub fn temporarily_unavailable() -> Self {
+        Self::new(
+            ErrorCode::TemporarilyUnavailable,
+            "the service is temporarily unavailable",
+        )
+    }
+
     pub fn invalid_request(description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(ErrorCode::InvalidRequest, description)
     }
@@ -104,10 +112,7 @@ impl From<crate::error::Error> for OAuthError {
         match error {
             crate::error::Error::Database(_) => {
                 crate::limited!(error, %error, "database failure during an OAuth request");
-                Self::new(
-                    ErrorCode::TemporarilyUnavailable,
-                    "the service is temporarily unavailable",
-                )
+                Self::temporarily_unavailable()
             }
             other => {
                 crate::limited!(error, error = %other, "internal failure during an OAuth request");

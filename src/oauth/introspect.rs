@@ -116,9 +116,9 @@ pub async fn introspect(
         if let Some(found) = refresh_token(ctx, token).await? {
             return Ok(found);
         }
-        return Ok(access_token(ctx, token).unwrap_or(Introspection::Inactive));
+        return Ok(access_token(ctx, token)?.unwrap_or(Introspection::Inactive));
     }
-    if let Some(found) = access_token(ctx, token) {
+    if let Some(found) = access_token(ctx, token)? {
         return Ok(found);
     }
     Ok(refresh_token(ctx, token)
@@ -126,8 +126,13 @@ pub async fn introspect(
         .unwrap_or(Introspection::Inactive))
 }
 
-fn access_token(ctx: &OAuthContext<'_>, token: &str) -> Option<Introspection> {
-    ctx.verifier.verify(token).ok().map(Introspection::Access)
+/// An access token's answer; `None` when it is not a live one. Before the revocation set has
+/// been read, no access token can be said to be active: 503.
+fn access_token(ctx: &OAuthContext<'_>, token: &str) -> Result<Option<Introspection>, OAuthError> {
+    if !ctx.verifier.ready() {
+        return Err(OAuthError::temporarily_unavailable());
+    }
+    Ok(ctx.verifier.verify(token).ok().map(Introspection::Access))
 }
 
 /// A refresh token's answer: `None` when it is not one of ours at all.

@@ -113,6 +113,12 @@ impl TokenVerifier {
     pub fn revocations(&self) -> &RevocationSet {
         &self.revocations
     }
+
+    /// Whether tokens can be checked at all: not before the revocation set has been read
+    /// whole once, since until then a revoked token would look live. Callers answer 503.
+    pub fn ready(&self) -> bool {
+        self.revocations.is_loaded()
+    }
 }
 
 /// The server's own APIs ask this verifier through the kit's guards.
@@ -122,6 +128,9 @@ impl BearerVerifier for TokenVerifier {
         &self,
         request: &BearerRequest<'_>,
     ) -> Result<Arc<AccessClaims>, GuardError> {
+        if !self.ready() {
+            return Err(GuardError::Unavailable);
+        }
         self.verify(request.token).map_err(GuardError::Token)
     }
 }

@@ -1,11 +1,21 @@
 //! The in-memory set of revoked, not yet expired access tokens, refresh-token families, and
 //! users and clients whose earlier tokens were revoked, so checking a token costs no database
-//! round trip.
+//! round trip. Until the set has been read whole once, it cannot say a token is not revoked
+//! (`is_loaded`), and tokens are not accepted.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use crate::store::{now, Revocation, RevocationKey, Timestamp};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::store::{now, PageCursor, Revocation, RevocationKey, Timestamp};
+
+/// How often expired entries are dropped. A lookup ignores an expired entry anyway, so they
+/// only cost memory meanwhile; sweeping walks every entry under the write lock, which a set of
+/// a million must not do every second.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What the set looks at in an access token.
 #[derive(Debug, Clone, Copy)]
@@ -23,21 +33,84 @@ pub struct TokenFacts<'a> {
 #[derive(Clone)]
 pub struct RevocationSet {
     inner: Arc<RwLock<Inner>>,
+    /// Whether the set has been read whole once (read on every request, so kept apart from
+    /// the lock).
+    loaded: Arc<AtomicBool>,
+}
+
+/// Entries keyed by id. The ids this server draws (a `jti`, a family id: 16 random bytes as
+/// 22 base64url characters) are kept as their 16 bytes, which is most of a large set; any
+/// other id as text.
+struct ById<V> {
+    drawn: foldhash::HashMap<[u8; 16], V>,
+    other: foldhash::HashMap<Box<str>, V>,
+}
+
+impl<V> Default for ById<V> {
+    fn default() -> Self {
+        ById {
+            drawn: foldhash::HashMap::default(),
+            other: foldhash::HashMap::default(),
+        }
+    }
+}
+
+/// The 16 bytes of a drawn id. Only the canonical encoding decodes (the decoder refuses
+/// stray trailing bits), so two different texts never share a key.
+fn drawn(id: &str) -> Option<[u8; 16]> {
+    if id.len() != 22 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    match URL_SAFE_NO_PAD.decode_slice(id, &mut bytes) {
+        Ok(16) => Some(bytes),
+        _ => None,
+    }
+}
+
+impl<V> ById<V> {
+    fn get(&self, id: &str) -> Option<&V> {
+        match drawn(id) {
+            Some(bytes) => self.drawn.get(&bytes),
+            None => self.other.get(id),
+        }
+    }
+
+    /// The entry for `id`, made with `new` when there is none.
+    fn entry(&mut self, id: &str, new: V) -> &mut V {
+        match drawn(id) {
+            Some(bytes) => self.drawn.entry(bytes).or_insert(new),
+            None => self.other.entry(id.into()).or_insert(new),
+        }
+    }
+
+    fn retain(&mut self, keep: impl Fn(&V) -> bool) {
+        self.drawn.retain(|_, value| keep(value));
+        self.other.retain(|_, value| keep(value));
+    }
+
+    fn len(&self) -> usize {
+        self.drawn.len() + self.other.len()
+    }
 }
 
 struct Inner {
     /// Revoked access token `jti` → expiry in Unix milliseconds.
-    jtis: foldhash::HashMap<String, i64>,
+    jtis: ById<i64>,
     /// Revoked refresh-token family → expiry in Unix milliseconds.
-    families: foldhash::HashMap<String, i64>,
+    families: ById<i64>,
     /// Deleted, disabled or re-keyed user → (tokens whose `iat` is before this Unix second
     /// are refused, expiry in Unix milliseconds).
-    users: foldhash::HashMap<String, (i64, i64)>,
+    users: ById<(i64, i64)>,
     /// Deleted client → the same.
-    clients: foldhash::HashMap<String, (i64, i64)>,
+    clients: ById<(i64, i64)>,
     /// The newest `revoked_at` seen.
     watermark: Option<Timestamp>,
+    /// While the first whole read is under way: where it got to, so a failed page is
+    /// retried from there rather than from the start.
+    loading_from: Option<PageCursor>,
     last_sync: Option<Instant>,
+    last_sweep: Option<Instant>,
     following: Option<Following>,
 }
 
@@ -62,32 +135,34 @@ impl Default for RevocationSet {
     fn default() -> Self {
         RevocationSet {
             inner: Arc::new(RwLock::new(Inner {
-                jtis: foldhash::HashMap::default(),
-                families: foldhash::HashMap::default(),
-                users: foldhash::HashMap::default(),
-                clients: foldhash::HashMap::default(),
+                jtis: ById::default(),
+                families: ById::default(),
+                users: ById::default(),
+                clients: ById::default(),
                 watermark: None,
+                loading_from: None,
                 last_sync: None,
+                last_sweep: None,
                 following: None,
             })),
+            loaded: Arc::new(AtomicBool::new(false)),
         }
     }
 }
 
 impl RevocationSet {
     /// Whether an access token is revoked: by its `jti`, its refresh-token family, or its
-    /// user or client having been deleted.
+    /// user or client having been deleted. Ask [`RevocationSet::is_loaded`] first: before the
+    /// first whole read, "not revoked" means "not known".
     pub fn is_revoked(&self, token: TokenFacts<'_>) -> bool {
         let now = now().unix_millis();
         let Ok(inner) = self.inner.read() else {
             // A poisoned lock means a panic elsewhere: refuse rather than accept.
             return true;
         };
-        let live = |map: &foldhash::HashMap<String, i64>, id: &str| {
-            map.get(id).is_some_and(|exp| *exp > now)
-        };
+        let live = |map: &ById<i64>, id: &str| map.get(id).is_some_and(|exp| *exp > now);
         let issued_at = i64::try_from(token.issued_at).unwrap_or(i64::MAX);
-        let issued_before = |map: &foldhash::HashMap<String, (i64, i64)>, id: &str| {
+        let issued_before = |map: &ById<(i64, i64)>, id: &str| {
             map.get(id)
                 .is_some_and(|(cutoff, expiry)| *expiry > now && issued_at < *cutoff)
         };
@@ -97,6 +172,11 @@ impl RevocationSet {
             || issued_before(&inner.clients, token.client_id)
     }
 
+    /// Whether the set has been read whole from the database at least once.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.load(Ordering::Acquire)
+    }
+
     /// Adds a revocation just stored (by this instance, or read back from the database).
     pub fn insert(&self, revocation: &Revocation) {
         if let Ok(mut inner) = self.inner.write() {
@@ -104,28 +184,46 @@ impl RevocationSet {
         }
     }
 
-    /// Adds revocations read from the database, drops the expired ones, and counts the
-    /// moment as a successful sync.
-    pub(super) fn merge(&self, fresh: &[Revocation]) {
+    /// Adds one page read from the database; `next` is where the following page starts.
+    pub(super) fn add_page(&self, page: &[Revocation], next: Option<&PageCursor>) {
         if let Ok(mut inner) = self.inner.write() {
-            for revocation in fresh {
+            for revocation in page {
                 inner.add(revocation);
             }
-            let now = now().unix_millis();
-            inner.jtis.retain(|_, expiry| *expiry > now);
-            inner.families.retain(|_, expiry| *expiry > now);
-            inner.users.retain(|_, (_, expiry)| *expiry > now);
-            inner.clients.retain(|_, (_, expiry)| *expiry > now);
-            inner.last_sync = Some(Instant::now());
-            crate::metrics::revocation_set(
-                inner.jtis.len() + inner.families.len() + inner.users.len() + inner.clients.len(),
-            );
+            if !self.is_loaded() {
+                inner.loading_from = next.cloned();
+            }
         }
     }
 
-    /// The newest `revoked_at` seen; `None` before any.
-    pub(super) fn watermark(&self) -> Option<Timestamp> {
-        self.inner.read().ok().and_then(|inner| inner.watermark)
+    /// Where the next read starts: where an unfinished first read got to, or the window
+    /// reaching `overlap` before the newest revocation seen.
+    pub(super) fn read_from(&self, overlap: Duration) -> Option<PageCursor> {
+        let inner = self.inner.read().ok()?;
+        if !self.is_loaded() {
+            return inner.loading_from.clone();
+        }
+        let overlap = i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX);
+        let since = inner
+            .watermark
+            .map_or(0, |mark| mark.unix_millis().saturating_sub(overlap));
+        Some(PageCursor::from(Timestamp::from_unix_millis(since)))
+    }
+
+    /// Counts this moment as a successful sync: the set holds everything recorded up to now.
+    /// Drops expired entries when the last sweep is a while ago.
+    pub(super) fn synced(&self) {
+        if let Ok(mut inner) = self.inner.write() {
+            inner.last_sync = Some(Instant::now());
+            inner.loading_from = None;
+            if inner
+                .last_sweep
+                .is_none_or(|at| at.elapsed() >= SWEEP_INTERVAL)
+            {
+                inner.sweep();
+            }
+            self.loaded.store(true, Ordering::Release);
+        }
     }
 
     pub(super) fn set_following(&self, following: Following) {
@@ -153,18 +251,17 @@ impl Inner {
     fn add(&mut self, revocation: &Revocation) {
         let expiry = revocation.expires_at.unix_millis();
         // A record seen twice keeps the later expiry (and, for a subject, the later cutoff).
-        let keep_later = |map: &mut foldhash::HashMap<String, i64>, id: &str| {
-            let entry = map.entry(id.to_owned()).or_insert(expiry);
+        let keep_later = |map: &mut ById<i64>, id: &str| {
+            let entry = map.entry(id, expiry);
             *entry = (*entry).max(expiry);
         };
         let cutoff = revocation
             .issued_before
             .map(|before| before.unix_millis().div_euclid(1000));
-        let keep_later_subject =
-            |map: &mut foldhash::HashMap<String, (i64, i64)>, id: &str, cutoff: i64| {
-                let entry = map.entry(id.to_owned()).or_insert((cutoff, expiry));
-                *entry = (entry.0.max(cutoff), entry.1.max(expiry));
-            };
+        let keep_later_subject = |map: &mut ById<(i64, i64)>, id: &str, cutoff: i64| {
+            let entry = map.entry(id, (cutoff, expiry));
+            *entry = (entry.0.max(cutoff), entry.1.max(expiry));
+        };
         match (&revocation.key, cutoff) {
             (RevocationKey::AccessToken(jti), _) => keep_later(&mut self.jtis, jti.as_str()),
             (RevocationKey::Family(family), _) => keep_later(&mut self.families, family.as_str()),
@@ -183,5 +280,81 @@ impl Inner {
         {
             self.watermark = Some(revocation.revoked_at);
         }
+    }
+
+    fn sweep(&mut self) {
+        let now = now().unix_millis();
+        self.jtis.retain(|expiry| *expiry > now);
+        self.families.retain(|expiry| *expiry > now);
+        self.users.retain(|(_, expiry)| *expiry > now);
+        self.clients.retain(|(_, expiry)| *expiry > now);
+        self.last_sweep = Some(Instant::now());
+        crate::metrics::revocation_set(
+            self.jtis.len() + self.families.len() + self.users.len() + self.clients.len(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{FamilyId, Jti};
+
+    fn revoked(key: RevocationKey, expires_in_ms: i64) -> Revocation {
+        let now = now();
+        Revocation {
+            key,
+            revoked_at: now,
+            expires_at: now.plus_millis(expires_in_ms),
+            issued_before: None,
+        }
+    }
+
+    fn facts<'a>(jti: &'a str, family: Option<&'a str>) -> TokenFacts<'a> {
+        TokenFacts {
+            jti,
+            family,
+            user: None,
+            client_id: "app",
+            issued_at: 0,
+        }
+    }
+
+    #[test]
+    fn drawn_and_other_ids_are_both_found_and_never_confused() {
+        let set = RevocationSet::default();
+        let drawn_jti = Jti::draw().unwrap();
+        let family = FamilyId::draw().unwrap();
+        set.insert(&revoked(
+            RevocationKey::AccessToken(drawn_jti.clone()),
+            60_000,
+        ));
+        set.insert(&revoked(RevocationKey::Family(family.clone()), 60_000));
+        set.insert(&revoked(
+            RevocationKey::AccessToken(Jti::carried("short")),
+            60_000,
+        ));
+        assert!(set.is_revoked(facts(drawn_jti.as_str(), None)));
+        assert!(set.is_revoked(facts("other", Some(family.as_str()))));
+        assert!(set.is_revoked(facts("short", None)));
+        assert!(!set.is_revoked(facts(Jti::draw().unwrap().as_str(), None)));
+        // The same 16 bytes under a non-canonical last character: another text, not found.
+        let text = drawn_jti.as_str();
+        let last = text.chars().last().unwrap();
+        let other_last = if last == 'A' { 'B' } else { 'A' };
+        let sibling = format!("{}{other_last}", &text[..21]);
+        assert!(!set.is_revoked(facts(&sibling, None)));
+    }
+
+    #[test]
+    fn expired_entries_refuse_nothing_and_are_swept() {
+        let set = RevocationSet::default();
+        let jti = Jti::draw().unwrap();
+        set.insert(&revoked(RevocationKey::AccessToken(jti.clone()), -1));
+        assert!(!set.is_revoked(facts(jti.as_str(), None)));
+        assert!(!set.is_loaded());
+        set.synced();
+        assert!(set.is_loaded());
+        assert_eq!(set.inner.read().unwrap().jtis.len(), 0);
     }
 }

@@ -17,22 +17,32 @@ use std::time::{Duration, Instant};
 use super::{Following, RevocationSet};
 use crate::config::RevocationSync;
 use crate::error::Result;
-use crate::store::{RevocationFeed, Store, Timestamp};
+use crate::store::{RevocationFeed, Store};
 
 /// How far back each poll looks before the newest revocation it has seen.
 const OVERLAP: Duration = Duration::from_secs(30);
+/// Revocations read per query.
+const PAGE: i64 = 5_000;
 
 impl RevocationSet {
-    /// Reads what changed in the database since the last sync and drops expired entries.
+    /// Reads what changed in the database since the last sync, page by page: the first time
+    /// the whole set (resuming where a failed attempt stopped), then what was recorded since
+    /// a window before the newest revocation seen. Each page is one operation within the
+    /// store's time limit, so a set of any size loads.
     pub async fn sync(&self, store: &Store) -> Result<()> {
-        let since = self
-            .watermark()
-            .map_or(Timestamp::from_unix_millis(0), |mark| {
-                let overlap = i64::try_from(OVERLAP.as_millis()).unwrap_or(i64::MAX);
-                Timestamp::from_unix_millis(mark.unix_millis().saturating_sub(overlap))
-            });
-        let fresh = store.revocations_since(since).await?;
-        self.merge(&fresh);
+        let mut from = self.read_from(OVERLAP);
+        loop {
+            let page = store.revocations_page(from.as_ref(), PAGE).await?;
+            let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= PAGE;
+            if let Some(last) = page.last() {
+                from = Some(last.cursor());
+            }
+            self.add_page(&page, from.as_ref());
+            if !full {
+                break;
+            }
+        }
+        self.synced();
         Ok(())
     }
 
@@ -126,7 +136,7 @@ async fn follow(
             }
         };
         if quiet || synced.elapsed() >= interval {
-            set.merge(&[]);
+            set.synced();
             synced = Instant::now();
         }
     }

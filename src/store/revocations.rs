@@ -77,6 +77,33 @@ pub struct Revocation {
     pub issued_before: Option<Timestamp>,
 }
 
+/// Where a page of revocations ends: the next page starts after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageCursor {
+    at: Timestamp,
+    id: String,
+}
+
+impl PageCursor {
+    /// Before every revocation recorded at or after `at`.
+    pub fn from(at: Timestamp) -> PageCursor {
+        PageCursor {
+            at,
+            id: String::new(),
+        }
+    }
+}
+
+impl Revocation {
+    /// The cursor just after this revocation.
+    pub fn cursor(&self) -> PageCursor {
+        PageCursor {
+            at: self.revoked_at,
+            id: self.key.stored(),
+        }
+    }
+}
+
 /// The stored document.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(super) struct RevocationDoc {
@@ -135,12 +162,29 @@ impl Store {
         Ok(found.and_then(RevocationDoc::into_revocation))
     }
 
-    /// Revocations recorded at or after `since` that still matter, oldest first.
-    pub async fn revocations_since(&self, since: Timestamp) -> Result<Vec<Revocation>> {
+    /// At most `limit` revocations that still matter, recorded after `after` (from the first
+    /// when `None`), in the order they were recorded: one page of the set, each page one
+    /// bounded operation, so a set of any size loads page by page (`revoked_at_id` index).
+    pub async fn revocations_page(
+        &self,
+        after: Option<&PageCursor>,
+        limit: i64,
+    ) -> Result<Vec<Revocation>> {
+        let mut filter = doc! { "expires_at": { "$gt": now() } };
+        if let Some(after) = after {
+            filter.insert(
+                "$or",
+                vec![
+                    doc! { "revoked_at": { "$gt": after.at } },
+                    doc! { "revoked_at": after.at, "_id": { "$gt": &after.id } },
+                ],
+            );
+        }
         let cursor = self
             .revocations()
-            .find(doc! { "revoked_at": { "$gte": since }, "expires_at": { "$gt": now() } })
-            .sort(doc! { "revoked_at": 1 })
+            .find(filter)
+            .sort(doc! { "revoked_at": 1, "_id": 1 })
+            .limit(limit)
             .within(self)
             .await?;
         let found: Vec<RevocationDoc> = cursor.try_collect().within(self).await?;

@@ -30,6 +30,7 @@ mod recipes;
 mod refresh;
 mod refresh_grace;
 mod register;
+mod revocation_load;
 mod revoke;
 mod secrecy;
 mod store;

@@ -1,0 +1,98 @@
+//! The revocation set of a starting instance: read page by page whatever its size, so a token
+//! revoked anywhere in it is refused, and until it has been read whole no token is accepted
+//! (503, never 200).
+
+use portcullis::build_rocket;
+use portcullis::ids::Jti;
+use rocket::http::{Method, Status};
+use rocket::local::asynchronous::Client;
+
+use crate::common::{app, bearer, seed, user_tokens};
+
+/// The `jti` claim of an access token.
+fn jti_of(token: &str) -> String {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+    claims["jti"].as_str().unwrap().to_owned()
+}
+
+#[rocket::async_test]
+async fn a_set_of_many_pages_loads_whole_even_where_a_page_ends_inside_one_moment() {
+    use mongodb::bson::{doc, DateTime};
+
+    let app = app().await;
+    let seed = seed(&app).await;
+    let (revoked, _) = user_tokens(&app, &seed, "alice", None).await;
+    let (live, _) = user_tokens(&app, &seed, "alice", None).await;
+
+    // 12,000 revocations recorded by other instances, the last 3,000 of them and this
+    // token's in one millisecond, so a page ends among records of the same moment.
+    let moment = DateTime::now().timestamp_millis();
+    let expires = DateTime::from_millis(moment + 3_600_000);
+    let record = |id: String, at: i64| {
+        doc! { "_id": format!("jti:{id}"), "revoked_at": DateTime::from_millis(at), "expires_at": expires }
+    };
+    let mut records: Vec<_> = (0..12_000)
+        .map(|i| {
+            let at = if i < 3_000 { moment } else { moment - i };
+            record(Jti::draw().unwrap().as_str().to_owned(), at)
+        })
+        .collect();
+    records.push(record(jti_of(&revoked), moment));
+    let client = mongodb::Client::with_uri_str(crate::common::mongodb_uri())
+        .await
+        .unwrap();
+    let collection = client
+        .database(&app.config.database)
+        .collection::<mongodb::bson::Document>("revocations");
+    for batch in records.chunks(4_000) {
+        collection.insert_many(batch.to_vec()).await.unwrap();
+    }
+
+    // Another instance starts on the same database and reads the set before it serves.
+    let other = Client::tracked(build_rocket(
+        app.config.clone(),
+        app.store.clone(),
+        app.keys.clone(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(other.get("/readyz").dispatch().await.status(), Status::Ok);
+    let refused = bearer(&other, Method::Get, "/api/me", Some(&revoked), None).await;
+    assert_eq!(refused.status, Status::Unauthorized, "{}", refused.body);
+    assert_eq!(
+        refused.body["error_description"],
+        "the access token has been revoked"
+    );
+    let accepted = bearer(&other, Method::Get, "/api/me", Some(&live), None).await;
+    assert_eq!(accepted.status, Status::Ok, "{}", accepted.body);
+}
+
+#[rocket::async_test]
+async fn until_the_set_is_read_no_token_is_accepted() {
+    let app = app().await;
+    let seed = seed(&app).await;
+    let (token, _) = user_tokens(&app, &seed, "alice", None).await;
+
+    // The same issuer and keys, on a database that cannot be reached: nothing is known of
+    // what was revoked.
+    let mut config = app.config.clone();
+    config.mongodb_uri = portcullis::config::Secret::new(format!(
+        "mongodb://127.0.0.1:{}",
+        crate::common::free_closed_port()
+    ));
+    config.database_timeout_ms = 300;
+    let store = portcullis::Store::from_config(&config).await.unwrap();
+    let blind = Client::tracked(build_rocket(config, store, app.keys.clone()))
+        .await
+        .unwrap();
+    let answer = bearer(&blind, Method::Get, "/api/me", Some(&token), None).await;
+    assert_eq!(answer.status, Status::ServiceUnavailable, "{}", answer.body);
+    // The instance that read its set accepts the same token.
+    let answer = bearer(&app.client, Method::Get, "/api/me", Some(&token), None).await;
+    assert_eq!(answer.status, Status::Ok);
+}
