@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
-use crate::store::{now, PageCursor, Revocation, RevocationKey, Timestamp};
+use crate::store::{now, Revocation, RevocationKey, Timestamp};
 
 /// How often expired entries are dropped. A lookup ignores an expired entry anyway, so they
 /// only cost memory meanwhile; sweeping walks every entry under the write lock, which a set of
@@ -106,9 +106,6 @@ struct Inner {
     clients: ById<(i64, i64)>,
     /// The newest `revoked_at` seen.
     watermark: Option<Timestamp>,
-    /// While the first whole read is under way: where it got to, so a failed page is
-    /// retried from there rather than from the start.
-    loading_from: Option<PageCursor>,
     last_sync: Option<Instant>,
     last_sweep: Option<Instant>,
     following: Option<Following>,
@@ -140,7 +137,6 @@ impl Default for RevocationSet {
                 users: ById::default(),
                 clients: ById::default(),
                 watermark: None,
-                loading_from: None,
                 last_sync: None,
                 last_sweep: None,
                 following: None,
@@ -184,30 +180,25 @@ impl RevocationSet {
         }
     }
 
-    /// Adds one page read from the database; `next` is where the following page starts.
-    pub(super) fn add_page(&self, page: &[Revocation], next: Option<&PageCursor>) {
+    /// Adds a batch read from the database.
+    pub(super) fn add_batch(&self, batch: &[Revocation]) {
         if let Ok(mut inner) = self.inner.write() {
-            for revocation in page {
+            for revocation in batch {
                 inner.add(revocation);
-            }
-            if !self.is_loaded() {
-                inner.loading_from = next.cloned();
             }
         }
     }
 
-    /// Where the next read starts: where an unfinished first read got to, or the window
-    /// reaching `overlap` before the newest revocation seen.
-    pub(super) fn read_from(&self, overlap: Duration) -> Option<PageCursor> {
-        let inner = self.inner.read().ok()?;
+    /// Where the next read starts: from the first record until the set has been read whole
+    /// (entries a failed attempt added stay, and the read starts over), then `overlap`
+    /// before the newest revocation seen.
+    pub(super) fn read_from(&self, overlap: Duration) -> Option<Timestamp> {
         if !self.is_loaded() {
-            return inner.loading_from.clone();
+            return None;
         }
+        let watermark = self.inner.read().ok()?.watermark?;
         let overlap = i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX);
-        let since = inner
-            .watermark
-            .map_or(0, |mark| mark.unix_millis().saturating_sub(overlap));
-        Some(PageCursor::from(Timestamp::from_unix_millis(since)))
+        Some(watermark.plus_millis(-overlap))
     }
 
     /// Counts this moment as a successful sync: the set holds everything recorded up to now.
@@ -215,7 +206,6 @@ impl RevocationSet {
     pub(super) fn synced(&self) {
         if let Ok(mut inner) = self.inner.write() {
             inner.last_sync = Some(Instant::now());
-            inner.loading_from = None;
             if inner
                 .last_sweep
                 .is_none_or(|at| at.elapsed() >= SWEEP_INTERVAL)

@@ -21,27 +21,16 @@ use crate::store::{RevocationFeed, Store};
 
 /// How far back each poll looks before the newest revocation it has seen.
 const OVERLAP: Duration = Duration::from_secs(30);
-/// Revocations read per query.
-const PAGE: i64 = 5_000;
 
 impl RevocationSet {
-    /// Reads what changed in the database since the last sync, page by page: the first time
-    /// the whole set (resuming where a failed attempt stopped), then what was recorded since
-    /// a window before the newest revocation seen. Each page is one operation within the
-    /// store's time limit, so a set of any size loads.
+    /// Reads what changed in the database since the last sync: the first time the whole set,
+    /// then what was recorded since a window before the newest revocation seen. The read is
+    /// one cursor whose every round trip is bounded, so a set of any size loads.
     pub async fn sync(&self, store: &Store) -> Result<()> {
-        let mut from = self.read_from(OVERLAP);
-        loop {
-            let page = store.revocations_page(from.as_ref(), PAGE).await?;
-            let full = i64::try_from(page.len()).unwrap_or(i64::MAX) >= PAGE;
-            if let Some(last) = page.last() {
-                from = Some(last.cursor());
-            }
-            self.add_page(&page, from.as_ref());
-            if !full {
-                break;
-            }
-        }
+        let since = self.read_from(OVERLAP);
+        store
+            .read_revocations(since, |batch| self.add_batch(batch))
+            .await?;
         self.synced();
         Ok(())
     }

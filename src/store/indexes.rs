@@ -58,8 +58,7 @@ pub(super) async fn create_all(store: &Store) -> Result<()> {
         &store.revocations(),
         vec![
             expiring("expires_at_ttl", doc! { "expires_at": 1 }),
-            // Reading the set page by page walks this index in order (`revocations_page`).
-            plain("revoked_at_id", doc! { "revoked_at": 1, "_id": 1 }),
+            plain("revoked_at", doc! { "revoked_at": 1 }),
         ],
     )
     .within(store)

@@ -32,33 +32,7 @@ pub(super) async fn before_indexes(store: &Store) -> Result<()> {
 }
 
 pub(super) async fn after_indexes(store: &Store) -> Result<()> {
-    refresh_tokens_to_families(store).await?;
-    drop_replaced_indexes(store).await
-}
-
-/// Indexes earlier versions made that a newer one replaces: `revocations.revoked_at`, a prefix
-/// of `revoked_at_id`. Dropping one already gone is not an error.
-async fn drop_replaced_indexes(store: &Store) -> Result<()> {
-    let revocations = store
-        .database()
-        .collection::<mongodb::bson::Document>(collections::REVOCATIONS);
-    match revocations
-        .drop_index("revoked_at")
-        .answered_within(store)
-        .await?
-    {
-        Ok(()) => Ok(()),
-        // IndexNotFound (27), or a collection not created yet (NamespaceNotFound, 26).
-        Err(error)
-            if matches!(
-                error.kind.as_ref(),
-                mongodb::error::ErrorKind::Command(e) if matches!(e.code, 26 | 27)
-            ) =>
-        {
-            Ok(())
-        }
-        Err(error) => Err(error.into()),
-    }
+    refresh_tokens_to_families(store).await
 }
 
 /// Gives every account stored without one its confusable skeleton. Two accounts that already

@@ -38,7 +38,7 @@ pub use codes::{AuthCodeDoc, CodeUse, SignInRecord};
 pub use consents::ConsentDoc;
 pub use notes::NoteDoc;
 pub use refresh_families::{FamilyOwner, RefreshFamilyDoc, RefreshLookup, RefreshUse, Successor};
-pub use revocations::{PageCursor, Revocation, RevocationFeed, RevocationKey};
+pub use revocations::{Revocation, RevocationFeed, RevocationKey};
 pub use sessions::SessionDoc;
 pub use signing_keys::{SealedKeyDoc, SigningKeyDoc};
 pub use throttle::{LockoutPolicy, LoginAttempt, LoginFailuresDoc};

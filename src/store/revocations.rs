@@ -18,6 +18,9 @@ use super::{now, Store, Timestamp};
 use crate::error::{DatabaseError, Error, Result};
 use crate::ids::{ClientId, FamilyId, Jti, UserId};
 
+/// Revocations per round trip when the set is read.
+const READ_BATCH: u32 = 1_000;
+
 /// What a revocation refuses.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum RevocationKey {
@@ -75,33 +78,6 @@ pub struct Revocation {
     pub expires_at: Timestamp,
     /// For a user or client: tokens whose `iat` is before this second are refused.
     pub issued_before: Option<Timestamp>,
-}
-
-/// Where a page of revocations ends: the next page starts after it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageCursor {
-    at: Timestamp,
-    id: String,
-}
-
-impl PageCursor {
-    /// Before every revocation recorded at or after `at`.
-    pub fn from(at: Timestamp) -> PageCursor {
-        PageCursor {
-            at,
-            id: String::new(),
-        }
-    }
-}
-
-impl Revocation {
-    /// The cursor just after this revocation.
-    pub fn cursor(&self) -> PageCursor {
-        PageCursor {
-            at: self.revoked_at,
-            id: self.key.stored(),
-        }
-    }
 }
 
 /// The stored document.
@@ -162,36 +138,35 @@ impl Store {
         Ok(found.and_then(RevocationDoc::into_revocation))
     }
 
-    /// At most `limit` revocations that still matter, recorded after `after` (from the first
-    /// when `None`), in the order they were recorded: one page of the set, each page one
-    /// bounded operation, so a set of any size loads page by page (`revoked_at_id` index).
-    pub async fn revocations_page(
+    /// Revocations that still matter, recorded at or after `since` (every one when `None`),
+    /// handed to `take` a batch at a time. The time limit bounds each round trip to the
+    /// database, not the whole read, so a set of any size loads; the read is one cursor in the
+    /// order the database keeps them, since the caller keeps only the newest `revoked_at`.
+    pub async fn read_revocations(
         &self,
-        after: Option<&PageCursor>,
-        limit: i64,
-    ) -> Result<Vec<Revocation>> {
+        since: Option<Timestamp>,
+        mut take: impl FnMut(&[Revocation]),
+    ) -> Result<()> {
         let mut filter = doc! { "expires_at": { "$gt": now() } };
-        if let Some(after) = after {
-            filter.insert(
-                "$or",
-                vec![
-                    doc! { "revoked_at": { "$gt": after.at } },
-                    doc! { "revoked_at": after.at, "_id": { "$gt": &after.id } },
-                ],
-            );
+        if let Some(since) = since {
+            filter.insert("revoked_at", doc! { "$gte": since });
         }
-        let cursor = self
+        let mut cursor = self
             .revocations()
             .find(filter)
-            .sort(doc! { "revoked_at": 1, "_id": 1 })
-            .limit(limit)
+            .batch_size(READ_BATCH)
             .within(self)
             .await?;
-        let found: Vec<RevocationDoc> = cursor.try_collect().within(self).await?;
-        Ok(found
-            .into_iter()
-            .filter_map(RevocationDoc::into_revocation)
-            .collect())
+        let mut batch = Vec::with_capacity(READ_BATCH as usize);
+        while let Some(found) = cursor.try_next().within(self).await? {
+            batch.extend(found.into_revocation());
+            if batch.len() == batch.capacity() {
+                take(&batch);
+                batch.clear();
+            }
+        }
+        take(&batch);
+        Ok(())
     }
 }
 
