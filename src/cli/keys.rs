@@ -132,6 +132,20 @@ async fn in_database(
     let place = KeyPlace::Database(keys);
     let actor = Actor::CommandLine;
     let audit = Some(store);
+    // A key sealed under a key-encryption key the servers do not hold would be left out of
+    // every instance's ring: a command that stores or activates a key first checks that this
+    // configuration opens every stored key, as the servers' must.
+    if matches!(
+        command,
+        KeysCommand::Generate
+            | KeysCommand::Rotate { .. }
+            | KeysCommand::Activate { .. }
+            | KeysCommand::Import { .. }
+    ) {
+        for record in keys.records().await? {
+            keys.check_opens(&record)?;
+        }
+    }
     let soon_or_now = |now: bool| match now {
         true => Activation::Now,
         false => Activation::Soon,

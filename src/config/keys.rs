@@ -70,7 +70,8 @@ pub struct KeyLifecycle {
     pub publish_lead: Duration,
     pub withdraw_after: Duration,
     /// How long after a manual change of the signing key it takes effect: two reads of the
-    /// stored keys, so every instance has loaded a new key before any signs with it.
+    /// stored keys and a second's margin (a read can wait on the schedule's own work), so
+    /// every instance has loaded a new key before any signs with it.
     pub fleet_delay: Duration,
 }
 
@@ -97,7 +98,9 @@ impl KeysConfig {
                 .then(|| Duration::from_secs(self.rotation_interval_secs)),
             publish_lead: Duration::from_secs(lead),
             withdraw_after: Duration::from_secs(withdraw),
-            fleet_delay: Duration::from_millis(self.reload_ms.saturating_mul(2)),
+            fleet_delay: Duration::from_millis(
+                self.reload_ms.saturating_mul(2).saturating_add(1_000),
+            ),
         }
     }
 

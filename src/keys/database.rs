@@ -57,9 +57,15 @@ impl DatabaseKeys {
     }
 
     /// The stored keys as a key set. Keys already in `previous` are reused, so only a new
-    /// key is opened and parsed. Every key must open: a wrong key-encryption key fails here,
-    /// before anything is served or written.
-    pub(super) async fn load_set(&self, previous: Option<&KeySet>) -> Result<KeySet> {
+    /// key is opened and parsed. Without `previous` (start-up) every key must open: a wrong
+    /// key-encryption key fails here, before anything is served or written. With it (a
+    /// reload), a key that does not open is left out of the set, so one bad record cannot
+    /// keep an instance from following every other change; its error comes back beside the
+    /// set.
+    pub(super) async fn load_set(
+        &self,
+        previous: Option<&KeySet>,
+    ) -> Result<(KeySet, Option<Error>)> {
         let records = self.records().await?;
         if records.is_empty() {
             return Err(Error::Keys(
@@ -67,29 +73,37 @@ impl DatabaseKeys {
                     .into(),
             ));
         }
-        if records.iter().all(|r| r.activates_at.is_none()) {
-            return Err(Error::Keys(
-                "no stored key signs: activate one with `portcullis keys activate KID`".into(),
-            ));
-        }
-        let mut keys = Vec::with_capacity(records.len());
+        let (mut keys, mut activations, mut left_out) = (Vec::new(), Vec::new(), None);
         for record in &records {
             let known = previous.and_then(|set| set.find(&record.kid)).cloned();
-            let key = match known {
-                Some(key) => key,
-                None => Arc::new(self.open(record)?),
+            let key = match (known, previous) {
+                (Some(key), _) => key,
+                (None, None) => Arc::new(self.open(record)?),
+                (None, Some(_)) => match self.open(record) {
+                    Ok(key) => Arc::new(key),
+                    Err(error) => {
+                        left_out.get_or_insert(error);
+                        continue;
+                    }
+                },
             };
             keys.push(key);
+            activations.push(record.activates_at.map(Timestamp::unix_millis));
         }
-        Ok(KeySet {
+        if activations.iter().all(Option::is_none) {
+            return Err(left_out.unwrap_or_else(|| {
+                Error::Keys(
+                    "no stored key signs: activate one with `portcullis keys activate KID`".into(),
+                )
+            }));
+        }
+        let set = KeySet {
             keys,
-            activations: records
-                .iter()
-                .map(|r| r.activates_at.map(Timestamp::unix_millis))
-                .collect(),
+            activations,
             withdraw_after_ms: i64::try_from(self.lifecycle.withdraw_after.as_millis())
                 .unwrap_or(i64::MAX),
-        })
+        };
+        Ok((set, left_out))
     }
 
     /// Whether a stored key opens under this instance's key-encryption keys (one line

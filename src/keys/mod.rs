@@ -257,7 +257,7 @@ impl KeyRing {
     /// not open.
     pub async fn from_database(keys: DatabaseKeys) -> Result<KeyRing> {
         jwt_crypto::install();
-        let set = keys.load_set(None).await?;
+        let (set, _) = keys.load_set(None).await?;
         Ok(KeyRing::with(set, Source::Database(Box::new(keys))))
     }
 
@@ -310,9 +310,9 @@ impl KeyRing {
         match &*self.source {
             Source::Folder { .. } => self.reload_if_changed().map(|_| ()),
             Source::Database(keys) => {
-                let set = keys.load_set(Some(&self.snapshot())).await?;
+                let (set, left_out) = keys.load_set(Some(&self.snapshot())).await?;
                 self.replace(set);
-                Ok(())
+                left_out.map_or(Ok(()), Err)
             }
         }
     }

@@ -69,13 +69,14 @@ pub fn states(activations: &[Option<i64>], now: i64, withdraw_after_ms: i64) -> 
             Some(at) if Some(i) == signer => KeyState::Active { since: at },
             Some(at) if at > now => KeyState::Pending { signs_from: at },
             Some(at) => {
-                // It stopped signing when the next activation after its own came.
+                // It stopped signing when the next later activation came. (Keys activated at
+                // the same moment, as a folder's verifying keys are imported, all stop at the
+                // next one; one that lost a tie never signed, and counts from its own.)
                 let since = activations
                     .iter()
-                    .enumerate()
-                    .filter_map(|(k, other)| other.map(|other| (other, k)))
-                    .filter(|&(other, k)| (other, k) > (at, i) && other <= now)
-                    .map(|(other, _)| other)
+                    .flatten()
+                    .copied()
+                    .filter(|&other| other > at && other <= now)
                     .min()
                     .unwrap_or(at);
                 KeyState::Retired {
@@ -210,6 +211,20 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn keys_activated_at_one_moment_retire_together() {
+        // Imported from a folder: two verifying keys at the epoch, the signing one later.
+        let activations = [Some(0), Some(0), Some(1_000 * SEC)];
+        let states = states(&activations, 1_100 * SEC, 910 * SEC);
+        let retired = KeyState::Retired {
+            since: 1_000 * SEC,
+            withdraw_at: 1_910 * SEC,
+        };
+        assert_eq!(states[0], retired);
+        assert_eq!(states[1], retired);
+        assert_eq!(states[2], KeyState::Active { since: 1_000 * SEC });
     }
 
     #[test]

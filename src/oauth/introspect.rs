@@ -112,7 +112,9 @@ pub async fn introspect(
 ) -> Result<Introspection, OAuthError> {
     // Access tokens cost no database round trip, so they are tried first unless the hint
     // says otherwise; a wrong hint still finds the token.
-    if hint == Some("refresh_token") {
+    // Until the revocation set is read, only a refresh token (checked in the database) can
+    // be answered for.
+    if hint == Some("refresh_token") || !ctx.verifier.ready() {
         if let Some(found) = refresh_token(ctx, token).await? {
             return Ok(found);
         }

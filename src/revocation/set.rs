@@ -104,8 +104,10 @@ struct Inner {
     users: ById<(i64, i64)>,
     /// Deleted client → the same.
     clients: ById<(i64, i64)>,
-    /// The newest `revoked_at` seen.
-    watermark: Option<Timestamp>,
+    /// When the last successful read began: the next one reads what was recorded from a
+    /// while before it. (Not the newest `revoked_at` read: a read in no particular order can
+    /// pass over a record written while it runs, and see newer ones after it.)
+    read_began: Option<Timestamp>,
     last_sync: Option<Instant>,
     last_sweep: Option<Instant>,
     following: Option<Following>,
@@ -136,7 +138,7 @@ impl Default for RevocationSet {
                 families: ById::default(),
                 users: ById::default(),
                 clients: ById::default(),
-                watermark: None,
+                read_began: None,
                 last_sync: None,
                 last_sweep: None,
                 following: None,
@@ -191,21 +193,23 @@ impl RevocationSet {
 
     /// Where the next read starts: from the first record until the set has been read whole
     /// (entries a failed attempt added stay, and the read starts over), then `overlap`
-    /// before the newest revocation seen.
+    /// before the last successful read began, so records written during it, or stamped by
+    /// a clock up to `overlap` behind, are read again.
     pub(super) fn read_from(&self, overlap: Duration) -> Option<Timestamp> {
         if !self.is_loaded() {
             return None;
         }
-        let watermark = self.inner.read().ok()?.watermark?;
+        let began = self.inner.read().ok()?.read_began?;
         let overlap = i64::try_from(overlap.as_millis()).unwrap_or(i64::MAX);
-        Some(watermark.plus_millis(-overlap))
+        Some(began.plus_millis(-overlap))
     }
 
-    /// Counts this moment as a successful sync: the set holds everything recorded up to now.
-    /// Drops expired entries when the last sweep is a while ago.
-    pub(super) fn synced(&self) {
+    /// Counts a successful sync: the set holds everything recorded up to the moment the
+    /// read `began`. Drops expired entries when the last sweep is a while ago.
+    pub(super) fn synced(&self, began: Timestamp) {
         if let Ok(mut inner) = self.inner.write() {
             inner.last_sync = Some(Instant::now());
+            inner.read_began = Some(began);
             if inner
                 .last_sweep
                 .is_none_or(|at| at.elapsed() >= SWEEP_INTERVAL)
@@ -262,13 +266,7 @@ impl Inner {
                 keep_later_subject(&mut self.clients, client, cutoff)
             }
             // A user or client record always has a cutoff; one without refuses nothing.
-            (RevocationKey::User(_) | RevocationKey::Client(_), None) => return,
-        }
-        if self
-            .watermark
-            .is_none_or(|mark| revocation.revoked_at > mark)
-        {
-            self.watermark = Some(revocation.revoked_at);
+            (RevocationKey::User(_) | RevocationKey::Client(_), None) => {}
         }
     }
 
@@ -343,7 +341,7 @@ mod tests {
         set.insert(&revoked(RevocationKey::AccessToken(jti.clone()), -1));
         assert!(!set.is_revoked(facts(jti.as_str(), None)));
         assert!(!set.is_loaded());
-        set.synced();
+        set.synced(now());
         assert!(set.is_loaded());
         assert_eq!(set.inner.read().unwrap().jtis.len(), 0);
     }

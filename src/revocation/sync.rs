@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use super::{Following, RevocationSet};
 use crate::config::RevocationSync;
 use crate::error::Result;
-use crate::store::{RevocationFeed, Store};
+use crate::store::{now, RevocationFeed, Store};
 
 /// How far back each poll looks before the newest revocation it has seen.
 const OVERLAP: Duration = Duration::from_secs(30);
@@ -28,10 +28,11 @@ impl RevocationSet {
     /// one cursor whose every round trip is bounded, so a set of any size loads.
     pub async fn sync(&self, store: &Store) -> Result<()> {
         let since = self.read_from(OVERLAP);
+        let began = now();
         store
             .read_revocations(since, |batch| self.add_batch(batch))
             .await?;
-        self.synced();
+        self.synced(began);
         Ok(())
     }
 
@@ -124,8 +125,9 @@ async fn follow(
                 return false;
             }
         };
+        // The stream is live: the set holds everything recorded up to now.
         if quiet || synced.elapsed() >= interval {
-            set.synced();
+            set.synced(now());
             synced = Instant::now();
         }
     }

@@ -20,20 +20,37 @@ pub enum Activation {
     /// Published and verifying; signs only once activated.
     Standby,
     /// As soon as every instance can have loaded it: at once from a folder (each instance
-    /// reads its own), after `keys.reload_ms` twice from the database.
+    /// reads its own), after two reads of the stored keys and a second from the database.
     Soon,
     /// At once, whether or not other instances have loaded it (a compromised key).
     Now,
 }
 
 impl Activation {
-    fn moment(self, place: KeyPlace<'_>) -> Option<Timestamp> {
+    /// When a key activated this way now signs from. From the database, never before the
+    /// activation of the key signing now: on a clock behind the one that activated that key,
+    /// the new key would otherwise count as retired the moment it was stored.
+    async fn moment(self, place: KeyPlace<'_>) -> Result<Option<Timestamp>> {
         let delay = match (self, place) {
-            (Activation::Standby, _) => return None,
+            (Activation::Standby, _) => return Ok(None),
             (Activation::Soon, KeyPlace::Database(keys)) => keys.lifecycle().fleet_delay,
             (Activation::Soon | Activation::Now, _) => std::time::Duration::ZERO,
         };
-        Some(now().plus_millis(millis(delay)))
+        let at = now().plus_millis(millis(delay));
+        let KeyPlace::Database(keys) = place else {
+            return Ok(Some(at));
+        };
+        let activations: Vec<Option<i64>> = keys
+            .records()
+            .await?
+            .iter()
+            .map(|r| r.activates_at.map(Timestamp::unix_millis))
+            .collect();
+        let signing_since = schedule::signing(&activations, now().unix_millis())
+            .and_then(|i| activations[i])
+            .unwrap_or(i64::MIN);
+        let floor = Timestamp::from_unix_millis(signing_since.saturating_add(1));
+        Ok(Some(at.max(floor)))
     }
 }
 
@@ -114,7 +131,15 @@ pub async fn follow_schedule(keys: &DatabaseKeys) -> Result<()> {
             .activates_at
             .max(now().unix_millis().saturating_add(lead));
         let at = Timestamp::from_unix_millis(at);
-        let successor_of = Some(of.clone().unwrap_or_default());
+        // One successor per activation of a key: a key activated again gets a new one.
+        let successor_of = Some(match successor.of {
+            Some(i) => format!(
+                "{}@{}",
+                records[i].kid,
+                records[i].activates_at.map_or(0, Timestamp::unix_millis)
+            ),
+            None => String::new(),
+        });
         if let Some(key) = keys.store_key(&der, Some(at), successor_of).await? {
             let why = match &of {
                 Some(previous) => format!("kid {}, succeeds {previous}", key.kid),
@@ -142,7 +167,7 @@ pub async fn follow_schedule(keys: &DatabaseKeys) -> Result<()> {
         let record_ = &records[i];
         if keys
             .store()
-            .delete_signing_key(&record_.kid, record_.activates_at)
+            .delete_signing_key(&record_.kid, record_.activates_at, false)
             .await?
         {
             tracing::info!(kid = %record_.kid, "signing key withdrawn");
@@ -174,10 +199,9 @@ pub async fn generate(
             // Counted from when the key is stored, not from when generating it began.
             let first = keys.records().await?.is_empty();
             // The first key signs at once, whatever was asked: nothing else could.
-            let at = if first {
-                Some(now())
-            } else {
-                activation.moment(place)
+            let at = match first {
+                true => Some(now()),
+                false => activation.moment(place).await?,
             };
             keys.store_key(&der, at, None)
                 .await?
@@ -205,6 +229,7 @@ pub async fn activate(
 ) -> Result<Timestamp> {
     let at = activation
         .moment(place)
+        .await?
         .ok_or_else(|| Error::Internal("activation without a moment".into()))?;
     match place {
         KeyPlace::Folder(dir) => keys::activate(dir, kid)?,
@@ -244,9 +269,10 @@ pub async fn remove(
                     "key {kid} signs new tokens; activate another key first"
                 )));
             }
+            let pending = matches!(state, KeyState::Pending { .. });
             if !keys
                 .store()
-                .delete_signing_key(kid, record_.activates_at)
+                .delete_signing_key(kid, record_.activates_at, pending)
                 .await?
             {
                 return Err(Error::Conflict(format!("a change to key {kid} meanwhile")));

@@ -267,7 +267,9 @@ fn apply(options: &mut ClientOptions, settings: &MongoConfig, timeout: Duration)
         (Some(members), _) | (None, &WriteConcernSetting::Members(members)) => {
             Acknowledgment::Nodes(members)
         }
-        (None, WriteConcernSetting::Named(name)) if name == "majority" => Acknowledgment::Majority,
+        (None, WriteConcernSetting::Named(name)) if name.eq_ignore_ascii_case("majority") => {
+            Acknowledgment::Majority
+        }
         (None, WriteConcernSetting::Named(tag)) => Acknowledgment::Custom(tag.clone()),
     };
     options.write_concern = Some(

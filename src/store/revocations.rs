@@ -201,8 +201,9 @@ impl Store {
                 stream,
                 limit: wait + self.operation_timeout,
             })),
-            // The server answered and refused (code 40573 on a standalone `mongod`).
-            Err(error) if matches!(*error.kind, ErrorKind::Command(_)) => {
+            // The server answered that it has no change streams: code 40573 on a standalone
+            // `mongod`. Any other refusal (authorisation, an election) is tried again later.
+            Err(error) if matches!(&*error.kind, ErrorKind::Command(e) if e.code == 40573) => {
                 tracing::debug!(%error, "no change stream on this deployment");
                 Ok(None)
             }

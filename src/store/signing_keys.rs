@@ -24,8 +24,9 @@ pub struct SigningKeyDoc {
     /// Whether its activation is in the audit trail.
     #[serde(default)]
     pub activation_recorded: bool,
-    /// The key this one was created to succeed (`""` for the first key of an empty store):
-    /// unique, so the schedule creates one successor however many instances act on it.
+    /// The activation this key was created to succeed, `kid@unix-millis` (`""` for the first
+    /// key of an empty store): unique, so the schedule creates one successor however many
+    /// instances act on it, and one more for a key activated again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub successor_of: Option<String>,
     pub sealed: SealedKeyDoc,
@@ -104,16 +105,22 @@ impl Store {
     }
 
     /// Deletes a key, but only if it still has the activation the caller decided on (an
-    /// administrator may have activated it again meanwhile); `true` for the one caller whose
-    /// delete removed it.
+    /// administrator may have activated it again meanwhile) and, with `before_it_signs`, only
+    /// while that activation is still to come; `true` for the one caller whose delete
+    /// removed it.
     pub async fn delete_signing_key(
         &self,
         kid: &str,
         activates_at: Option<Timestamp>,
+        before_it_signs: bool,
     ) -> Result<bool> {
+        let activation = match activates_at {
+            Some(at) if before_it_signs => doc! { "$eq": at, "$gt": now() }.into(),
+            other => mongodb::bson::Bson::from(other),
+        };
         let result = self
             .signing_keys_collection()
-            .delete_one(doc! { "_id": kid, "activates_at": activates_at })
+            .delete_one(doc! { "_id": kid, "activates_at": activation })
             .within(self)
             .await?;
         Ok(result.deleted_count == 1)

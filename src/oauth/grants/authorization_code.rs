@@ -20,18 +20,20 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
     let doc = match ctx.store.redeem_code(&hash, &client.client_id).await? {
         CodeUse::Redeemed(doc) => doc,
         CodeUse::Reused(doc) => {
-            // Recorded before the revocations, as refresh-token reuse is.
+            // Recorded before the revocations, and they happen whether or not it could be,
+            // as for refresh-token reuse.
             let mut event = AuditEvent::new(AuditKind::AuthorizationCodeReuse);
             event.client_id = Some(doc.client_id.to_string());
             event.user_id = Some(doc.user_id.to_hex());
             event.remote_addr = meta.remote_addr.clone();
-            ctx.store.audit(event).await?;
+            let recorded = ctx.store.audit(event).await;
             if let Some(family) = &doc.family_id {
                 ctx.revocations.family(family).await?;
             }
             if let (Some(jti), Some(expiry)) = (&doc.jti, doc.access_expires_at) {
                 ctx.revocations.access_token(jti, expiry).await?;
             }
+            recorded?;
             return Err(OAuthError::invalid_grant(INVALID));
         }
         CodeUse::OtherClient(doc) => {

@@ -74,15 +74,17 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
             // A lost answer retried, or two tabs at once, within the grace period.
             Some(family) => family,
             None => {
-                // Recorded first: the detection is a fact even if the revocation after it
-                // fails, and so no family is revoked for reuse without its event.
+                // Recorded first, so a family revoked for reuse has its event; revoked
+                // whether or not the record could be written, since the response to the
+                // attack must not wait on the trail.
                 let mut event = AuditEvent::new(AuditKind::RefreshTokenReuse);
                 event.client_id = Some(family.client_id.to_string());
                 event.user_id = Some(family.user_id.to_hex());
                 event.remote_addr = meta.remote_addr.clone();
                 event.reason = Some("family_revoked".into());
-                ctx.store.audit(event).await?;
+                let recorded = ctx.store.audit(event).await;
                 ctx.revocations.family(&family.family_id).await?;
+                recorded?;
                 return Err(OAuthError::invalid_grant(INVALID));
             }
         },
