@@ -9,6 +9,11 @@
 //! --user-prefix P` makes `password` sign in as a random one of the users `P0` .. `P{N-1}`
 //! (all with `--password`), and `--families N --family-prefix P` makes `refresh` rotate a
 //! random one of N seeded families, whose first refresh tokens are `P0` .. `P{N-1}`.
+//!
+//! Many live tokens: `--tokens-file F` (one access token a line, bench/mint.rs) makes `me` and
+//! `introspect` present every token of the file in turn, each connection its own share, after
+//! one unmeasured pass over all of them (so the server has seen each once, as it would have
+//! when it issued them).
 
 use std::time::{Duration, Instant};
 
@@ -38,6 +43,8 @@ struct Settings {
     /// Seeded refresh-token families to rotate (0: each connection's own chain).
     families: u64,
     family_prefix: String,
+    /// Access tokens to present in turn (empty: each connection's own, from a password grant).
+    tokens: std::sync::Arc<Vec<String>>,
 }
 
 fn settings() -> Settings {
@@ -70,6 +77,14 @@ fn settings() -> Settings {
             .parse()
             .expect("--families is a number"),
         family_prefix: arg("family-prefix", ""),
+        tokens: std::sync::Arc::new(match get.get("tokens-file") {
+            Some(path) => std::fs::read_to_string(path)
+                .expect("--tokens-file is readable")
+                .lines()
+                .map(str::to_owned)
+                .collect(),
+            None => Vec::new(),
+        }),
     }
 }
 
@@ -359,7 +374,10 @@ async fn worker(settings: Settings, deadline: Instant, index: usize) -> (Histogr
         String::new()
     };
     let own_chain = settings.scenario == "refresh" && families.is_empty();
-    if matches!(settings.scenario.as_str(), "me" | "introspect") || own_chain {
+    let mut shared_tokens = share(&settings, index);
+    let own_token =
+        matches!(settings.scenario.as_str(), "me" | "introspect") && settings.tokens.is_empty();
+    if own_token || own_chain {
         let (status, body) = send(
             &mut sender,
             &settings,
@@ -381,20 +399,12 @@ async fn worker(settings: Settings, deadline: Instant, index: usize) -> (Histogr
     }
     while Instant::now() < deadline {
         let started = Instant::now();
+        if let Some(next) = shared_tokens.next() {
+            token = Some(next.clone());
+        }
         let result = match settings.scenario.as_str() {
             "healthz" => send(&mut sender, &settings, "GET", "/healthz", None, None).await,
-            "me" => {
-                let bearer = format!("Bearer {}", token.as_deref().unwrap_or_default());
-                send(
-                    &mut sender,
-                    &settings,
-                    "GET",
-                    "/api/me",
-                    Some(&bearer),
-                    None,
-                )
-                .await
-            }
+            "me" => me(&mut sender, &settings, token.as_deref().unwrap_or_default()).await,
             "introspect" => {
                 let form = format!("token={}", token.as_deref().unwrap_or_default());
                 send(
@@ -486,9 +496,52 @@ async fn worker(settings: Settings, deadline: Instant, index: usize) -> (Histogr
     (histogram, errors)
 }
 
+/// `GET /api/me` with `token`.
+async fn me(
+    sender: &mut SendRequest<Full<Bytes>>,
+    settings: &Settings,
+    token: &str,
+) -> Result<(u16, Bytes), String> {
+    let bearer = format!("Bearer {token}");
+    send(sender, settings, "GET", "/api/me", Some(&bearer), None).await
+}
+
+/// Connection `index`'s share of `--tokens-file`, over and over.
+fn share(settings: &Settings, index: usize) -> impl Iterator<Item = &String> {
+    let connections = settings.connections;
+    settings
+        .tokens
+        .iter()
+        .skip(index)
+        .step_by(connections)
+        .cycle()
+}
+
+/// One unmeasured pass over every token of `--tokens-file`.
+async fn warm(settings: &Settings) {
+    let passes: Vec<_> = (0..settings.connections)
+        .map(|index| {
+            let settings = settings.clone();
+            tokio::spawn(async move {
+                let mut sender = connect(&settings.host).await;
+                let mine = settings.tokens.len().div_ceil(settings.connections);
+                for token in share(&settings, index).take(mine) {
+                    let _ = me(&mut sender, &settings, token).await;
+                }
+            })
+        })
+        .collect();
+    for pass in passes {
+        pass.await.expect("a warming connection");
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let settings = settings();
+    if !settings.tokens.is_empty() {
+        warm(&settings).await;
+    }
     let started = Instant::now();
     let deadline = started + Duration::from_secs(settings.seconds);
     let workers: Vec<_> = (0..settings.connections)

@@ -78,6 +78,9 @@ pub fn build_rocket(config: Config, store: Store, keys: KeyRing) -> Rocket<Build
                 };
                 let shutdown = rocket.shutdown();
                 app.store.start_audit_writer(shutdown.clone());
+                let flush = Duration::from_millis(app.config.rate_limits.flush_ms);
+                app.store
+                    .start_request_count_flusher(flush, shutdown.clone());
                 let poll = Duration::from_millis(app.config.revocation_poll_ms);
                 let (revoked, store) = (app.revoked().clone(), app.store.clone());
                 tokio::spawn(revocation::keep_in_sync(

@@ -1,6 +1,6 @@
 //! Argon2id password hashing. Hashing is deliberately slow and memory-hungry (19 MiB at the
-//! default cost), so it runs on a small pool of dedicated threads (cores − 1), never on the
-//! async workers that serve token verification. Each pool thread keeps one reusable block of
+//! default cost), so it runs on a pool of dedicated low-priority threads (one per core), never
+//! on the async workers that serve token verification. Each pool thread keeps one reusable block of
 //! Argon2 memory: the server's memory stays bounded at threads × cost, instead of every thread of
 //! a general blocking pool keeping freed 19 MiB chunks in its own allocator arena.
 
@@ -100,13 +100,15 @@ impl PasswordHasher {
     }
 }
 
-/// One thread per core but one (at least one), sharing a queue of jobs: a burst of password
-/// logins then always leaves a core to the async workers that verify tokens.
+/// One thread per core, sharing a queue of jobs: alone, password checks get the whole
+/// machine; beside other work, their lowest priority (below) leaves the CPU to the async
+/// workers that verify tokens. (Measured against one thread fewer and against other
+/// priorities in docs/benchmarks.md.)
 fn start_pool() -> mpsc::Sender<Job> {
     let (sender, receiver) = mpsc::channel::<Job>(QUEUE_CAPACITY);
     let receiver = Arc::new(Mutex::new(receiver));
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
-    let threads = cores.saturating_sub(1).max(1);
+    let threads = cores;
     for index in 0..threads {
         let receiver = receiver.clone();
         let spawned = std::thread::Builder::new()
@@ -132,16 +134,17 @@ fn start_pool() -> mpsc::Sender<Job> {
     sender
 }
 
-/// Lowers this thread's scheduling priority (nice 10): hashing is throughput work, and when
-/// the machine is busy the async workers verifying tokens should get the CPU first. Logins
-/// still get every cycle the request threads leave idle.
+/// Lowers this thread's scheduling priority to the lowest nice level (19): hashing is
+/// throughput work, and when the machine is busy the async workers verifying tokens should get
+/// the CPU first. Logins still get every cycle the request threads leave idle, and a small
+/// share when none are (unlike `SCHED_IDLE`, which starved them).
 fn yield_to_request_threads() {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: setpriority(2) takes plain integers; on Linux, PRIO_PROCESS with a thread id
         // changes only that thread. A failure leaves the default priority, which is harmless.
         let changed =
-            unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
+            unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 19) };
         if changed != 0 {
             tracing::debug!("could not lower the password hashing thread's priority");
         }

@@ -77,6 +77,9 @@ pub struct Config {
     pub jwks_max_age_secs: u64,
     /// Clock leeway when checking `exp` and `nbf`, in seconds.
     pub token_leeway_secs: u64,
+    /// Memory, in MiB, for remembering access tokens that verified (so a token presented again
+    /// costs no RSA verification); about 80 bytes a token. 0 keeps only a few thousand.
+    pub verified_token_cache_mb: usize,
     /// How often each instance reads new revocations from the database, in milliseconds: the
     /// poll's interval, and the change stream's longest wait.
     pub revocation_poll_ms: u64,
@@ -167,6 +170,7 @@ impl Default for Config {
             refresh_token_absolute_ttl_secs: 90 * 24 * 3600,
             jwks_max_age_secs: 300,
             token_leeway_secs: 10,
+            verified_token_cache_mb: 128,
             revocation_poll_ms: 1_000,
             revocation_sync: RevocationSync::Auto,
             require_pkce: true,
@@ -277,6 +281,9 @@ impl Config {
         if !(1..=128).contains(&self.rate_limits.ipv6_prefix) {
             return invalid("rate_limits.ipv6_prefix", "must be between 1 and 128");
         }
+        if !(10..=60_000).contains(&self.rate_limits.flush_ms) {
+            return invalid("rate_limits.flush_ms", "must be between 10 and 60000");
+        }
         let connections = &self.connections;
         if connections.max_open == 0
             || connections.header_timeout_secs == 0
@@ -315,6 +322,9 @@ impl Config {
         }
         if self.token_leeway_secs > 300 {
             return invalid("token_leeway_secs", "must be at most 300");
+        }
+        if self.verified_token_cache_mb > 65_536 {
+            return invalid("verified_token_cache_mb", "must be at most 65536");
         }
         self.metrics.networks()?;
         self.mongodb.validate()?;

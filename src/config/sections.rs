@@ -135,6 +135,10 @@ pub struct RateLimitConfig {
     pub client_auth_failures_per_minute: u32,
     /// IPv6 clients are limited per network of this many leading bits (1 to 128).
     pub ipv6_prefix: u8,
+    /// Milliseconds between the writes that share this instance's counts with the others
+    /// (counting itself is in memory); a limit may be overshot by what the other instances
+    /// admit in about two of these.
+    pub flush_ms: u64,
 }
 
 impl Default for RateLimitConfig {
@@ -146,6 +150,7 @@ impl Default for RateLimitConfig {
             revoke_per_minute: 600,
             client_auth_failures_per_minute: 60,
             ipv6_prefix: 64,
+            flush_ms: 1000,
         }
     }
 }

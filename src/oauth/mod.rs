@@ -13,6 +13,7 @@ pub mod rate_limit;
 pub mod revoke;
 pub mod scope;
 pub mod tokens;
+pub mod verified_cache;
 pub mod verify;
 
 pub use grant_type::GrantType;

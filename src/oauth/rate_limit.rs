@@ -1,10 +1,10 @@
-//! Per-address request limits, counted per minute in MongoDB so every instance shares them:
-//! on the endpoints that take passwords or create accounts, and on failed client
-//! authentication (which would otherwise let anyone fill the audit trail). Over the limit:
-//! 429 with `Retry-After`.
+//! Per-address request limits, per minute: on the endpoints that take passwords, issue tokens
+//! or create accounts, and on failed client authentication (which would otherwise let anyone
+//! fill the audit trail). Over the limit: 429 with `Retry-After`. Counted in memory and shared
+//! with the other instances through MongoDB every `rate_limits.flush_ms`; the bound that
+//! sharing puts on a limit is in the store's `request_counts`.
 
 use crate::config::Config;
-use crate::error::Result;
 use crate::oauth::claims::unix_now;
 use crate::oauth::context::RequestMeta;
 use crate::oauth::error::OAuthError;
@@ -55,33 +55,28 @@ pub struct Throttled {
     pub first: bool,
 }
 
-/// Counts one request; `Ok(None)` when it may proceed.
-pub async fn count(
+/// Counts one request; `None` when it may proceed.
+pub fn count(
     store: &Store,
     config: &Config,
     bucket: Bucket,
     meta: &RequestMeta,
-) -> Result<Option<Throttled>> {
+) -> Option<Throttled> {
     let limit = bucket.limit(config);
     if limit == 0 {
-        return Ok(None);
+        return None;
     }
     let now = unix_now();
     let window = now - now % 60;
     let address = meta.remote_addr.as_deref().unwrap_or("unknown");
     let address = limited_address(address, config.rate_limits.ipv6_prefix);
-    let count = store
-        .count_request(
-            bucket.name(),
-            &address,
-            i64::try_from(window).unwrap_or(i64::MAX),
-        )
-        .await?;
+    let window_start = i64::try_from(window).unwrap_or(i64::MAX);
+    let count = store.count_request(bucket.name(), &address, window_start);
     let limit = i64::from(limit);
-    Ok((count > limit).then(|| Throttled {
+    (count > limit).then(|| Throttled {
         retry_after_secs: (window + 60).saturating_sub(now).max(1),
         first: count == limit + 1,
-    }))
+    })
 }
 
 /// What one limit counts: an IPv4 address, or the IPv6 network of `ipv6_prefix` bits around an
@@ -97,27 +92,25 @@ pub fn limited_address(address: &str, ipv6_prefix: u8) -> String {
     }
 }
 
-/// `Ok(None)` when the request may proceed, `Ok(Some(seconds))` to wait before retrying.
-pub async fn over_limit(
+/// `None` when the request may proceed, `Some(seconds)` to wait before retrying.
+pub fn over_limit(
     store: &Store,
     config: &Config,
     bucket: Bucket,
     meta: &RequestMeta,
-) -> Result<Option<u64>> {
-    Ok(count(store, config, bucket, meta)
-        .await?
-        .map(|throttled| throttled.retry_after_secs))
+) -> Option<u64> {
+    count(store, config, bucket, meta).map(|throttled| throttled.retry_after_secs)
 }
 
 /// For the JSON endpoints: `Ok` within the limit, else the protocol's 429 answer (RFC 6585 §4)
 /// saying when to come back.
-pub async fn within_limit(
+pub fn within_limit(
     store: &Store,
     config: &Config,
     bucket: Bucket,
     meta: &RequestMeta,
-) -> std::result::Result<(), OAuthError> {
-    match over_limit(store, config, bucket, meta).await? {
+) -> Result<(), OAuthError> {
+    match over_limit(store, config, bucket, meta) {
         Some(wait) => Err(OAuthError::too_many_requests(wait)),
         None => Ok(()),
     }

@@ -2,26 +2,17 @@
 //! `typ` `at+jwt`, `iss`, `aud`, `exp`, `nbf`, RFC 9068 §4) with the key chosen by `kid` from
 //! the key ring, then the revocation set. No database round trip.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use portcullis_kit::{AccessTokenRules, BearerRequest, BearerVerifier, GuardError};
 
 pub use portcullis_kit::Rejection;
 
 use super::claims::{revocation_facts, unix_now, AccessClaims};
+use super::verified_cache::{Verified, VerifiedCache};
 use crate::config::Config;
 use crate::keys::KeyRing;
 use crate::revocation::RevocationSet;
-
-/// Most tokens a verifier remembers as verified; past it the memory starts over.
-const VERIFIED_CACHE_CAPACITY: usize = 50_000;
-
-/// A token that verified: its claims and the key that signed it.
-#[derive(Clone)]
-struct Verified {
-    claims: Arc<AccessClaims>,
-    kid: Arc<str>,
-}
 
 /// Verifies access tokens against one issuer's keys and revocations.
 #[derive(Clone)]
@@ -30,10 +21,9 @@ pub struct TokenVerifier {
     revocations: RevocationSet,
     rules: AccessTokenRules,
     leeway: u64,
-    /// SHA-256 of a token that verified → its claims, so a client presenting the same token
-    /// again costs a hash and a look-up instead of an RSA verification. Expiry, the signing key
-    /// still being loaded, and revocation are checked on every request all the same.
-    verified: Arc<Mutex<foldhash::HashMap<[u8; 32], Verified>>>,
+    /// Tokens that verified before, by SHA-256. Expiry, the signing key still being loaded,
+    /// and revocation are checked on every request all the same.
+    verified: VerifiedCache,
 }
 
 impl TokenVerifier {
@@ -45,19 +35,14 @@ impl TokenVerifier {
             revocations,
             rules,
             leeway: config.token_leeway_secs,
-            verified: Arc::new(Mutex::new(foldhash::HashMap::default())),
+            verified: VerifiedCache::new(config.verified_token_cache_mb, config.token_leeway_secs),
         }
     }
 
     /// Signature and claims, from the cache when this exact token verified before.
     fn verified(&self, token: &str) -> Result<Arc<AccessClaims>, Rejection> {
         let key = crate::secrets::sha256(token);
-        let cached = self
-            .verified
-            .lock()
-            .ok()
-            .and_then(|cache| cache.get(&key).cloned());
-        if let Some(Verified { claims, kid }) = cached {
+        if let Some(Verified { claims, kid }) = self.verified.get(&key) {
             if claims.exp.saturating_add(self.leeway) < unix_now() {
                 return Err(Rejection::Expired);
             }
@@ -69,20 +54,11 @@ impl TokenVerifier {
         }
         let (claims, kid) = self.verify_signed_with_kid(token)?;
         let claims = Arc::new(claims);
-        if let Ok(mut cache) = self.verified.lock() {
-            if cache.len() >= VERIFIED_CACHE_CAPACITY {
-                let now = unix_now();
-                cache.retain(|_, entry| entry.claims.exp.saturating_add(self.leeway) >= now);
-                if cache.len() >= VERIFIED_CACHE_CAPACITY {
-                    cache.clear();
-                }
-            }
-            let entry = Verified {
-                claims: claims.clone(),
-                kid: kid.into(),
-            };
-            cache.insert(key, entry);
-        }
+        let entry = Verified {
+            claims: claims.clone(),
+            kid: kid.into(),
+        };
+        self.verified.insert(key, entry);
         Ok(claims)
     }
 

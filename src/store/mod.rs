@@ -12,11 +12,13 @@ mod indexes;
 mod migrations;
 mod notes;
 mod refresh_families;
+mod request_counts;
 mod revocations;
 mod sessions;
 mod signing_keys;
 mod throttle;
 mod time;
+mod user_cache;
 mod users;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -77,6 +79,8 @@ pub struct Store {
     indexes_ready: Arc<AtomicBool>,
     client_cache: clients::ClientCache,
     audit_queue: audit_queue::AuditQueue,
+    request_counts: request_counts::RequestCounts,
+    user_cache: user_cache::UserCache,
     /// How long audit events are kept; `None` keeps them forever.
     audit_retention: Option<Duration>,
     /// How long one operation may take (`deadline`).
@@ -155,6 +159,8 @@ impl Store {
             indexes_ready: Arc::new(AtomicBool::new(false)),
             client_cache: clients::ClientCache::default(),
             audit_queue: audit_queue::AuditQueue::default(),
+            request_counts: request_counts::RequestCounts::default(),
+            user_cache: user_cache::UserCache::default(),
             audit_retention: None,
             operation_timeout: timeout,
         })

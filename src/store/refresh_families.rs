@@ -146,6 +146,8 @@ impl Store {
                     "$push": { "spent": { "$each": [hash], "$slice": -SPENT_KEPT } },
                 },
             )
+            // The spent hashes (most of the document) are the database's business only.
+            .projection(doc! { "spent": 0 })
             .return_document(ReturnDocument::After)
             .within(self)
             .await?;

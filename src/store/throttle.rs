@@ -1,6 +1,6 @@
-//! Counters that slow attackers down, shared by every instance through MongoDB (TTL-expired,
-//! never in process memory): failed sign-ins per account name, and requests per client
-//! address per minute.
+//! Sign-in attempts per account name, counted in MongoDB by one atomic operation each so
+//! every instance shares them exactly (TTL-expired, never in process memory). Requests per
+//! client address are counted in `request_counts`.
 
 use mongodb::bson::doc;
 use mongodb::options::ReturnDocument;
@@ -222,35 +222,5 @@ impl Store {
             .within(self)
             .await?;
         Ok(result.deleted_count > 0)
-    }
-
-    /// Counts a request in the current one-minute window of `bucket` for `address`; returns the
-    /// count so far.
-    pub async fn count_request(
-        &self,
-        bucket: &str,
-        address: &str,
-        window_start: i64,
-    ) -> Result<i64> {
-        #[derive(Deserialize)]
-        struct Counter {
-            count: i64,
-        }
-        let counted = self
-            .rate_limits()
-            .find_one_and_update(
-                doc! { "_id": format!("{bucket}:{address}:{window_start}") },
-                doc! {
-                    "$inc": { "count": 1_i64 },
-                    "$setOnInsert": { "expires_at": in_secs(120) },
-                },
-            )
-            .upsert(true)
-            .return_document(ReturnDocument::After)
-            .within(self)
-            .await?;
-        Ok(counted
-            .and_then(|doc| mongodb::bson::from_document::<Counter>(doc).ok())
-            .map_or(1, |c| c.count))
     }
 }

@@ -178,6 +178,7 @@ impl Store {
             .delete_one(doc! { "_id": user.id.object_id() })
             .within(self)
             .await?;
+        self.forget_user(user.id);
         Ok(())
     }
 
@@ -211,7 +212,7 @@ impl Store {
         if let Some(unset) = unset {
             update.insert("$unset", unset);
         }
-        match self
+        let updated = match self
             .users()
             .find_one_and_update(doc! { "username_key": username_key }, update)
             .return_document(ReturnDocument::After)
@@ -220,7 +221,9 @@ impl Store {
         {
             Err(e) if is_duplicate_key(&e) => Err(email_taken()),
             other => other?.ok_or_else(|| Error::NotFound(format!("user {username_key:?}"))),
-        }
+        }?;
+        self.forget_user(updated.id);
+        Ok(updated)
     }
 }
 

@@ -250,18 +250,40 @@ pub fn fast_hasher() -> portcullis::password::PasswordHasher {
     })
 }
 
-/// A port nothing listens on (bound, then released).
-/// The `kid` in a JWT's header.
-pub fn kid_of(jwt: &str) -> String {
+/// One part of a JWT (0: the header, 1: the claims), decoded, unchecked.
+fn jwt_part(jwt: &str, part: usize) -> serde_json::Value {
     use base64::Engine;
-    let header = jwt.split('.').next().unwrap();
-    let header = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(header)
+    let text = jwt.split('.').nth(part).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text)
         .unwrap();
-    let header: serde_json::Value = serde_json::from_slice(&header).unwrap();
-    header["kid"].as_str().unwrap().to_owned()
+    serde_json::from_slice(&bytes).unwrap()
 }
 
+/// The `kid` in a JWT's header.
+pub fn kid_of(jwt: &str) -> String {
+    jwt_part(jwt, 0)["kid"].as_str().unwrap().to_owned()
+}
+
+/// A JWT's claims, unchecked.
+pub fn claims_of(jwt: &str) -> serde_json::Value {
+    jwt_part(jwt, 1)
+}
+
+/// Waits for the next minute when the current one has passed `latest` seconds: per-minute
+/// limits count in calendar minutes, and a check must fall within one.
+pub async fn early_in_a_minute(latest: u64) {
+    let second = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        % 60;
+    if second > latest {
+        tokio::time::sleep(std::time::Duration::from_secs(61 - second)).await;
+    }
+}
+
+/// A port nothing listens on (bound, then released).
 pub fn free_closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.local_addr().unwrap().port()

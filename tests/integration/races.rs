@@ -368,3 +368,47 @@ async fn instances_acting_on_the_key_schedule_at_once_change_each_key_once() {
     assert!(successors.values().all(|n| *n == 1), "{successors:?}");
     assert_eq!(events.len(), per_key.len());
 }
+
+/// The per-address limit is counted in memory: a burst of parallel token requests on one
+/// instance gets exactly the limit through, and the rest 429.
+#[rocket::async_test]
+async fn parallel_requests_never_outrun_a_rate_limit() {
+    const LIMIT: usize = 10;
+    let app = app_with(|c| {
+        c.rate_limits.token_per_minute = u32::try_from(LIMIT).unwrap();
+        c.database_timeout_ms = SLOW_DATABASE_MS;
+    })
+    .await;
+    let seed = seed(&app).await;
+    crate::common::early_in_a_minute(45).await;
+    let burst = (0..4 * LIMIT).map(|_| {
+        token(
+            &app,
+            "grant_type=client_credentials",
+            Some(basic("m2m", &seed.m2m_secret)),
+        )
+    });
+    let answers = futures_util::future::join_all(burst).await;
+    let admitted = answers.iter().filter(|a| a.status == Status::Ok).count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.status == Status::TooManyRequests)
+        .count();
+    assert_eq!((admitted, refused), (LIMIT, 3 * LIMIT));
+
+    // The same on many threads at once, window after window: each window lets exactly the
+    // limit through.
+    let store = app.store.clone();
+    for window in 0..ROUNDS {
+        let window = i64::try_from(window).unwrap();
+        let counts: Vec<i64> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..32)
+                .map(|_| scope.spawn(|| store.count_request("race", "192.0.2.1", window)))
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        });
+        let mut sorted = counts.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (1..=32).collect::<Vec<i64>>(), "window {window}");
+    }
+}

@@ -191,3 +191,39 @@ async fn expired_refresh_tokens_are_refused() {
         "invalid_grant"
     );
 }
+
+/// The role in a refreshed access token.
+fn role_of(answer: &Answer) -> String {
+    let jwt = answer.body["access_token"].as_str().unwrap();
+    crate::common::claims_of(jwt)["role"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A rotation takes the account from a short cache: a role changed on this instance reaches
+/// the very next refresh.
+#[rocket::async_test]
+async fn a_new_role_reaches_the_next_refresh_at_once() {
+    let app = app().await;
+    let seed = seed(&app).await;
+    let first = login(&app, &seed).await;
+    let rotated = refresh(&app, &seed, &first, "").await;
+    assert_eq!(rotated.status, Status::Ok, "{}", rotated.body);
+    assert_eq!(role_of(&rotated), "user");
+
+    portcullis::services::users::set_role(
+        &app.store,
+        &app.config,
+        &app.revocations,
+        &portcullis::services::Actor::CommandLine,
+        "alice",
+        "admin",
+    )
+    .await
+    .unwrap();
+    let next = rotated.body["refresh_token"].as_str().unwrap();
+    let again = refresh(&app, &seed, next, "").await;
+    assert_eq!(again.status, Status::Ok, "{}", again.body);
+    assert_eq!(role_of(&again), "admin");
+}

@@ -11,13 +11,10 @@ use crate::common::{app, bearer, seed, user_tokens};
 
 /// The `jti` claim of an access token.
 fn jti_of(token: &str) -> String {
-    use base64::Engine;
-    let payload = token.split('.').nth(1).unwrap();
-    let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    let claims: serde_json::Value = serde_json::from_slice(&payload).unwrap();
-    claims["jti"].as_str().unwrap().to_owned()
+    crate::common::claims_of(token)["jti"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[rocket::async_test]

@@ -10,7 +10,9 @@ use crate::oauth::tokens::{issue, unix_now, IssuedTokens, RefreshPlan};
 use crate::secrets::{random_token, sha256_b64, SecretString};
 use std::time::Duration;
 
-use crate::store::{in_secs, AuditEvent, AuditKind, RefreshFamilyDoc, RefreshUse, Successor};
+use crate::store::{
+    in_secs, AuditEvent, AuditKind, RefreshFamilyDoc, RefreshUse, Successor, UserDoc,
+};
 
 const INVALID: &str = "refresh token is invalid, expired or revoked";
 
@@ -91,16 +93,26 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
         RefreshUse::Invalid => return Err(OAuthError::invalid_grant(INVALID)),
     };
 
-    // The account may have changed since the family began.
-    let user = ctx.store.find_user_by_id(spent.user_id).await?;
+    // The account may have changed since the family began. A recent copy will do unless the
+    // revocation set knows of a change after it was read (a disabled account's families are
+    // revoked in the database, so the spend above already refused those).
+    let changed_at = ctx
+        .revocations
+        .set()
+        .user_changed_at(&spent.user_id.to_hex());
+    let user = ctx
+        .store
+        .find_user_cached(spent.user_id, changed_at)
+        .await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         ctx.revocations.family(&spent.family_id).await?;
         return Err(OAuthError::invalid_grant(INVALID));
     };
+    let user: &UserDoc = &user;
     // The request's scope is within the family's (the spend checked it); the client or the
     // role may have lost some scopes since, and those are dropped.
     let base = requested.unwrap_or_else(|| Scope::from_tokens(spent.scopes.iter().cloned()));
-    let scope = user_scope(ctx, Asked::Earlier(&base), client, &user)?;
+    let scope = user_scope(ctx, Asked::Earlier(&base), client, user)?;
     let plan = RefreshPlan::Rotated {
         family_id: spent.family_id,
         token: successor,
@@ -111,14 +123,14 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
         meta,
         GrantType::RefreshToken,
         client,
-        Some(&user),
+        Some(user),
         &scope,
         plan,
     )
     .await?;
     // OIDC Core §12.2: the same subject, a fresh `iat`, `auth_time` as at sign-in; no nonce.
     let by = SignedInFor {
-        user: &user,
+        user,
         sign_in: spent.sign_in.as_ref(),
         nonce: None,
     };

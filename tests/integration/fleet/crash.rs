@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use base64::Engine;
+use crate::common::claims_of;
 use portcullis::ids::FamilyId;
 use portcullis::store::{AuditKind, AuditQuery, RevocationKey};
 use portcullis::Store;
@@ -201,14 +201,6 @@ impl Load {
             self.tally.lock().unwrap().revoked.insert(jti.to_owned());
         }
     }
-}
-
-fn claims_of(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap();
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
-        .unwrap();
-    serde_json::from_slice(&bytes).unwrap()
 }
 
 async fn wait_ready(fleet: &Fleet, instance: usize) {

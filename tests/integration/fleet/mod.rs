@@ -6,6 +6,8 @@
 mod crash;
 mod keys;
 mod propagation;
+mod rate_limits;
+mod user_cache;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -91,14 +93,16 @@ impl Fleet {
             .unwrap()
     }
 
+    /// One collection of the fleet's database, as raw documents.
+    pub async fn collection(&self, name: &str) -> mongodb::Collection<mongodb::bson::Document> {
+        let client = mongodb::Client::with_uri_str(&self.uri).await.unwrap();
+        client.database(&self.database).collection(name)
+    }
+
     /// Drops one collection of the fleet's database, as an operator's mistake or a restore
     /// would.
     pub async fn drop_collection(&self, name: &str) {
-        let client = mongodb::Client::with_uri_str(&self.uri).await.unwrap();
-        let collection = client
-            .database(&self.database)
-            .collection::<mongodb::bson::Document>(name);
-        collection.drop().await.unwrap();
+        self.collection(name).await.drop().await.unwrap();
     }
 
     /// Adds a user through the command line (`role`: the default one when `None`).
@@ -128,6 +132,25 @@ impl Fleet {
         crate::cli::secret_of(&String::from_utf8(client.stdout).unwrap())
     }
 
+    /// Instance `n`'s answer to a token request by `client` (id, secret).
+    pub async fn token(
+        &self,
+        n: usize,
+        client: (&str, &str),
+        form: &[(&str, &str)],
+    ) -> serde_json::Value {
+        reqwest::Client::new()
+            .post(format!("{}/oauth/token", self.base(n)))
+            .basic_auth(client.0, Some(client.1))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// An access token from instance `n` by the password grant.
     pub async fn password_token(
         &self,
@@ -136,21 +159,13 @@ impl Fleet {
         user: (&str, &str),
         scope: &str,
     ) -> String {
-        let answer: serde_json::Value = reqwest::Client::new()
-            .post(format!("{}/oauth/token", self.base(n)))
-            .basic_auth(client.0, Some(client.1))
-            .form(&[
-                ("grant_type", "password"),
-                ("username", user.0),
-                ("password", user.1),
-                ("scope", scope),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let form = [
+            ("grant_type", "password"),
+            ("username", user.0),
+            ("password", user.1),
+            ("scope", scope),
+        ];
+        let answer = self.token(n, client, &form).await;
         answer["access_token"]
             .as_str()
             .unwrap_or_else(|| panic!("{answer}"))
