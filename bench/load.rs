@@ -11,9 +11,9 @@
 //! random one of N seeded families, whose first refresh tokens are `P0` .. `P{N-1}`.
 //!
 //! Many live tokens: `--tokens-file F` (one access token a line, bench/mint.rs) makes `me` and
-//! `introspect` present every token of the file in turn, each connection its own share, after
-//! one unmeasured pass over all of them (so the server has seen each once, as it would have
-//! when it issued them).
+//! `introspect` present every token of the file in turn, each connection its own share; the
+//! scenario `warm` presents each of them once to `/api/me` and measures nothing (so the server
+//! has seen each, as it would have when it issued them).
 
 use std::time::{Duration, Instant};
 
@@ -539,8 +539,16 @@ async fn warm(settings: &Settings) {
 #[tokio::main]
 async fn main() {
     let settings = settings();
-    if !settings.tokens.is_empty() {
+    if settings.scenario == "warm" {
+        let started = Instant::now();
         warm(&settings).await;
+        let line = serde_json::json!({
+            "scenario": "warm",
+            "tokens": settings.tokens.len(),
+            "seconds": started.elapsed().as_secs_f64(),
+        });
+        println!("{line}");
+        return;
     }
     let started = Instant::now();
     let deadline = started + Duration::from_secs(settings.seconds);

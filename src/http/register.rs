@@ -44,7 +44,7 @@ async fn register(
     app: &State<AppState>,
 ) -> Result<(Status, Json<Registered>), HttpError> {
     let (store, config) = (&app.store, &app.config);
-    within_limit(store, config, Bucket::Register, &meta)?;
+    within_limit(store, config, Bucket::Register, &meta).await?;
     if let Some(why) = registration::closed_because(config) {
         return Err(OAuthError::access_denied(why).into());
     }

@@ -48,7 +48,7 @@ async fn revoke_token(
     mut call: ClientCall<'_>,
     form: Result<OAuthForm, HttpError>,
 ) -> Result<NoStore<Status>, HttpError> {
-    within_limit(call.ctx.store, call.ctx.config, Bucket::Revoke, &call.meta)?;
+    within_limit(call.ctx.store, call.ctx.config, Bucket::Revoke, &call.meta).await?;
     let (client, token, hint) = authenticated_token(&mut call, form).await?;
     revoke::revoke(&call.ctx, &client, &token, hint.as_deref()).await?;
     Ok(NoStore(Status::Ok))

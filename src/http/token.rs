@@ -50,7 +50,7 @@ async fn token(
     mut call: ClientCall<'_>,
     form: Result<OAuthForm, HttpError>,
 ) -> Result<NoStore<Json<TokenResponse>>, HttpError> {
-    within_limit(call.ctx.store, call.ctx.config, Bucket::Token, &call.meta)?;
+    within_limit(call.ctx.store, call.ctx.config, Bucket::Token, &call.meta).await?;
     let mut form = form?;
     let client = call.authenticate(&mut form).await?;
     let request = TokenRequest::new(form.0);

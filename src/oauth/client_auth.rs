@@ -81,7 +81,7 @@ pub async fn authenticate(
             // and its failures are no longer recorded one by one (one `throttled` record marks
             // the window), so nobody can make the server write without bound.
             let throttled =
-                rate_limit::count(ctx.store, ctx.config, Bucket::ClientAuthFailure, meta);
+                rate_limit::count(ctx.store, ctx.config, Bucket::ClientAuthFailure, meta).await?;
             if throttled.is_none_or(|t| t.first) {
                 let mut event = AuditEvent::new(AuditKind::ClientAuthFailed);
                 // Only ids that could exist are recorded; anything longer is attacker noise.

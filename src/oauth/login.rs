@@ -44,7 +44,7 @@ pub async fn check_password(
     let (store, config) = (ctx.store, ctx.config);
     // Every password check counts against the address's sign-in rate, whatever the endpoint,
     // so Argon2 work per address is bounded by `rate_limits.login_per_minute`.
-    if let Some(wait) = over_limit(store, config, Bucket::Login, attempt.meta) {
+    if let Some(wait) = over_limit(store, config, Bucket::Login, attempt.meta).await? {
         return Ok(PasswordCheck::Throttled {
             retry_after_secs: wait,
         });

@@ -5,6 +5,7 @@
 //! sharing puts on a limit is in the store's `request_counts`.
 
 use crate::config::Config;
+use crate::error::Result;
 use crate::oauth::claims::unix_now;
 use crate::oauth::context::RequestMeta;
 use crate::oauth::error::OAuthError;
@@ -55,28 +56,30 @@ pub struct Throttled {
     pub first: bool,
 }
 
-/// Counts one request; `None` when it may proceed.
-pub fn count(
+/// Counts one request; `Ok(None)` when it may proceed.
+pub async fn count(
     store: &Store,
     config: &Config,
     bucket: Bucket,
     meta: &RequestMeta,
-) -> Option<Throttled> {
+) -> Result<Option<Throttled>> {
     let limit = bucket.limit(config);
     if limit == 0 {
-        return None;
+        return Ok(None);
     }
     let now = unix_now();
     let window = now - now % 60;
     let address = meta.remote_addr.as_deref().unwrap_or("unknown");
     let address = limited_address(address, config.rate_limits.ipv6_prefix);
     let window_start = i64::try_from(window).unwrap_or(i64::MAX);
-    let count = store.count_request(bucket.name(), &address, window_start);
     let limit = i64::from(limit);
-    (count > limit).then(|| Throttled {
+    let counted = store
+        .count_request(bucket.name(), &address, window_start, limit)
+        .await?;
+    Ok((counted.total > limit).then(|| Throttled {
         retry_after_secs: (window + 60).saturating_sub(now).max(1),
-        first: count == limit + 1,
-    })
+        first: counted.first_over,
+    }))
 }
 
 /// What one limit counts: an IPv4 address, or the IPv6 network of `ipv6_prefix` bits around an
@@ -92,25 +95,27 @@ pub fn limited_address(address: &str, ipv6_prefix: u8) -> String {
     }
 }
 
-/// `None` when the request may proceed, `Some(seconds)` to wait before retrying.
-pub fn over_limit(
+/// `Ok(None)` when the request may proceed, `Ok(Some(seconds))` to wait before retrying.
+pub async fn over_limit(
     store: &Store,
     config: &Config,
     bucket: Bucket,
     meta: &RequestMeta,
-) -> Option<u64> {
-    count(store, config, bucket, meta).map(|throttled| throttled.retry_after_secs)
+) -> Result<Option<u64>> {
+    Ok(count(store, config, bucket, meta)
+        .await?
+        .map(|throttled| throttled.retry_after_secs))
 }
 
 /// For the JSON endpoints: `Ok` within the limit, else the protocol's 429 answer (RFC 6585 §4)
 /// saying when to come back.
-pub fn within_limit(
+pub async fn within_limit(
     store: &Store,
     config: &Config,
     bucket: Bucket,
     meta: &RequestMeta,
-) -> Result<(), OAuthError> {
-    match over_limit(store, config, bucket, meta) {
+) -> std::result::Result<(), OAuthError> {
+    match over_limit(store, config, bucket, meta).await? {
         Some(wait) => Err(OAuthError::too_many_requests(wait)),
         None => Ok(()),
     }

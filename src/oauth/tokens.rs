@@ -8,7 +8,7 @@ use super::error::OAuthError;
 use super::grant_type::GrantType;
 use super::scope::Scope;
 use crate::error::Error;
-use crate::ids::{FamilyId, Jti, UserId};
+use crate::ids::{FamilyId, Jti};
 use crate::secrets::{random_token, SecretString};
 use crate::store::{
     in_secs, now, AuditEvent, AuditKind, ClientDoc, RefreshFamilyDoc, SignInRecord, UserDoc,
@@ -60,7 +60,7 @@ pub async fn issue(
     let (family_id, refresh_token) = match (refresh, user) {
         (RefreshPlan::NewFamily(sign_in), Some(user)) => {
             let token = SecretString::new(random_token()?);
-            let mut family = new_family(ctx, client, user.id, scope, &token)?;
+            let mut family = new_family(ctx, client, user, scope, &token)?;
             family.sign_in = sign_in;
             ctx.store.insert_refresh_family(&family).await?;
             (Some(family.family_id), Some(token))
@@ -123,7 +123,7 @@ pub async fn issue(
 fn new_family(
     ctx: &OAuthContext<'_>,
     client: &ClientDoc,
-    user_id: UserId,
+    user: &UserDoc,
     scope: &Scope,
     token: &SecretString,
 ) -> Result<RefreshFamilyDoc, Error> {
@@ -131,7 +131,7 @@ fn new_family(
     Ok(RefreshFamilyDoc {
         family_id: FamilyId::draw()?,
         client_id: client.client_id.clone(),
-        user_id,
+        user_id: user.id,
         scopes: scope.to_vec(),
         current: token.hash(),
         rotated_at: at,
@@ -143,5 +143,6 @@ fn new_family(
         sign_in: None,
         previous: None,
         previous_spent_at: None,
+        account_version: user.version,
     })
 }

@@ -170,16 +170,6 @@ impl RevocationSet {
             || issued_before(&inner.clients, token.client_id)
     }
 
-    /// When the account `user` last changed in a way that revoked its tokens (a new role, a
-    /// disabled or deleted account, a new password), as far as this set knows: the end of the
-    /// second its cutoff names, so a copy of the account read before then is out of date.
-    pub fn user_changed_at(&self, user: &str) -> Option<Timestamp> {
-        let now = now().unix_millis();
-        let inner = self.inner.read().ok()?;
-        let (cutoff, expiry) = inner.users.get(user)?;
-        (*expiry > now).then(|| Timestamp::from_unix_millis(cutoff.saturating_mul(1000) + 999))
-    }
-
     /// Whether the set has been read whole from the database at least once.
     pub fn is_loaded(&self) -> bool {
         self.loaded.load(Ordering::Acquire)

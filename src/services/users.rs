@@ -78,6 +78,7 @@ pub async fn create_account(
     let profile = profile.applied_to(&UserProfile::default())?;
     let at = now();
     let user = UserDoc {
+        version: 0,
         id: UserId::new(),
         username: name.display,
         username_key: name.key,

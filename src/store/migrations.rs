@@ -125,6 +125,7 @@ async fn refresh_tokens_to_families(store: &Store) -> Result<()> {
             sign_in: None,
             previous: None,
             previous_spent_at: None,
+            account_version: 0,
         };
         let mut document = mongodb::bson::to_document(&family)
             .map_err(|e| crate::error::Error::Internal(format!("a refresh family: {e}")))?;

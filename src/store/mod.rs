@@ -40,6 +40,7 @@ pub use codes::{AuthCodeDoc, CodeUse, SignInRecord};
 pub use consents::ConsentDoc;
 pub use notes::NoteDoc;
 pub use refresh_families::{FamilyOwner, RefreshFamilyDoc, RefreshLookup, RefreshUse, Successor};
+pub use request_counts::RequestCount;
 pub use revocations::{Revocation, RevocationFeed, RevocationKey};
 pub use sessions::SessionDoc;
 pub use signing_keys::{SealedKeyDoc, SigningKeyDoc};

@@ -14,7 +14,7 @@ use mongodb::options::ReturnDocument;
 use serde::{Deserialize, Serialize};
 
 use super::deadline::Bounded;
-use super::{now, SignInRecord, Store, Timestamp};
+use super::{now, SignInRecord, Store, Timestamp, UserDoc};
 use crate::error::Result;
 use crate::ids::{ClientId, FamilyId, SessionId, UserId};
 use crate::secrets::random_id;
@@ -58,6 +58,10 @@ pub struct RefreshFamilyDoc {
     pub previous: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_spent_at: Option<Timestamp>,
+    /// The account's `version` when the family began or the account last changed: a rotation
+    /// does not use a cached copy of the account older than this.
+    #[serde(default)]
+    pub account_version: i64,
 }
 
 /// A successor for a rotation: its hash and its idle expiry.
@@ -166,6 +170,28 @@ impl Store {
             }
             _ => RefreshUse::Invalid,
         })
+    }
+
+    /// Records a change of `user` on each of its families, so their next rotations do not use
+    /// a copy of the account cached before it (`find_user_cached`).
+    pub(super) async fn stamp_families(&self, user: &UserDoc) -> Result<()> {
+        self.refresh_families()
+            .update_many(
+                doc! {
+                    "user_id": user.id.to_hex(),
+                    // A revoked family never rotates again.
+                    "revoked": false,
+                    // Families stored before versions were kept have none.
+                    "$or": [
+                        { "account_version": { "$lt": user.version } },
+                        { "account_version": { "$exists": false } },
+                    ],
+                },
+                doc! { "$set": { "account_version": user.version } },
+            )
+            .within(self)
+            .await?;
+        Ok(())
     }
 
     /// A retry with the token the family's last rotation spent, within `grace` of it: the

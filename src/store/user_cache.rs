@@ -1,10 +1,10 @@
 //! Accounts recently read by id, so a refresh-token rotation does not read the user again each
-//! time. A change made on this instance drops the copy at once. The changes that take tokens
-//! away elsewhere (a new role, a disabled or deleted account, a new password) also write a
-//! `user:` revocation, and the caller names its moment (`changed_at`) so a copy read before
-//! it is not used: on every instance the copy is then stale no longer than the revocation
-//! takes to arrive. A profile change made on another instance (name, email in id tokens)
-//! shows within the cache's lifetime.
+//! time. Every change of an account raises its `version` and stamps the new one on the
+//! account's refresh-token families; the rotation reads its family in the same atomic step
+//! that spends the token, and a cached copy older than the family's stamp is not used. So a
+//! change made anywhere (a role, a profile, a disabled account) reaches the next rotation of
+//! every family at once, on every instance, without comparing clocks. A change made on this
+//! instance also drops its copy at once.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -25,27 +25,20 @@ type CachedUser = (Timestamp, Arc<UserDoc>);
 pub(super) struct UserCache(Arc<RwLock<foldhash::HashMap<UserId, CachedUser>>>);
 
 impl Store {
-    /// The account `id`, from a copy read after `changed_at` (and within the last few seconds)
-    /// when there is one, else from the database.
-    pub async fn find_user_cached(
-        &self,
-        id: UserId,
-        changed_at: Option<Timestamp>,
-    ) -> Result<Option<Arc<UserDoc>>> {
+    /// The account `id`, from a copy read within the last few seconds whose `version` is at
+    /// least `version` when there is one, else from the database.
+    pub async fn find_user_cached(&self, id: UserId, version: i64) -> Result<Option<Arc<UserDoc>>> {
         let ttl = i64::try_from(USER_CACHE_TTL.as_millis()).unwrap_or(i64::MAX);
         let fresh_after = now().plus_millis(-ttl);
         let cached = self.user_cache.0.read().ok().and_then(|cache| {
             cache
                 .get(&id)
-                .filter(|(read_at, _)| {
-                    *read_at > fresh_after && changed_at.is_none_or(|changed| *read_at > changed)
-                })
+                .filter(|(read_at, user)| *read_at > fresh_after && user.version >= version)
                 .map(|(_, user)| Arc::clone(user))
         });
         if cached.is_some() {
             return Ok(cached);
         }
-        // Stamped before the read: a change landing while it runs is not taken as older.
         let read_at = now();
         let Some(found) = self.find_user_by_id(id).await?.map(Arc::new) else {
             self.forget_user(id);

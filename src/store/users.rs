@@ -37,6 +37,11 @@ pub struct UserDoc {
     pub email_key: Option<String>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// Counts the account's changes. Each refresh-token family records the version its
+    /// account had when it was last stamped (`account_version`), so a copy of the account
+    /// cached before a change is not used for that family's next rotation.
+    #[serde(default)]
+    pub version: i64,
 }
 
 /// The standard claims an account may hold (OpenID Connect Core §5.1), each optional. Checked
@@ -208,7 +213,7 @@ impl Store {
             }
         };
         set.insert("updated_at", now());
-        let mut update = doc! { "$set": set };
+        let mut update = doc! { "$set": set, "$inc": { "version": 1_i64 } };
         if let Some(unset) = unset {
             update.insert("$unset", unset);
         }
@@ -223,6 +228,7 @@ impl Store {
             other => other?.ok_or_else(|| Error::NotFound(format!("user {username_key:?}"))),
         }?;
         self.forget_user(updated.id);
+        self.stamp_families(&updated).await?;
         Ok(updated)
     }
 }

@@ -92,7 +92,11 @@ async fn a_refresh_racing_its_revocation_never_outlives_it() {
 
 #[rocket::async_test]
 async fn a_refresh_loop_racing_a_password_reset_ends_with_it() {
-    let app = app_with(|c| c.revocation_poll_ms = 3_600_000).await;
+    let app = app_with(|c| {
+        c.revocation_poll_ms = 3_600_000;
+        c.database_timeout_ms = SLOW_DATABASE_MS;
+    })
+    .await;
     let seed = seed(&app).await;
     let hasher = crate::common::fast_hasher();
     for round in 0..ROUNDS {
@@ -222,6 +226,7 @@ async fn unknown_names_are_limited_exactly_like_real_ones() {
 async fn a_sign_in_racing_a_password_change_keeps_nothing_it_should_not() {
     let app = app_with(|c| {
         c.revocation_poll_ms = 3_600_000;
+        c.database_timeout_ms = SLOW_DATABASE_MS;
         c.argon2 = portcullis::config::Argon2Config::default();
         c.rate_limits.token_per_minute = 0;
         c.rate_limits.login_per_minute = 0;
@@ -396,19 +401,34 @@ async fn parallel_requests_never_outrun_a_rate_limit() {
         .count();
     assert_eq!((admitted, refused), (LIMIT, 3 * LIMIT));
 
-    // The same on many threads at once, window after window: each window lets exactly the
-    // limit through.
+    // The same on many threads at once, window after window: every count is taken once, and
+    // exactly one request is reported as the first over the limit.
     let store = app.store.clone();
     for window in 0..ROUNDS {
         let window = i64::try_from(window).unwrap();
-        let counts: Vec<i64> = std::thread::scope(|scope| {
+        let counts: Vec<portcullis::store::RequestCount> = std::thread::scope(|scope| {
             let threads: Vec<_> = (0..32)
-                .map(|_| scope.spawn(|| store.count_request("race", "192.0.2.1", window)))
+                .map(|_| {
+                    let store = &store;
+                    scope.spawn(move || {
+                        tokio::runtime::Builder::new_current_thread()
+                            .build()
+                            .unwrap()
+                            .block_on(store.count_request("race", "192.0.2.1", window, 16))
+                            .unwrap()
+                    })
+                })
                 .collect();
             threads.into_iter().map(|t| t.join().unwrap()).collect()
         });
-        let mut sorted = counts.clone();
-        sorted.sort_unstable();
-        assert_eq!(sorted, (1..=32).collect::<Vec<i64>>(), "window {window}");
+        let mut totals: Vec<i64> = counts.iter().map(|c| c.total).collect();
+        totals.sort_unstable();
+        assert_eq!(totals, (1..=32).collect::<Vec<i64>>(), "window {window}");
+        let first: Vec<i64> = counts
+            .iter()
+            .filter(|c| c.first_over)
+            .map(|c| c.total)
+            .collect();
+        assert_eq!(first, vec![17], "window {window}");
     }
 }

@@ -100,7 +100,7 @@ async fn register(
     let (store, config) = (&app.store, &app.config);
     ensure_open(config)?;
     same_origin?;
-    if let Some(wait) = over_limit(store, config, Bucket::Register, &meta) {
+    if let Some(wait) = over_limit(store, config, Bucket::Register, &meta).await? {
         return Err(PageError::TooManyRequests(wait));
     }
     let posted = PostedCredentials::read(config, cookies, form)?;

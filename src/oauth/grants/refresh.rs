@@ -93,16 +93,12 @@ pub async fn grant(call: GrantCall<'_, '_>) -> Result<IssuedTokens, OAuthError> 
         RefreshUse::Invalid => return Err(OAuthError::invalid_grant(INVALID)),
     };
 
-    // The account may have changed since the family began. A recent copy will do unless the
-    // revocation set knows of a change after it was read (a disabled account's families are
-    // revoked in the database, so the spend above already refused those).
-    let changed_at = ctx
-        .revocations
-        .set()
-        .user_changed_at(&spent.user_id.to_hex());
+    // The account may have changed since the family began: a recent copy will do if it is at
+    // least as new as the account the family last saw (every change stamps its families; a
+    // disabled account's are revoked, so the spend above already refused those).
     let user = ctx
         .store
-        .find_user_cached(spent.user_id, changed_at)
+        .find_user_cached(spent.user_id, spent.account_version)
         .await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         ctx.revocations.family(&spent.family_id).await?;

@@ -89,3 +89,39 @@ async fn instances_share_their_counts_through_the_database() {
     assert_eq!(client_credentials(&fleet, 1, &secret).await, 429);
     assert_eq!(client_credentials(&fleet, 0, &secret).await, 429);
 }
+
+/// An instance that counted an address once, and nothing since, still learns what the others
+/// counted: each flush reads back every counter of the minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_counter_learns_the_other_instances_counts() {
+    let mut fleet = Fleet::new(2);
+    fleet.set(
+        "PORTCULLIS_RATE_LIMITS__TOKEN_PER_MINUTE",
+        &LIMIT.to_string(),
+    );
+    fleet.set("PORTCULLIS_RATE_LIMITS__FLUSH_MS", &FLUSH_MS.to_string());
+    let secret = fleet.add_client("m2m", "client_credentials", "data:read");
+    fleet.start(0).await;
+    fleet.start(1).await;
+    crate::common::early_in_a_minute(40).await;
+
+    assert_eq!(client_credentials(&fleet, 0, &secret).await, 200);
+    for _ in 1..LIMIT {
+        assert_eq!(client_credentials(&fleet, 1, &secret).await, 200);
+    }
+    // Both instances' counts reach the database; then instance 0, with nothing of its own
+    // to write, reads the total back within a flush or two.
+    let counters = fleet.collection("rate_limits").await;
+    for _ in 0..100 {
+        let counter = counters
+            .find_one(doc! { "_id": { "$regex": "^token:" } })
+            .await
+            .unwrap();
+        if counter.is_some_and(|c| c.get_i64("count").unwrap() == LIMIT as i64) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(FLUSH_MS)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20 * FLUSH_MS)).await;
+    assert_eq!(client_credentials(&fleet, 0, &secret).await, 429);
+}
