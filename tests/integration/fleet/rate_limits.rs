@@ -23,8 +23,9 @@ async fn client_credentials(fleet: &Fleet, n: usize, secret: &str) -> u16 {
         .as_u16()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn instances_share_their_counts_through_the_database() {
+/// Two running instances with the limits above and a client-credentials client, early in a
+/// minute; returns the client's secret with them.
+async fn two_instances() -> (Fleet, String) {
     let mut fleet = Fleet::new(2);
     fleet.set(
         "PORTCULLIS_RATE_LIMITS__TOKEN_PER_MINUTE",
@@ -35,6 +36,12 @@ async fn instances_share_their_counts_through_the_database() {
     fleet.start(0).await;
     fleet.start(1).await;
     crate::common::early_in_a_minute(40).await;
+    (fleet, secret)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_share_their_counts_through_the_database() {
+    let (fleet, secret) = two_instances().await;
 
     // One instance alone is exact: the limit, then 429.
     for _ in 0..LIMIT {
@@ -94,16 +101,7 @@ async fn instances_share_their_counts_through_the_database() {
 /// counted: each flush reads back every counter of the minute.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_counter_learns_the_other_instances_counts() {
-    let mut fleet = Fleet::new(2);
-    fleet.set(
-        "PORTCULLIS_RATE_LIMITS__TOKEN_PER_MINUTE",
-        &LIMIT.to_string(),
-    );
-    fleet.set("PORTCULLIS_RATE_LIMITS__FLUSH_MS", &FLUSH_MS.to_string());
-    let secret = fleet.add_client("m2m", "client_credentials", "data:read");
-    fleet.start(0).await;
-    fleet.start(1).await;
-    crate::common::early_in_a_minute(40).await;
+    let (fleet, secret) = two_instances().await;
 
     assert_eq!(client_credentials(&fleet, 0, &secret).await, 200);
     for _ in 1..LIMIT {

@@ -11,6 +11,14 @@ use crate::common::{claims_of, run_with_input};
 /// Polled rather than followed, and rarely: the check below must not depend on it.
 const POLL_MS: &str = "60000";
 
+/// Alice's password grant.
+const SIGN_IN: [(&str, &str); 4] = [
+    ("grant_type", "password"),
+    ("username", "alice"),
+    ("password", "alice-password"),
+    ("scope", "profile"),
+];
+
 fn role_of(answer: &Value) -> String {
     let jwt = answer["access_token"].as_str().unwrap();
     claims_of(jwt)["role"].as_str().unwrap().to_owned()
@@ -43,17 +51,7 @@ async fn a_role_changed_elsewhere_reaches_the_next_refresh_at_once() {
     let secret = fleet.add_client("app", "password,refresh_token", "profile");
     fleet.start(0).await;
 
-    let signed_in = grant(
-        &fleet,
-        &secret,
-        &[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", "alice-password"),
-            ("scope", "profile"),
-        ],
-    )
-    .await;
+    let signed_in = grant(&fleet, &secret, &SIGN_IN).await;
     // This rotation puts the account in the instance's cache.
     let mut latest = refresh(&fleet, &secret, &signed_in).await;
     assert_eq!(role_of(&latest), "user");
@@ -67,17 +65,7 @@ async fn a_role_changed_elsewhere_reaches_the_next_refresh_at_once() {
     // cached before it either.
     let changed = run_with_input(fleet.command(&["user", "set-role", "alice", "user"]), "");
     assert!(changed.status.success(), "{changed:?}");
-    let signed_in_again = grant(
-        &fleet,
-        &secret,
-        &[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", "alice-password"),
-            ("scope", "profile"),
-        ],
-    )
-    .await;
+    let signed_in_again = grant(&fleet, &secret, &SIGN_IN).await;
     assert_eq!(role_of(&signed_in_again), "user");
     assert_eq!(
         role_of(&refresh(&fleet, &secret, &signed_in_again).await),
