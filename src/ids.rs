@@ -81,6 +81,22 @@ object_id! {
     EventId
 }
 
+/// The 16 bytes of an id drawn here (22 base64url characters), for tables that keep many of
+/// them; `None` for any other text. Only the canonical encoding decodes (the decoder refuses
+/// stray trailing bits), so two different texts never share bytes.
+pub fn drawn_bytes(id: &str) -> Option<[u8; 16]> {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    if id.len() != 22 {
+        return None;
+    }
+    let mut bytes = [0u8; 16];
+    match URL_SAFE_NO_PAD.decode_slice(id, &mut bytes) {
+        Ok(16) => Some(bytes),
+        _ => None,
+    }
+}
+
 /// An id the server draws as random text (128 bits, base64url) and that tokens and records
 /// carry as it is. Not a secret: it names a token or family without granting anything.
 macro_rules! drawn_id {

@@ -20,6 +20,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
 use super::claims::{unix_now, AccessClaims};
+use crate::ids::drawn_bytes as drawn;
 
 /// Tokens in the hot tier at most; past it the tier starts over (the compact tier keeps them).
 const HOT_CAPACITY: usize = 4_096;
@@ -89,13 +90,6 @@ struct Entry {
     iat: u32,
     shared: u32,
     flags: u8,
-}
-
-/// The 16 bytes of an id this server draws (22 base64url characters, canonical only).
-fn drawn(id: &str) -> Option<[u8; 16]> {
-    let mut bytes = [0u8; 16];
-    (id.len() == 22 && URL_SAFE_NO_PAD.decode_slice(id, &mut bytes).ok() == Some(16))
-        .then_some(bytes)
 }
 
 /// The index's hash of a key: its first 8 bytes, already uniform (part of a SHA-256 digest of

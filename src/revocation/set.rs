@@ -7,9 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-
+use crate::ids::drawn_bytes as drawn;
 use crate::store::{now, Revocation, RevocationKey, Timestamp};
 
 /// How often expired entries are dropped. A lookup ignores an expired entry anyway, so they
@@ -52,19 +50,6 @@ impl<V> Default for ById<V> {
             drawn: foldhash::HashMap::default(),
             other: foldhash::HashMap::default(),
         }
-    }
-}
-
-/// The 16 bytes of a drawn id. Only the canonical encoding decodes (the decoder refuses
-/// stray trailing bits), so two different texts never share a key.
-fn drawn(id: &str) -> Option<[u8; 16]> {
-    if id.len() != 22 {
-        return None;
-    }
-    let mut bytes = [0u8; 16];
-    match URL_SAFE_NO_PAD.decode_slice(id, &mut bytes) {
-        Ok(16) => Some(bytes),
-        _ => None,
     }
 }
 
