@@ -14,7 +14,15 @@
 //! `introspect` present every token of the file in turn, each connection its own share; the
 //! scenario `warm` presents each of them once to `/api/me` and measures nothing (so the server
 //! has seen each, as it would have when it issued them).
+//!
+//! Other servers (bench/peers.sh): `--token-path`, `--me-path`, `--introspect-path` and
+//! `--jwks-path` name their endpoints, and `--refresh-file F` gives each connection its first
+//! refresh token (line `index`) where the server has no password grant to start a chain with.
+//!
+//! The measured window starts once every connection is set up (connected, signed in, holding
+//! its first token), so a slow set-up never eats into a short run.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -26,6 +34,7 @@ use hyper::client::conn::http1::{self, SendRequest};
 use hyper::Request;
 use hyper_util::rt::TokioIo;
 use serde_json::Value;
+use tokio::sync::Barrier;
 
 #[derive(Clone)]
 struct Settings {
@@ -44,7 +53,19 @@ struct Settings {
     families: u64,
     family_prefix: String,
     /// Access tokens to present in turn (empty: each connection's own, from a password grant).
-    tokens: std::sync::Arc<Vec<String>>,
+    tokens: Arc<Vec<String>>,
+    /// Each connection's first refresh token, by index (empty: from a password grant).
+    refresh_tokens: Arc<Vec<String>>,
+    paths: Paths,
+}
+
+/// The endpoints of the server under load.
+#[derive(Clone)]
+struct Paths {
+    token: String,
+    me: String,
+    introspect: String,
+    jwks: String,
 }
 
 fn settings() -> Settings {
@@ -77,15 +98,27 @@ fn settings() -> Settings {
             .parse()
             .expect("--families is a number"),
         family_prefix: arg("family-prefix", ""),
-        tokens: std::sync::Arc::new(match get.get("tokens-file") {
-            Some(path) => std::fs::read_to_string(path)
-                .expect("--tokens-file is readable")
-                .lines()
-                .map(str::to_owned)
-                .collect(),
-            None => Vec::new(),
-        }),
+        tokens: Arc::new(lines(get.get("tokens-file"))),
+        refresh_tokens: Arc::new(lines(get.get("refresh-file"))),
+        paths: Paths {
+            token: arg("token-path", "/oauth/token"),
+            me: arg("me-path", "/api/me"),
+            introspect: arg("introspect-path", "/oauth/introspect"),
+            jwks: arg("jwks-path", "/.well-known/jwks.json"),
+        },
     }
+}
+
+/// The lines of a file named by a flag, or none.
+fn lines(path: Option<&String>) -> Vec<String> {
+    path.map(|path| {
+        std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{path} is readable: {e}"))
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 async fn connect(host: &str) -> SendRequest<Full<Bytes>> {
@@ -165,6 +198,33 @@ async fn send(
         .collect();
     let answer = exchange(sender, settings, method, path, &headers, form).await?;
     Ok((answer.status, answer.body))
+}
+
+/// A form POST to `path` as the bench client (HTTP Basic).
+async fn client_post(
+    sender: &mut SendRequest<Full<Bytes>>,
+    settings: &Settings,
+    path: &str,
+    form: String,
+) -> Result<(u16, Bytes), String> {
+    send(
+        sender,
+        settings,
+        "POST",
+        path,
+        Some(&settings.basic),
+        Some(form),
+    )
+    .await
+}
+
+/// A token request as the bench client.
+async fn token_request(
+    sender: &mut SendRequest<Full<Bytes>>,
+    settings: &Settings,
+    form: String,
+) -> Result<(u16, Bytes), String> {
+    client_post(sender, settings, &settings.paths.token, form).await
 }
 
 /// The code flow's redirect URI (registered for the bench client; nothing listens there).
@@ -297,15 +357,7 @@ async fn code_flow(
         .append_pair("redirect_uri", CALLBACK)
         .append_pair("code_verifier", VERIFIER)
         .finish();
-    let answer = send(
-        sender,
-        settings,
-        "POST",
-        "/oauth/token",
-        Some(&settings.basic),
-        Some(form),
-    )
-    .await?;
+    let answer = token_request(sender, settings, form).await?;
     match field(&answer.1, "id_token") {
         Some(_) => Ok(answer),
         None => Ok((500, answer.1)),
@@ -359,8 +411,9 @@ fn seeded_families(settings: &Settings, index: usize) -> Vec<String> {
         .collect()
 }
 
-/// A connection's whole run: its own token or refresh chain, then requests until the deadline.
-async fn worker(settings: Settings, deadline: Instant, index: usize) -> (Histogram<u64>, u64) {
+/// A connection's whole run: its set-up, then (once every connection is set up, `start`)
+/// requests for the scenario's time.
+async fn worker(settings: Settings, start: Arc<Barrier>, index: usize) -> (Histogram<u64>, u64) {
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     let mut errors = 0;
     let mut sender = connect(&settings.host).await;
@@ -374,20 +427,17 @@ async fn worker(settings: Settings, deadline: Instant, index: usize) -> (Histogr
         String::new()
     };
     let own_chain = settings.scenario == "refresh" && families.is_empty();
+    let given_chain = settings.refresh_tokens.get(index).cloned();
     let mut shared_tokens = share(&settings, index);
     let own_token =
         matches!(settings.scenario.as_str(), "me" | "introspect") && settings.tokens.is_empty();
-    if own_token || own_chain {
-        let (status, body) = send(
-            &mut sender,
-            &settings,
-            "POST",
-            "/oauth/token",
-            Some(&settings.basic),
-            Some(password_form(&settings, &settings.username)),
-        )
-        .await
-        .expect("initial password grant");
+    if let Some(given) = given_chain.filter(|_| own_chain) {
+        refresh = Some(given);
+    } else if own_token || own_chain {
+        let form = password_form(&settings, &settings.username);
+        let (status, body) = token_request(&mut sender, &settings, form)
+            .await
+            .expect("initial password grant");
         assert_eq!(
             status,
             200,
@@ -397,6 +447,8 @@ async fn worker(settings: Settings, deadline: Instant, index: usize) -> (Histogr
         token = field(&body, "access_token");
         refresh = field(&body, "refresh_token");
     }
+    start.wait().await;
+    let deadline = Instant::now() + Duration::from_secs(settings.seconds);
     while Instant::now() < deadline {
         let started = Instant::now();
         if let Some(next) = shared_tokens.next() {
@@ -404,30 +456,26 @@ async fn worker(settings: Settings, deadline: Instant, index: usize) -> (Histogr
         }
         let result = match settings.scenario.as_str() {
             "healthz" => send(&mut sender, &settings, "GET", "/healthz", None, None).await,
-            "me" => me(&mut sender, &settings, token.as_deref().unwrap_or_default()).await,
-            "introspect" => {
-                let form = format!("token={}", token.as_deref().unwrap_or_default());
+            "jwks" => {
                 send(
                     &mut sender,
                     &settings,
-                    "POST",
-                    "/oauth/introspect",
-                    Some(&settings.basic),
-                    Some(form),
+                    "GET",
+                    &settings.paths.jwks,
+                    None,
+                    None,
                 )
                 .await
             }
+            "me" => me(&mut sender, &settings, token.as_deref().unwrap_or_default()).await,
+            "introspect" => {
+                let form = format!("token={}", token.as_deref().unwrap_or_default());
+                let path = &settings.paths.introspect;
+                client_post(&mut sender, &settings, path, form).await
+            }
             "client_credentials" => {
                 let form = "grant_type=client_credentials".to_owned();
-                send(
-                    &mut sender,
-                    &settings,
-                    "POST",
-                    "/oauth/token",
-                    Some(&settings.basic),
-                    Some(form),
-                )
-                .await
+                token_request(&mut sender, &settings, form).await
             }
             "refresh" => {
                 // A seeded family picked at random, or the connection's own chain.
@@ -443,20 +491,16 @@ async fn worker(settings: Settings, deadline: Instant, index: usize) -> (Histogr
                     .append_pair("grant_type", "refresh_token")
                     .append_pair("refresh_token", current.unwrap_or_default())
                     .finish();
-                let result = send(
-                    &mut sender,
-                    &settings,
-                    "POST",
-                    "/oauth/token",
-                    Some(&settings.basic),
-                    Some(form),
-                )
-                .await;
-                if let Ok((200, body)) = &result {
-                    let successor = field(body, "refresh_token");
+                let result = token_request(&mut sender, &settings, form).await;
+                // RFC 6749 §6: without a new refresh token, the client keeps its own.
+                let successor = match &result {
+                    Ok((200, body)) => field(body, "refresh_token"),
+                    _ => None,
+                };
+                if let Some(successor) = successor {
                     match picked.and_then(|n| families.get_mut(n)) {
-                        Some(kept) => *kept = successor.unwrap_or_default(),
-                        None => refresh = successor,
+                        Some(kept) => *kept = successor,
+                        None => refresh = Some(successor),
                     }
                 }
                 result
@@ -466,15 +510,8 @@ async fn worker(settings: Settings, deadline: Instant, index: usize) -> (Histogr
                     0 => settings.username.clone(),
                     n => format!("{}{}", settings.user_prefix, picker.below(n)),
                 };
-                send(
-                    &mut sender,
-                    &settings,
-                    "POST",
-                    "/oauth/token",
-                    Some(&settings.basic),
-                    Some(password_form(&settings, &username)),
-                )
-                .await
+                let form = password_form(&settings, &username);
+                token_request(&mut sender, &settings, form).await
             }
             "code_flow" => code_flow(&mut sender, &settings, &cookie).await,
             other => panic!("unknown scenario {other}"),
@@ -503,7 +540,8 @@ async fn me(
     token: &str,
 ) -> Result<(u16, Bytes), String> {
     let bearer = format!("Bearer {token}");
-    send(sender, settings, "GET", "/api/me", Some(&bearer), None).await
+    let path = &settings.paths.me;
+    send(sender, settings, "GET", path, Some(&bearer), None).await
 }
 
 /// Connection `index`'s share of `--tokens-file`, over and over.
@@ -538,6 +576,13 @@ async fn warm(settings: &Settings) {
 
 #[tokio::main]
 async fn main() {
+    // A connection that fails its set-up would leave the others waiting at the start line:
+    // any panic ends the run.
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        report(info);
+        std::process::exit(101);
+    }));
     let settings = settings();
     if settings.scenario == "warm" {
         let started = Instant::now();
@@ -550,11 +595,12 @@ async fn main() {
         println!("{line}");
         return;
     }
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(settings.seconds);
+    let start = Arc::new(Barrier::new(settings.connections + 1));
     let workers: Vec<_> = (0..settings.connections)
-        .map(|index| tokio::spawn(worker(settings.clone(), deadline, index)))
+        .map(|index| tokio::spawn(worker(settings.clone(), start.clone(), index)))
         .collect();
+    start.wait().await;
+    let started = Instant::now();
     let mut histogram = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("histogram");
     let mut errors = 0;
     for worker in workers {

@@ -137,13 +137,14 @@ if quick == "1":
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 template = open(os.path.join(root, "bench", "benchmarks.md.in")).read()
 docs_path = os.path.join(root, "docs", "benchmarks.md")
-# bench/scale.sh's section (between its markers) is its own: kept as it is.
-scale = ""
-if os.path.exists(docs_path):
-    previous = open(docs_path).read()
-    begin, end = "<!-- scale:begin -->", "<!-- scale:end -->"
+# bench/scale.sh's and bench/peers.sh's sections (between their markers) are theirs: kept as
+# they are.
+kept = {"scale": "", "peers": ""}
+previous = open(docs_path).read() if os.path.exists(docs_path) else ""
+for name in kept:
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     if begin in previous and end in previous:
-        scale = begin + previous.split(begin, 1)[1].split(end, 1)[0] + end
+        kept[name] = begin + previous.split(begin, 1)[1].split(end, 1)[0] + end
 document = template.format(
     date=datetime.date.today().isoformat(),
     cpu=cpu_model(),
@@ -156,7 +157,8 @@ document = template.format(
     floor_note=floor_note,
     targets="\n".join(targets),
     soak_seconds=10 * len(soak),
-    scale=scale,
+    scale=kept["scale"],
+    peers=kept["peers"],
 )
 with open(docs_path, "w") as out:
     out.write(document.rstrip("\n") + "\n")

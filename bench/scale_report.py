@@ -8,6 +8,8 @@ import os
 import sys
 import textwrap
 
+from sections import write_section
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -237,13 +239,7 @@ From the small database to the large one:
 {reading}
 {END}"""
 
-if BEGIN in document and END in document:
-    head, rest = document.split(BEGIN, 1)
-    document = head + section + rest.split(END, 1)[1]
-else:
-    document = document.rstrip("\n") + "\n\n" + section + "\n"
-with open(docs_path, "w") as out:
-    out.write(document)
+write_section(docs_path, BEGIN, END, section)
 print("\n".join(table))
 print()
 print("\n".join(starts))

@@ -30,6 +30,8 @@ ensure_recipe_packages
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The opt-in AWS-LC signer (the `aws-lc-rs` feature) is linted and tested on its own below.
+cargo clippy -p portcullis-kit --features aws-lc-rs --all-targets --quiet -- -D warnings
 
 DB_PORT="$(free_port)"
 DB_LOG="$(mktemp -t portcullis-test-db.XXXXXX.log)"
@@ -51,6 +53,8 @@ cargo build --quiet --workspace --example resource_server
 TEST_LOG="$(mktemp -t portcullis-test.XXXXXX.log)"
 trap 'stop_db; rm -f "$DB_LOG" "$TEST_LOG"' EXIT
 cargo test --workspace --all-targets "$@" 2>&1 | tee "$TEST_LOG"
+# Tokens signed by AWS-LC are byte for byte ring's, and verify.
+cargo test -p portcullis-kit --features aws-lc-rs --lib crypto 2>&1 | tee -a "$TEST_LOG"
 
 # One closing line for every test binary together (the last binary cargo runs, the benchmark's
 # load generator, has no tests of its own).

@@ -1,8 +1,13 @@
 //! Argon2id password hashing. Hashing is deliberately slow and memory-hungry (19 MiB at the
 //! default cost), so it runs on a pool of dedicated low-priority threads (one per core), never
-//! on the async workers that serve token verification. Each pool thread keeps one reusable block of
-//! Argon2 memory: the server's memory stays bounded at threads × cost, instead of every thread of
-//! a general blocking pool keeping freed 19 MiB chunks in its own allocator arena.
+//! on the async workers that serve token verification; all but one of them hash only while the
+//! rest of the server is nearly idle (`spare_threads`). Each pool thread keeps one reusable
+//! block of Argon2 memory: the server's memory stays bounded at threads × cost, instead of
+//! every thread of a general blocking pool keeping freed 19 MiB chunks in its own allocator
+//! arena.
+
+#[cfg(target_os = "linux")]
+mod spare_threads;
 
 use std::sync::{Arc, Mutex};
 
@@ -101,22 +106,34 @@ impl PasswordHasher {
 }
 
 /// One thread per core, sharing a queue of jobs: alone, password checks get the whole
-/// machine; beside other work, their lowest priority (below) leaves the CPU to the async
-/// workers that verify tokens. (Measured against one thread fewer and against other
-/// priorities in docs/benchmarks.md.)
+/// machine; beside other work, the spare threads stand aside and the first one's lowest
+/// priority (below) leaves the CPU to the async workers that verify tokens. (Measured against
+/// one thread fewer, other priorities and every thread always hashing in docs/benchmarks.md.)
 fn start_pool() -> mpsc::Sender<Job> {
     let (sender, receiver) = mpsc::channel::<Job>(QUEUE_CAPACITY);
     let receiver = Arc::new(Mutex::new(receiver));
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     let threads = cores;
+    #[cfg(target_os = "linux")]
+    let activity = Arc::new(spare_threads::Activity::new(cores));
     for index in 0..threads {
         let receiver = receiver.clone();
+        #[cfg(target_os = "linux")]
+        let activity = activity.clone();
         let spawned = std::thread::Builder::new()
             .name(format!("argon2-{index}"))
             .spawn(move || {
                 yield_to_request_threads();
+                #[cfg(target_os = "linux")]
+                activity.register_current_thread();
                 let mut memory = Vec::new();
                 loop {
+                    // A spare thread waits for the rest of the server to quieten down before
+                    // it takes a job (and so holds the queue only when it may hash).
+                    #[cfg(target_os = "linux")]
+                    while index > 0 && activity.others_busy() {
+                        std::thread::sleep(spare_threads::SAMPLE);
+                    }
                     let job = match receiver.lock() {
                         Ok(mut queue) => queue.blocking_recv(),
                         Err(_) => None,
