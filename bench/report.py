@@ -7,6 +7,8 @@ import os
 import platform
 import sys
 
+from sections import existing_section
+
 results_path, database, quick, connections, seconds, soak_path, floors_path = sys.argv[1:]
 rows = [json.loads(line) for line in open(results_path)]
 by = {row["scenario"]: row for row in rows}
@@ -139,12 +141,11 @@ template = open(os.path.join(root, "bench", "benchmarks.md.in")).read()
 docs_path = os.path.join(root, "docs", "benchmarks.md")
 # bench/scale.sh's and bench/peers.sh's sections (between their markers) are theirs: kept as
 # they are.
-kept = {"scale": "", "peers": ""}
 previous = open(docs_path).read() if os.path.exists(docs_path) else ""
-for name in kept:
-    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
-    if begin in previous and end in previous:
-        kept[name] = begin + previous.split(begin, 1)[1].split(end, 1)[0] + end
+kept = {
+    name: existing_section(previous, f"<!-- {name}:begin -->", f"<!-- {name}:end -->")
+    for name in ("scale", "peers")
+}
 document = template.format(
     date=datetime.date.today().isoformat(),
     cpu=cpu_model(),

@@ -13,3 +13,10 @@ def write_section(docs_path, begin, end, section):
         document = document.rstrip("\n") + "\n\n" + section + "\n"
     with open(docs_path, "w") as out:
         out.write(document)
+
+
+def existing_section(document, begin, end):
+    """The section between `begin` and `end` in the document, markers included, or ""."""
+    if begin in document and end in document:
+        return begin + document.split(begin, 1)[1].split(end, 1)[0] + end
+    return ""

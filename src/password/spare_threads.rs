@@ -3,9 +3,9 @@
 //! CPU time outside the hashing threads stayed under a quarter of the machine's cores over the
 //! last sample. A password load alone needs far less there (the HTTP exchange, the database
 //! round trips and the token's signature, about a tenth of the hashing's time), so it gets
-//! every core; beside token verification it gets one thread at the lowest priority: on a machine whose cores share execution units (SMT siblings), a
-//! low-priority thread still slows its sibling, which priority alone cannot prevent (measured
-//! in docs/benchmarks.md).
+//! every core; beside token verification it gets one thread at the lowest priority. On a
+//! machine whose cores share execution units (SMT siblings) a low-priority thread still slows
+//! its sibling, which priority alone cannot prevent (measured in docs/benchmarks.md).
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -109,9 +109,8 @@ mod tests {
     use super::*;
 
     /// A thread outside the pool spinning for a few samples makes the rest of a one-core
-    /// server busy.
-    /// (That an idle process reads as not busy is not checked here: the other tests share
-    /// this process and its CPU clock.)
+    /// server busy. (That an idle process reads as not busy is not checked here: the other
+    /// tests share this process and its CPU clock.)
     #[test]
     fn a_busy_thread_outside_the_pool_is_seen() {
         let activity = Activity::new(1);
